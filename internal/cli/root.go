@@ -1,0 +1,45 @@
+// Package cli builds inferbench's command tree: one file per command, each
+// turning flags into options for the packages that do the work.
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is the tool's version.
+const Version = "0.1.0-dev"
+
+// Main runs the command line and returns the process exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := NewRootCommand(stdout, stderr)
+	root.SetArgs(args)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintf(stderr, "inferbench: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// NewRootCommand builds the command tree.
+func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "inferbench",
+		Short:         "Benchmark ML inference deployments (KServe v2 / Triton / NIM) and tell which is best at which load",
+		Version:       Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(newServeCommand(), newCheckCommand())
+	return root
+}

@@ -1,0 +1,143 @@
+// Package protocol holds the Client interface the load engine drives and
+// one adapter per wire: KServe v2 over HTTP with Triton's binary tensors
+// (kserve-http), over HTTP with pure JSON (kserve-http-json) and over gRPC
+// (kserve-grpc). Every call runs under a deadline. It knows nothing of
+// plans or reports.
+package protocol
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/inferbench/inferbench/internal/kserve"
+	"github.com/inferbench/inferbench/internal/kserve/pb"
+)
+
+// Kind names a wire protocol.
+type Kind string
+
+// The protocol kinds.
+const (
+	KServeHTTP     Kind = "kserve-http"      // KServe v2 HTTP, inputs and outputs as Triton binary tensors
+	KServeHTTPJSON Kind = "kserve-http-json" // KServe v2 HTTP, pure JSON
+	KServeGRPC     Kind = "kserve-grpc"      // KServe v2 gRPC, raw_input_contents
+)
+
+// Kinds lists the protocol kinds.
+var Kinds = []Kind{KServeHTTP, KServeHTTPJSON, KServeGRPC}
+
+// Defaults for Options.
+const (
+	DefaultTimeout        = 60 * time.Second
+	DefaultConnectTimeout = 10 * time.Second
+	// DefaultMaxMessageSize bounds a response (and a gRPC message either
+	// way): far above grpc-go's 4 MiB default, which a YOLO tensor exceeds.
+	DefaultMaxMessageSize = 256 << 20
+)
+
+// Options configure a client.
+type Options struct {
+	Kind Kind
+	// URL of the server: http://host:port for the HTTP kinds (the scheme
+	// may be left out), host:port or grpc://host:port for gRPC.
+	URL string
+	// Timeout bounds every call, DefaultTimeout if zero; a context with an
+	// earlier deadline wins.
+	Timeout time.Duration
+	// ConnectTimeout bounds establishing a connection, DefaultConnectTimeout if zero.
+	ConnectTimeout time.Duration
+	// Headers are sent with every call (HTTP headers, gRPC metadata).
+	Headers map[string]string
+	// MaxMessageSize bounds responses, DefaultMaxMessageSize if zero.
+	MaxMessageSize int
+}
+
+func (o Options) withDefaults() Options {
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = DefaultConnectTimeout
+	}
+	if o.MaxMessageSize <= 0 {
+		o.MaxMessageSize = DefaultMaxMessageSize
+	}
+	return o
+}
+
+// Payload is an inference request prepared for one client's wire: encoded
+// once, sent many times.
+type Payload interface {
+	// Size is the number of bytes the payload puts on the wire, headers aside.
+	Size() int
+}
+
+// Client talks to one inference server. It is safe for concurrent use.
+type Client interface {
+	Kind() Kind
+	// ServerLive and ServerReady report health; a server that answers "no"
+	// gives false and a nil error, one that cannot be reached an error.
+	ServerLive(ctx context.Context) (bool, error)
+	ServerReady(ctx context.Context) (bool, error)
+	ModelReady(ctx context.Context, model, version string) (bool, error)
+	ServerMetadata(ctx context.Context) (*kserve.ServerMetadata, error)
+	ModelMetadata(ctx context.Context, model, version string) (*kserve.ModelMetadata, error)
+	// ModelConfig and ModelStatistics are Triton extensions.
+	ModelConfig(ctx context.Context, model, version string) (*pb.ModelConfig, error)
+	ModelStatistics(ctx context.Context, model, version string) (*pb.ModelStatisticsResponse, error)
+	// Prepare encodes a request once, before any clock starts.
+	Prepare(model, version string, req *kserve.InferRequest) (Payload, error)
+	// Infer sends a prepared request and decodes the response.
+	Infer(ctx context.Context, p Payload) (*kserve.InferResponse, error)
+	Close() error
+}
+
+// New makes a client of the kind the options name.
+func New(opts Options) (Client, error) {
+	opts = opts.withDefaults()
+	switch opts.Kind {
+	case KServeHTTP, KServeHTTPJSON:
+		return newHTTPClient(opts)
+	case KServeGRPC:
+		return newGRPCClient(opts)
+	}
+	return nil, fmt.Errorf("unknown protocol %q (want one of %v)", opts.Kind, Kinds)
+}
+
+// ServerError is an error the server answered with: an HTTP status other
+// than 200, or a gRPC status other than OK.
+type ServerError struct {
+	HTTPStatus int        // 0 for gRPC
+	GRPCCode   codes.Code // codes.OK for HTTP
+	Message    string     // the server's message ({"error": ...} for HTTP)
+}
+
+func (e *ServerError) Error() string {
+	if e.HTTPStatus != 0 {
+		return fmt.Sprintf("HTTP %d: %s", e.HTTPStatus, e.Message)
+	}
+	return fmt.Sprintf("gRPC %s: %s", e.GRPCCode, e.Message)
+}
+
+// MalformedResponseError is a response that arrived but cannot be used: an
+// undecodable body, or data that does not fit its shape.
+type MalformedResponseError struct{ Err error }
+
+func (e *MalformedResponseError) Error() string { return "malformed response: " + e.Err.Error() }
+func (e *MalformedResponseError) Unwrap() error { return e.Err }
+
+// IsServerError reports whether err is a ServerError, and returns it.
+func IsServerError(err error) (*ServerError, bool) {
+	var se *ServerError
+	ok := errors.As(err, &se)
+	return se, ok
+}
+
+// withTimeout applies the per-call timeout.
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d)
+}
