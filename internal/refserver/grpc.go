@@ -107,7 +107,7 @@ func (g *grpcService) infer(ctx context.Context, r *pb.ModelInferRequest) (*pb.M
 	if err != nil {
 		return nil, err
 	}
-	resp, err := g.s.Infer(ctx, r.GetModelName(), r.GetModelVersion(), req)
+	resp, err := g.s.Infer(ctx, r.GetModelName(), r.GetModelVersion(), req, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -123,14 +123,22 @@ func (s *Server) serveInfer(w http.ResponseWriter, r *http.Request, name, versio
 		writeKServeError(w, err)
 		return
 	}
-	resp, err := s.Infer(r.Context(), name, version, req)
-	if err != nil {
-		writeKServeError(w, err)
-		return
-	}
 	binary := req.OutputBinary
 	if headerLen == 0 { // a raw binary request gets every output in binary
 		binary = func(string) bool { return true }
+	}
+	jsonCheck := func(outputs []kserve.TensorMetadata) error {
+		for _, o := range outputs {
+			if !binary(o.Name) && !o.Datatype.JSONAllowed() {
+				return kserve.Errorf(kserve.CodeInvalidArg, "sending %s data via JSON is not supported. Please use the binary data format for output '%s'", o.Datatype, o.Name)
+			}
+		}
+		return nil
+	}
+	resp, err := s.Infer(r.Context(), name, version, req, jsonCheck)
+	if err != nil {
+		writeKServeError(w, err)
+		return
 	}
 	out, jsonLen, err := kserve.EncodeHTTPResponse(resp, binary)
 	if err != nil {

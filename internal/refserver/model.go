@@ -210,26 +210,31 @@ func shapeMatches(got, want []int64) bool {
 	return true
 }
 
-// outputs builds the requested outputs for a request of this batch size,
-// each stamped with the inputs' fingerprint.
-func (m *model) outputs(req *kserve.InferRequest, batch int, fp uint32) ([]kserve.Tensor, error) {
-	var wanted []kserve.TensorMetadata
+// wantedOutputs resolves the outputs a request asks for: those it names,
+// in its order, or every output in the model's order.
+func (m *model) wantedOutputs(req *kserve.InferRequest) ([]kserve.TensorMetadata, error) {
 	if len(req.Outputs) == 0 {
-		wanted = m.spec.Outputs
-	} else {
-		for _, o := range req.Outputs {
-			found := false
-			for _, t := range m.spec.Outputs {
-				if t.Name == o.Name {
-					wanted = append(wanted, t)
-					found = true
-				}
-			}
-			if !found {
-				return nil, kserve.Errorf(kserve.CodeInvalidArg, "unexpected inference output '%s' for model '%s'", o.Name, m.spec.Name)
+		return m.spec.Outputs, nil
+	}
+	wanted := make([]kserve.TensorMetadata, 0, len(req.Outputs))
+	for _, o := range req.Outputs {
+		found := false
+		for _, t := range m.spec.Outputs {
+			if t.Name == o.Name {
+				wanted = append(wanted, t)
+				found = true
 			}
 		}
+		if !found {
+			return nil, kserve.Errorf(kserve.CodeInvalidArg, "unexpected inference output '%s' for model '%s'", o.Name, m.spec.Name)
+		}
 	}
+	return wanted, nil
+}
+
+// outputs builds the wanted outputs for a request of this batch size, each
+// stamped with the inputs' fingerprint.
+func (m *model) outputs(wanted []kserve.TensorMetadata, batch int, fp uint32) ([]kserve.Tensor, error) {
 	out := make([]kserve.Tensor, len(wanted))
 	for i, t := range wanted {
 		shape := make([]int64, 0, len(t.Shape)+1)

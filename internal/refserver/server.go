@@ -82,8 +82,11 @@ func (s *Server) metadata() kserve.ServerMetadata {
 }
 
 // Infer serves one request: validation, the emulator, outputs, statistics.
-// It is shared by every transport.
-func (s *Server) Infer(ctx context.Context, name, version string, req *kserve.InferRequest) (*kserve.InferResponse, error) {
+// It is shared by every transport. checkOutputs, if not nil, is the
+// transport's check of the outputs the request will get (HTTP: FP16 and
+// BF16 cannot go as JSON); it runs with the other validation, before the
+// request reaches the model and is counted.
+func (s *Server) Infer(ctx context.Context, name, version string, req *kserve.InferRequest, checkOutputs func([]kserve.TensorMetadata) error) (*kserve.InferResponse, error) {
 	m, err := s.lookup(name, version)
 	if err != nil {
 		return nil, err
@@ -94,6 +97,15 @@ func (s *Server) Infer(ctx context.Context, name, version string, req *kserve.In
 	batch, err := m.checkInputs(req)
 	if err != nil {
 		return nil, err
+	}
+	wanted, err := m.wantedOutputs(req)
+	if err != nil {
+		return nil, err
+	}
+	if checkOutputs != nil {
+		if err := checkOutputs(wanted); err != nil {
+			return nil, err
+		}
 	}
 	// From here on the request has reached the model and is counted.
 	start := time.Now()
@@ -122,7 +134,7 @@ func (s *Server) Infer(ctx context.Context, name, version string, req *kserve.In
 	}
 
 	outStart := time.Now()
-	outputs, err := m.outputs(req, batch, fp)
+	outputs, err := m.outputs(wanted, batch, fp)
 	if err != nil {
 		m.stats.recordFailure(ReasonOther, time.Since(start), time.Now())
 		return nil, err
