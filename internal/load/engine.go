@@ -1,0 +1,295 @@
+// Package load is the load engine: it drives one protocol client with a
+// warmup and then a measured phase, closed loop (a fixed number of workers,
+// each sending its next request when the previous one is answered), and
+// records every answer in per-worker histograms and error tallies that are
+// merged at the end. Errors never stop a run; cancellation stops sending,
+// lets requests in flight finish for a grace period, and keeps what was
+// measured.
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/inferbench/inferbench/internal/kserve"
+	"github.com/inferbench/inferbench/internal/measure"
+	"github.com/inferbench/inferbench/internal/protocol"
+)
+
+// DefaultGrace is how long requests in flight may finish after an interruption.
+const DefaultGrace = 2 * time.Second
+
+// Config is one closed-loop run.
+type Config struct {
+	Client protocol.Client
+	// Payloads are sent in rotation; prepared before the run so that no
+	// encoding happens while the clock runs.
+	Payloads []protocol.Payload
+	// Validate checks a decoded response; an error counts the request as a
+	// validation failure. Nil accepts every response.
+	Validate func(*kserve.InferResponse) error
+
+	Concurrency int
+	// Requests is the number of measured requests, sent exactly; or
+	// Duration bounds the measured phase (requests in flight at the end
+	// are awaited and counted). Exactly one of them is set.
+	Requests int
+	Duration time.Duration
+	// Warmup requests, sent at the run's concurrency before the measured
+	// phase; their results never enter the statistics. 0 skips the warmup.
+	Warmup int
+	// Grace bounds the wait for requests in flight after ctx is cancelled;
+	// DefaultGrace if zero.
+	Grace time.Duration
+
+	// OnProgress, if set, is called every ProgressInterval (default 1 s)
+	// during each phase and once at its end, from a single goroutine.
+	OnProgress       func(Progress)
+	ProgressInterval time.Duration
+}
+
+// Phases of a run, as Progress reports them.
+const (
+	PhaseWarmup  = "warmup"
+	PhaseMeasure = "measure"
+)
+
+// Progress is a snapshot of a phase.
+type Progress struct {
+	Phase    string
+	Done     int64 // requests answered (successes and errors)
+	Errors   int64
+	Total    int64         // requests planned, 0 for a duration-bound phase
+	Elapsed  time.Duration // since the phase began
+	Duration time.Duration // planned length of a duration-bound phase
+	Final    bool          // the phase is over
+}
+
+// Result is what a run measured.
+type Result struct {
+	WarmupAttempted int
+	WarmupSucceeded int
+	WarmupErrors    []measure.ErrorGroup
+	// Failed is set when the run could not be measured (no warmup request
+	// succeeded); Failure says why.
+	Failed  bool
+	Failure string
+
+	Sent, OK, Errors int64
+	Elapsed          time.Duration // of the measured phase
+	Latency          *measure.Histogram
+	ErrorGroups      []measure.ErrorGroup
+	// Interrupted is set when ctx was cancelled: the counts cover the
+	// requests answered until then. Requests cut off after the grace
+	// period are not counted.
+	Interrupted bool
+	// CPU is the process's CPU time (user + system) during the measured phase.
+	CPU time.Duration
+}
+
+func (c *Config) check() error {
+	switch {
+	case c.Client == nil:
+		return errors.New("no client")
+	case len(c.Payloads) == 0:
+		return errors.New("no payload to send")
+	case c.Concurrency < 1:
+		return fmt.Errorf("concurrency %d: need at least 1", c.Concurrency)
+	case (c.Requests > 0) == (c.Duration > 0):
+		return errors.New("give a number of requests or a duration, not both")
+	case c.Requests < 0 || c.Duration < 0 || c.Warmup < 0:
+		return errors.New("negative requests, duration or warmup")
+	}
+	return nil
+}
+
+// Run performs the warmup and the measured phase. It returns an error only
+// for a configuration that cannot run; everything that happens on the wire
+// is in the Result.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = DefaultGrace
+	}
+	if cfg.ProgressInterval <= 0 {
+		cfg.ProgressInterval = time.Second
+	}
+	// Requests run under their own context: an interruption stops new
+	// sends at once but lets those in flight finish for the grace period.
+	reqCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRequests()
+	stopGrace := context.AfterFunc(ctx, func() {
+		timer := time.NewTimer(cfg.Grace)
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+			cancelRequests()
+		case <-reqCtx.Done():
+		}
+	})
+	defer stopGrace()
+
+	res := &Result{Latency: measure.NewHistogram()}
+	if cfg.Warmup > 0 {
+		w := runPhase(ctx, reqCtx, &cfg, PhaseWarmup, cfg.Warmup, 0)
+		res.WarmupAttempted = int(w.sent)
+		res.WarmupSucceeded = int(w.ok)
+		res.WarmupErrors = w.tally.Groups()
+		if ctx.Err() != nil {
+			res.Interrupted = true
+			return res, nil
+		}
+		if w.ok == 0 {
+			res.Failed = true
+			res.Failure = fmt.Sprintf("warmup failed: 0/%d requests succeeded", w.sent)
+			if groups := res.WarmupErrors; len(groups) > 0 {
+				res.Failure += fmt.Sprintf(" (%s: %s)", groups[0].Class, groups[0].Example)
+			}
+			return res, nil
+		}
+	}
+
+	cpuBefore := processCPU()
+	m := runPhase(ctx, reqCtx, &cfg, PhaseMeasure, cfg.Requests, cfg.Duration)
+	res.CPU = processCPU() - cpuBefore
+	res.Sent, res.OK, res.Errors = m.sent, m.ok, m.tally.Total()
+	res.Elapsed = m.elapsed
+	res.Latency = m.hist
+	res.ErrorGroups = m.tally.Groups()
+	res.Interrupted = ctx.Err() != nil
+	return res, nil
+}
+
+// phaseResult is one phase's merged observations.
+type phaseResult struct {
+	sent, ok int64
+	hist     *measure.Histogram
+	tally    *measure.ErrorTally
+	elapsed  time.Duration
+}
+
+// worker holds one worker's observations; no locks on the hot path.
+type worker struct {
+	hist  *measure.Histogram
+	tally *measure.ErrorTally
+	ok    int64
+}
+
+// runPhase sends n requests (or for duration d) with the configured
+// concurrency; a warmup phase of fewer requests than workers starts only
+// as many workers as requests.
+func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d time.Duration) phaseResult {
+	workers := cfg.Concurrency
+	if n > 0 && n < workers {
+		workers = n
+	}
+	var (
+		tickets atomic.Int64 // requests claimed
+		done    atomic.Int64 // requests answered and recorded
+		errs    atomic.Int64
+		wg      sync.WaitGroup
+	)
+	start := time.Now()
+	deadline := start.Add(d)
+	ws := make([]*worker, workers)
+	for i := range ws {
+		ws[i] = &worker{hist: measure.NewHistogram(), tally: measure.NewErrorTally()}
+	}
+
+	stopProgress := startProgress(cfg, phase, int64(n), d, start, &done, &errs)
+	for i, w := range ws {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			next := i // rotate payloads; workers start at different ones
+			for ctx.Err() == nil {
+				if n > 0 && tickets.Add(1) > int64(n) {
+					return
+				}
+				if d > 0 && !time.Now().Before(deadline) {
+					return
+				}
+				p := cfg.Payloads[next%len(cfg.Payloads)]
+				next++
+				sent := time.Now()
+				resp, err := cfg.Client.Infer(reqCtx, p)
+				latency := time.Since(sent)
+				if err != nil && reqCtx.Err() != nil {
+					return // cut off by an interruption: not a measurement
+				}
+				if err == nil && cfg.Validate != nil {
+					err = cfg.Validate(resp)
+				}
+				if err != nil {
+					class, msg := protocol.Classify(err)
+					w.tally.Add(class, msg)
+					errs.Add(1)
+				} else {
+					w.hist.Record(latency)
+					w.ok++
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	stopProgress()
+
+	out := phaseResult{hist: measure.NewHistogram(), tally: measure.NewErrorTally(), elapsed: elapsed}
+	for _, w := range ws {
+		out.hist.Merge(w.hist)
+		out.tally.Merge(w.tally)
+		out.ok += w.ok
+	}
+	out.sent = out.ok + out.tally.Total()
+	return out
+}
+
+// startProgress reports progress every interval until the returned stop
+// function is called, which also sends the final report.
+func startProgress(cfg *Config, phase string, total int64, d time.Duration, start time.Time, done, errs *atomic.Int64) func() {
+	if cfg.OnProgress == nil {
+		return func() {}
+	}
+	snapshot := func(final bool) Progress {
+		return Progress{Phase: phase, Done: done.Load(), Errors: errs.Load(), Total: total,
+			Elapsed: time.Since(start), Duration: d, Final: final}
+	}
+	quit := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		ticker := time.NewTicker(cfg.ProgressInterval)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ticker.C:
+				cfg.OnProgress(snapshot(false))
+			case <-quit:
+				cfg.OnProgress(snapshot(true))
+				return
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-finished
+	}
+}
+
+// processCPU is the CPU time this process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -1,0 +1,125 @@
+package protocol
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/inferbench/inferbench/internal/kserve"
+	"github.com/inferbench/inferbench/internal/measure"
+)
+
+// ValidationError is a response that decoded but does not answer the
+// request: an output missing, or of another datatype or shape than the
+// model's metadata says.
+type ValidationError struct{ Err error }
+
+func (e *ValidationError) Error() string { return "invalid response: " + e.Err.Error() }
+func (e *ValidationError) Unwrap() error { return e.Err }
+
+// ValidateResponse checks a response against the model's metadata: every
+// output the metadata names is present (or, when requested is not empty,
+// every requested output), with the metadata's datatype and a shape that
+// fits the metadata's (-1 matches any size).
+func ValidateResponse(md *kserve.ModelMetadata, requested []string, resp *kserve.InferResponse) error {
+	want := md.Outputs
+	if len(requested) > 0 {
+		want = nil
+		for _, name := range requested {
+			for _, o := range md.Outputs {
+				if o.Name == name {
+					want = append(want, o)
+				}
+			}
+		}
+	}
+	var missing []string
+	for _, w := range want {
+		got := resp.Output(w.Name)
+		if got == nil {
+			missing = append(missing, w.Name)
+			continue
+		}
+		if got.Datatype != w.Datatype {
+			return &ValidationError{fmt.Errorf("output '%s' has datatype %s, the model's metadata says %s", w.Name, got.Datatype, w.Datatype)}
+		}
+		fits := len(got.Shape) == len(w.Shape)
+		for i := 0; fits && i < len(w.Shape); i++ {
+			fits = w.Shape[i] < 0 || got.Shape[i] == w.Shape[i]
+		}
+		if !fits {
+			return &ValidationError{fmt.Errorf("output '%s' has shape %v, the model's metadata says %v", w.Name, got.Shape, w.Shape)}
+		}
+	}
+	if len(missing) > 0 {
+		return &ValidationError{fmt.Errorf("the response lacks output(s) %s", strings.Join(missing, ", "))}
+	}
+	return nil
+}
+
+// Classify names the kind of failure an error from a client call is, for
+// the error taxonomy (measure.Class*), and gives the message to group it by.
+func Classify(err error) (class, message string) {
+	message = err.Error()
+	var (
+		se *ServerError
+		me *MalformedResponseError
+		ve *ValidationError
+		ne net.Error
+	)
+	switch {
+	case errors.As(err, &ve):
+		return measure.ClassValidation, message
+	case errors.As(err, &me):
+		return measure.ClassMalformed, message
+	case errors.As(err, &se):
+		if se.HTTPStatus != 0 {
+			return measure.ClassHTTPStatus, message
+		}
+		return classifyGRPC(se), message
+	case errors.Is(err, context.DeadlineExceeded):
+		return measure.ClassTimeout, message
+	case errors.Is(err, context.Canceled):
+		return measure.ClassCanceled, message
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return measure.ClassConnectionRefused, message
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return measure.ClassConnectionReset, message
+	case errors.As(err, &ne) && ne.Timeout():
+		return measure.ClassTimeout, message
+	}
+	var ke *kserve.Error
+	if errors.As(err, &ke) {
+		return measure.ClassMalformed, message
+	}
+	return measure.ClassOther, message
+}
+
+// classifyGRPC separates transport failures, which gRPC reports as
+// UNAVAILABLE or DEADLINE_EXCEEDED, from statuses the server chose.
+func classifyGRPC(se *ServerError) string {
+	msg := strings.ToLower(se.Message)
+	switch se.GRPCCode {
+	case codes.DeadlineExceeded:
+		return measure.ClassTimeout
+	case codes.Canceled:
+		return measure.ClassCanceled
+	case codes.Unavailable, codes.Internal, codes.Unknown:
+		switch {
+		case strings.Contains(msg, "connection refused"):
+			return measure.ClassConnectionRefused
+		case strings.Contains(msg, "connection reset"), strings.Contains(msg, "broken pipe"),
+			strings.Contains(msg, "error reading from server"), strings.Contains(msg, "connection closed"),
+			strings.Contains(msg, "eof"):
+			return measure.ClassConnectionReset
+		}
+	}
+	return measure.ClassGRPCStatus
+}

@@ -1,0 +1,162 @@
+// Package result is the result file, inferbench.result/v1: its types, an
+// atomic write that never leaves a half-written file, and reading it back.
+// Every report is rendered from it. Fields may be added; none are renamed
+// or removed without a new schema version.
+package result
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/inferbench/inferbench/internal/measure"
+)
+
+// Schema is the schema name this package writes and reads.
+const Schema = "inferbench.result/v1"
+
+// File is one result file.
+type File struct {
+	Schema   string    `json:"schema"`
+	Tool     Tool      `json:"tool"`
+	Created  time.Time `json:"created"`
+	Complete bool      `json:"complete"` // false when the run was interrupted
+	Runs     []Run     `json:"runs"`
+}
+
+// Tool identifies what wrote the file.
+type Tool struct {
+	Version string `json:"version"`
+}
+
+// Run statuses.
+const (
+	StatusOK          = "ok"          // measured
+	StatusFailed      = "failed"      // could not be measured: see Failure
+	StatusInterrupted = "interrupted" // cut short by Ctrl-C: what was measured is kept
+)
+
+// Run is one load level against one deployment.
+type Run struct {
+	Deployment    Deployment           `json:"deployment"`
+	Load          Load                 `json:"load"`
+	Status        string               `json:"status"`
+	Failure       string               `json:"failure,omitempty"` // why a failed run failed
+	Warmup        Warmup               `json:"warmup"`
+	Counts        Counts               `json:"counts"`
+	ErrorRate     float64              `json:"error_rate"`     // errors / sent, 0..1
+	ThroughputRPS float64              `json:"throughput_rps"` // successful responses per second of the measured phase
+	ElapsedS      float64              `json:"elapsed_s"`
+	LatencyMs     measure.Latency      `json:"latency_ms"` // successes only
+	Errors        []measure.ErrorGroup `json:"errors"`
+	Assessment    Assessment           `json:"assessment"`
+	Client        Client               `json:"client"`
+}
+
+// Deployment is what was measured.
+type Deployment struct {
+	Name         string `json:"name"`
+	Protocol     string `json:"protocol"`
+	URL          string `json:"url"`
+	Model        string `json:"model"`
+	ModelVersion string `json:"model_version"`
+}
+
+// Load modes.
+const (
+	ModeConcurrency = "concurrency"
+	ModeRate        = "rate"
+)
+
+// Load is the load level and size of a run.
+type Load struct {
+	Mode        string  `json:"mode"`
+	Concurrency int     `json:"concurrency"`
+	Rate        float64 `json:"rate"`
+	Arrival     string  `json:"arrival"`
+	Requests    int     `json:"requests"`
+	DurationS   float64 `json:"duration_s"`
+}
+
+// Warmup is how the warmup went; its requests never enter the statistics.
+type Warmup struct {
+	Attempted int                  `json:"attempted"`
+	Succeeded int                  `json:"succeeded"`
+	Errors    []measure.ErrorGroup `json:"errors,omitempty"`
+}
+
+// Counts are the measured requests.
+type Counts struct {
+	Sent   int64 `json:"sent"`
+	OK     int64 `json:"ok"`
+	Errors int64 `json:"errors"`
+}
+
+// Assessment is the field guide's judgement of a run.
+type Assessment struct {
+	ErrorBand            string   `json:"error_band"`
+	LatencyVsBaselineP50 float64  `json:"latency_vs_baseline_p50"`
+	LatencyVsBaselineP99 float64  `json:"latency_vs_baseline_p99"`
+	Notes                []string `json:"notes"`
+}
+
+// Client is what the load generator itself cost.
+type Client struct {
+	CPUPercent float64 `json:"cpu_percent"` // of one core, over the measured phase
+	LateSends  int64   `json:"late_sends"`
+}
+
+// New makes an empty, incomplete file.
+func New(version string, now time.Time) *File {
+	return &File{Schema: Schema, Tool: Tool{Version: version}, Created: now.UTC().Truncate(time.Second), Runs: []Run{}}
+}
+
+// Write writes the file atomically: to a temporary file in the same
+// folder, synced, then renamed over path, so a crash leaves either the old
+// file or the new one.
+func Write(path string, f *File) error {
+	data, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding results: %w", err)
+	}
+	data = append(data, '\n')
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("writing results: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing results to %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing results to %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing results to %s: %w", tmp.Name(), err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("writing results: %w", err)
+	}
+	return nil
+}
+
+// Read reads a result file and checks its schema.
+func Read(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f File
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("%s: not a result file: %w", path, err)
+	}
+	if f.Schema != Schema {
+		return nil, fmt.Errorf("%s: schema %q, want %q", path, f.Schema, Schema)
+	}
+	return &f, nil
+}
