@@ -19,7 +19,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 		Deployment: Deployment{Name: "d", Protocol: "kserve-grpc", URL: "127.0.0.1:1", Model: "m", ModelVersion: "1"},
 		Load:       Load{Mode: ModeConcurrency, Concurrency: 8, Requests: 800},
 		Status:     StatusOK, Warmup: Warmup{Attempted: 10, Succeeded: 10},
-		Counts:     Counts{Sent: 800, OK: 790, Errors: 10}, ErrorRate: 0.0125, ThroughputRPS: 1500,
+		Counts: Counts{Sent: 800, OK: 790, Errors: 10}, ErrorRate: 0.0125, ThroughputRPS: 1500,
 		LatencyMs: measure.Latency{P50: 5.2},
 		Errors:    []measure.ErrorGroup{{Class: "timeout", Count: 10, Example: "deadline"}},
 	})

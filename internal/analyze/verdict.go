@@ -1,0 +1,76 @@
+package analyze
+
+import (
+	"fmt"
+
+	"github.com/inferbench/inferbench/internal/result"
+)
+
+// usable reports whether a run's numbers may be recommended: measured,
+// with an error rate no worse than the "good" band.
+func usable(r *result.Run) bool {
+	return r.Status != result.StatusFailed && r.Counts.OK > 0 && r.ErrorRate <= 0.10
+}
+
+// Best is the index of the run with the highest throughput among the
+// usable ones (errors at most 10%), or -1.
+func Best(runs []result.Run) int {
+	best := -1
+	for i := range runs {
+		if usable(&runs[i]) && (best < 0 || runs[i].ThroughputRPS > runs[best].ThroughputRPS) {
+			best = i
+		}
+	}
+	return best
+}
+
+// Verdict is the one line a report opens with.
+func Verdict(f *result.File) string {
+	prefix := ""
+	if !f.Complete {
+		prefix = "INTERRUPTED, partial results. "
+	}
+	runs := f.Runs
+	if len(runs) == 0 {
+		return prefix + "Nothing was measured."
+	}
+	failed, measured := 0, 0
+	for i := range runs {
+		if runs[i].Status == result.StatusFailed {
+			failed++
+		} else if runs[i].Counts.Sent > 0 {
+			measured++
+		}
+	}
+	if measured == 0 {
+		first := ""
+		for i := range runs {
+			if runs[i].Failure != "" {
+				first = ": " + runs[i].Failure
+				break
+			}
+		}
+		return prefix + fmt.Sprintf("FAIL: no level could be measured%s", first)
+	}
+	failedNote := ""
+	if failed > 0 {
+		failedNote = fmt.Sprintf("; %d of %d levels failed", failed, len(runs))
+	}
+	b := Best(runs)
+	if b < 0 {
+		worst := runs[0]
+		for _, r := range runs {
+			if r.Status != result.StatusFailed && r.ErrorRate > worst.ErrorRate {
+				worst = r
+			}
+		}
+		return prefix + fmt.Sprintf("POOR: every level had more than 10%% errors (up to %.1f%%, %s)%s", 100*worst.ErrorRate, ErrorBand(worst.ErrorRate).Name, failedNote)
+	}
+	r := runs[b]
+	where := fmt.Sprintf("%s at concurrency %d", r.Deployment.Name, r.Load.Concurrency)
+	if len(runs) > 1 {
+		where = fmt.Sprintf("best of %d levels: %s", len(runs), where)
+	}
+	return prefix + fmt.Sprintf("OK, %s: %.1f req/s, p50 %.2f ms, p99 %.2f ms, %.1f%% errors (%s)%s",
+		where, r.ThroughputRPS, r.LatencyMs.P50, r.LatencyMs.P99, 100*r.ErrorRate, ErrorBand(r.ErrorRate).Name, failedNote)
+}

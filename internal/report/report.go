@@ -1,0 +1,202 @@
+// Package report renders a result file for people and tools: an aligned
+// terminal table with a one-line verdict first, JSON (the result file
+// itself), CSV and Markdown. Reports read only the result file, never live
+// state, so any old run can be rendered again.
+package report
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/inferbench/inferbench/internal/analyze"
+	"github.com/inferbench/inferbench/internal/result"
+)
+
+// Formats a report can take.
+var Formats = []string{"text", "json", "csv", "md"}
+
+// Options shape a rendering.
+type Options struct {
+	Color bool // ANSI colour, for a terminal only
+}
+
+// Write renders f in the named format.
+func Write(w io.Writer, format string, f *result.File, opts Options) error {
+	switch format {
+	case "text", "":
+		return Text(w, f, opts)
+	case "json":
+		return JSON(w, f)
+	case "csv":
+		return CSV(w, f)
+	case "md", "markdown":
+		return Markdown(w, f)
+	}
+	return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
+}
+
+// JSON writes the result file itself.
+func JSON(w io.Writer, f *result.File) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(f)
+}
+
+func ms(v float64) string { return fmt.Sprintf("%.2f ms", v) }
+
+func ratio(v float64) string {
+	if v == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2fx", v)
+}
+
+func loadLevel(r *result.Run) string {
+	if r.Load.Mode == result.ModeRate {
+		return fmt.Sprintf("%.0f/s", r.Load.Rate)
+	}
+	return fmt.Sprintf("c=%d", r.Load.Concurrency)
+}
+
+// row is a run's cells, shared by the text and Markdown tables.
+func row(r *result.Run) []string {
+	status := r.Status
+	if r.Status == result.StatusOK {
+		status = "ok"
+	}
+	if r.Status == result.StatusFailed {
+		return []string{r.Deployment.Name, loadLevel(r), status, "-", "-", "-", "-", "-", "-", "-", "-", "-",
+			fmt.Sprintf("%d/%d", r.Warmup.Succeeded, r.Warmup.Attempted)}
+	}
+	return []string{
+		r.Deployment.Name, loadLevel(r), status,
+		fmt.Sprintf("%d/%d", r.Counts.OK, r.Counts.Sent),
+		fmt.Sprintf("%.1f%% %s", 100*r.ErrorRate, r.Assessment.ErrorBand),
+		fmt.Sprintf("%.1f req/s", r.ThroughputRPS),
+		ms(r.LatencyMs.P50), ms(r.LatencyMs.P90), ms(r.LatencyMs.P95), ms(r.LatencyMs.P99), ms(r.LatencyMs.P999),
+		ratio(r.Assessment.LatencyVsBaselineP50),
+		fmt.Sprintf("%d/%d", r.Warmup.Succeeded, r.Warmup.Attempted),
+	}
+}
+
+var header = []string{"DEPLOYMENT", "LOAD", "STATUS", "OK/SENT", "ERRORS", "THROUGHPUT", "P50", "P90", "P95", "P99", "P99.9", "P50 VS BASE", "WARMUP"}
+
+// Text writes the verdict, the table, then errors and notes per run.
+func Text(w io.Writer, f *result.File, opts Options) error {
+	verdict := analyze.Verdict(f)
+	if opts.Color {
+		colour := "\x1b[32m" // green
+		switch {
+		case strings.HasPrefix(verdict, "FAIL"), strings.HasPrefix(verdict, "POOR"):
+			colour = "\x1b[31m"
+		case strings.HasPrefix(verdict, "INTERRUPTED"):
+			colour = "\x1b[33m"
+		}
+		verdict = colour + "\x1b[1m" + verdict + "\x1b[0m"
+	}
+	fmt.Fprintln(w, verdict)
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
+	for i := range f.Runs {
+		fmt.Fprintln(tw, strings.Join(row(&f.Runs[i]), "\t")+"\t")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for i := range f.Runs {
+		r := &f.Runs[i]
+		var lines []string
+		if r.Failure != "" {
+			lines = append(lines, "failed: "+r.Failure)
+		}
+		for _, e := range r.Warmup.Errors {
+			lines = append(lines, fmt.Sprintf("warmup error x%d %s: %s", e.Count, e.Class, e.Example))
+		}
+		for _, e := range r.Errors {
+			lines = append(lines, fmt.Sprintf("%6d x %s: %s", e.Count, e.Class, e.Example))
+		}
+		for _, n := range r.Assessment.Notes {
+			lines = append(lines, "note: "+n)
+		}
+		if len(lines) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s %s:\n", r.Deployment.Name, loadLevel(r))
+		for _, l := range lines {
+			fmt.Fprintf(w, "  %s\n", l)
+		}
+	}
+	if n := len(f.Runs); n > 0 {
+		cpu := f.Runs[n-1].Client.CPUPercent
+		fmt.Fprintf(w, "\nclient CPU during the last level: %.1f%% of one core\n", cpu)
+	}
+	return nil
+}
+
+// Markdown writes the verdict and the table as GitHub-flavoured Markdown.
+func Markdown(w io.Writer, f *result.File) error {
+	fmt.Fprintf(w, "**%s**\n\n", analyze.Verdict(f))
+	fmt.Fprintf(w, "| %s |\n", strings.Join(header, " | "))
+	aligns := make([]string, len(header))
+	for i := range aligns {
+		aligns[i] = "---:"
+	}
+	aligns[0], aligns[2] = "---", "---"
+	fmt.Fprintf(w, "|%s|\n", strings.Join(aligns, "|"))
+	for i := range f.Runs {
+		cells := row(&f.Runs[i])
+		for j, c := range cells {
+			cells[j] = strings.ReplaceAll(c, "|", "\\|")
+		}
+		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
+	}
+	for i := range f.Runs {
+		r := &f.Runs[i]
+		if r.Failure != "" {
+			fmt.Fprintf(w, "\n- %s %s failed: %s", r.Deployment.Name, loadLevel(r), r.Failure)
+		}
+		for _, e := range r.Errors {
+			fmt.Fprintf(w, "\n- %s %s: %d x `%s`: %s", r.Deployment.Name, loadLevel(r), e.Count, e.Class, e.Example)
+		}
+	}
+	fmt.Fprintln(w)
+	return nil
+}
+
+// csvHeader names the CSV columns: one row per run, units in the names.
+var csvHeader = []string{"deployment", "protocol", "url", "model", "model_version", "mode", "concurrency", "rate",
+	"requests", "duration_s", "status", "failure", "warmup_attempted", "warmup_succeeded", "sent", "ok", "errors",
+	"error_rate", "error_band", "throughput_rps", "elapsed_s", "latency_min_ms", "latency_mean_ms", "latency_stddev_ms",
+	"latency_p50_ms", "latency_p90_ms", "latency_p95_ms", "latency_p99_ms", "latency_p999_ms", "latency_max_ms",
+	"latency_vs_baseline_p50", "latency_vs_baseline_p99", "client_cpu_percent", "late_sends"}
+
+// CSV writes one row per run.
+func CSV(w io.Writer, f *result.File) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(csvHeader); err != nil {
+		return err
+	}
+	fl := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	for _, r := range f.Runs {
+		l := r.LatencyMs
+		rec := []string{r.Deployment.Name, r.Deployment.Protocol, r.Deployment.URL, r.Deployment.Model, r.Deployment.ModelVersion,
+			r.Load.Mode, strconv.Itoa(r.Load.Concurrency), fl(r.Load.Rate), strconv.Itoa(r.Load.Requests), fl(r.Load.DurationS),
+			r.Status, r.Failure, strconv.Itoa(r.Warmup.Attempted), strconv.Itoa(r.Warmup.Succeeded),
+			strconv.FormatInt(r.Counts.Sent, 10), strconv.FormatInt(r.Counts.OK, 10), strconv.FormatInt(r.Counts.Errors, 10),
+			fl(r.ErrorRate), r.Assessment.ErrorBand, fl(r.ThroughputRPS), fl(r.ElapsedS),
+			fl(l.Min), fl(l.Mean), fl(l.Stddev), fl(l.P50), fl(l.P90), fl(l.P95), fl(l.P99), fl(l.P999), fl(l.Max),
+			fl(r.Assessment.LatencyVsBaselineP50), fl(r.Assessment.LatencyVsBaselineP99), fl(r.Client.CPUPercent),
+			strconv.FormatInt(r.Client.LateSends, 10)}
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}

@@ -1,0 +1,119 @@
+package run
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/inferbench/inferbench/internal/analyze"
+	"github.com/inferbench/inferbench/internal/load"
+	"github.com/inferbench/inferbench/internal/measure"
+	"github.com/inferbench/inferbench/internal/result"
+)
+
+// Level is one load level of a closed-loop run.
+type Level struct {
+	Concurrency int
+	Requests    int           // measured requests, or
+	Duration    time.Duration // the measured phase's length
+	Warmup      int           // warmup requests; negative for the field guide's default
+}
+
+// StepOptions are the hooks of a step.
+type StepOptions struct {
+	Grace            time.Duration
+	OnProgress       func(load.Progress)
+	ProgressInterval time.Duration
+}
+
+// Step runs one level against a target and returns its result entry. The
+// comparison with a baseline is Assess's job.
+func Step(ctx context.Context, t *Target, lvl Level, opts StepOptions) result.Run {
+	warmup := lvl.Warmup
+	if warmup < 0 {
+		warmup = analyze.WarmupRequests(lvl.Requests)
+	}
+	run := result.Run{
+		Deployment: t.Deployment,
+		Load: result.Load{Mode: result.ModeConcurrency, Concurrency: lvl.Concurrency, Requests: lvl.Requests,
+			DurationS: lvl.Duration.Seconds()},
+		Errors:     []measure.ErrorGroup{},
+		Assessment: result.Assessment{Notes: []string{}},
+	}
+	res, err := load.Run(ctx, load.Config{
+		Client: t.Client, Payloads: t.Payloads, Validate: t.Validate,
+		Concurrency: lvl.Concurrency, Requests: lvl.Requests, Duration: lvl.Duration, Warmup: warmup,
+		Grace: opts.Grace, OnProgress: opts.OnProgress, ProgressInterval: opts.ProgressInterval,
+	})
+	if err != nil {
+		run.Status = result.StatusFailed
+		run.Failure = err.Error()
+		return run
+	}
+	return fromEngine(run, res)
+}
+
+// fromEngine fills a result entry from what the engine measured.
+func fromEngine(run result.Run, res *load.Result) result.Run {
+	run.Warmup = result.Warmup{Attempted: res.WarmupAttempted, Succeeded: res.WarmupSucceeded, Errors: res.WarmupErrors}
+	run.Counts = result.Counts{Sent: res.Sent, OK: res.OK, Errors: res.Errors}
+	run.ElapsedS = round(res.Elapsed.Seconds(), 3)
+	run.LatencyMs = res.Latency.Summary()
+	if res.ErrorGroups != nil {
+		run.Errors = res.ErrorGroups
+	}
+	if res.Sent > 0 {
+		run.ErrorRate = round(float64(res.Errors)/float64(res.Sent), 4)
+	}
+	if res.Elapsed > 0 {
+		run.ThroughputRPS = round(float64(res.OK)/res.Elapsed.Seconds(), 2)
+		run.Client.CPUPercent = round(100*res.CPU.Seconds()/res.Elapsed.Seconds(), 1)
+	}
+	switch {
+	case res.Failed:
+		run.Status = result.StatusFailed
+		run.Failure = res.Failure
+	case res.Interrupted:
+		run.Status = result.StatusInterrupted
+		run.Assessment.Notes = append(run.Assessment.Notes, "interrupted: the numbers cover the requests answered until then")
+	default:
+		run.Status = result.StatusOK
+	}
+	if run.Status != result.StatusFailed {
+		band := analyze.ErrorBand(run.ErrorRate)
+		run.Assessment.ErrorBand = band.Name
+		if band != analyze.BandExcellent {
+			run.Assessment.Notes = append(run.Assessment.Notes, "error rate "+band.Name+": "+band.Advice)
+		}
+	}
+	if w := analyze.ConcurrencyWarning(run.Load.Concurrency); w != "" {
+		run.Assessment.Notes = append(run.Assessment.Notes, w)
+	}
+	return run
+}
+
+// Assess compares each run with its deployment's baseline: the first
+// measured run of the same deployment in runs (normally its lowest
+// concurrency), and fills latency_vs_baseline_p50 and _p99.
+func Assess(runs []result.Run) {
+	baselines := map[string]*result.Run{}
+	for i := range runs {
+		r := &runs[i]
+		if r.Status == result.StatusFailed || r.Counts.OK == 0 {
+			continue
+		}
+		key := r.Deployment.Name + "\x00" + r.Deployment.URL + "\x00" + r.Deployment.Protocol
+		b, ok := baselines[key]
+		if !ok {
+			baselines[key] = r
+			b = r
+		}
+		r.Assessment.LatencyVsBaselineP50 = analyze.Ratio(r.LatencyMs.P50, b.LatencyMs.P50)
+		r.Assessment.LatencyVsBaselineP99 = analyze.Ratio(r.LatencyMs.P99, b.LatencyMs.P99)
+	}
+}
+
+func round(v float64, decimals int) float64 {
+	p := math.Pow(10, float64(decimals))
+	return math.Round(v*p) / p
+}
