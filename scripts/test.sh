@@ -36,6 +36,9 @@ staticcheck ./...
 step "go test -race"
 go test -race -count=1 ./...
 
+step "go test (timing tests, without the race detector's slowdown)"
+go test -count=1 ./...
+
 step "interop: grpcurl against inferbench serve"
 scripts/interop-grpcurl.sh
 

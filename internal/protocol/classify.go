@@ -82,7 +82,13 @@ func Classify(err error) (class, message string) {
 		if se.HTTPStatus != 0 {
 			return measure.ClassHTTPStatus, message
 		}
-		return classifyGRPC(se), message
+		class = classifyGRPC(se)
+		if class == measure.ClassTimeout {
+			// grpc-go words one expired deadline several ways (the context
+			// error, or the RST_STREAM it sent); they are one group.
+			message = "gRPC DeadlineExceeded: the request's deadline expired"
+		}
+		return class, message
 	case errors.Is(err, context.DeadlineExceeded):
 		return measure.ClassTimeout, message
 	case errors.Is(err, context.Canceled):

@@ -1,0 +1,222 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inferbench/inferbench/internal/kserve"
+	"github.com/inferbench/inferbench/internal/protocol"
+	"github.com/inferbench/inferbench/internal/refserver"
+	"github.com/inferbench/inferbench/internal/result"
+)
+
+// refServer serves a small model m (x FP32 [4] -> y FP32 [8]) on loopback.
+func refServer(t *testing.T, em refserver.Emulator, errorRate float64) *refserver.Running {
+	t.Helper()
+	srv, err := refserver.New(refserver.Options{Models: []refserver.ModelSpec{{
+		Name: "m", Emulator: em, ErrorRate: errorRate, Seed: 3,
+		Inputs:  []kserve.TensorMetadata{{Name: "x", Datatype: kserve.FP32, Shape: []int64{4}}},
+		Outputs: []kserve.TensorMetadata{{Name: "y", Datatype: kserve.FP32, Shape: []int64{8}}},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := srv.Listen(refserver.Addrs{HTTP: "127.0.0.1:0", GRPC: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		r.Shutdown(ctx)
+	})
+	return r
+}
+
+func urlFor(r *refserver.Running, kind protocol.Kind) string {
+	if kind == protocol.KServeGRPC {
+		return r.GRPCAddr
+	}
+	return "http://" + r.HTTPAddr
+}
+
+// runCLI runs the command line with a context, returning stdout, stderr and the error.
+func runCLI(ctx context.Context, args ...string) (string, string, error) {
+	var stdout, stderr bytes.Buffer
+	root := NewRootCommand(&stdout, &stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	return stdout.String(), stderr.String(), err
+}
+
+// benchJSON runs bench with --format json and decodes the result.
+func benchJSON(t *testing.T, ctx context.Context, args ...string) (*result.File, string, error) {
+	t.Helper()
+	out, log, err := runCLI(ctx, append([]string{"bench", "--format", "json"}, args...)...)
+	var f result.File
+	if jerr := json.Unmarshal([]byte(out), &f); jerr != nil {
+		t.Fatalf("output is not a result file (%v): %s\nlog: %s\nerr: %v", jerr, out, log, err)
+	}
+	return &f, log, err
+}
+
+func TestBenchInjectedErrors(t *testing.T) {
+	r := refServer(t, refserver.NewInstances(8, 0), 0.2)
+	f, _, err := benchJSON(t, context.Background(), "--url", urlFor(r, protocol.KServeHTTP), "--model", "m", "-c", "4", "-n", "400")
+	if err != nil {
+		t.Fatalf("errors must not fail the run: %v", err)
+	}
+	run := f.Runs[0]
+	if run.ErrorRate < 0.15 || run.ErrorRate > 0.25 {
+		t.Errorf("error rate %.3f, want 0.15..0.25", run.ErrorRate)
+	}
+	var sum int64
+	for _, g := range run.Errors {
+		sum += g.Count
+	}
+	if sum != run.Counts.Errors || run.Errors[0].Class != "http_status" || !strings.Contains(run.Errors[0].Example, "HTTP 500") {
+		t.Errorf("errors %+v do not add up to %d", run.Errors, run.Counts.Errors)
+	}
+	if run.Assessment.ErrorBand != "poor" && run.Assessment.ErrorBand != "marginal" {
+		t.Errorf("band %q for %.3f", run.Assessment.ErrorBand, run.ErrorRate)
+	}
+}
+
+func TestBenchTimeouts(t *testing.T) {
+	r := refServer(t, refserver.NewInstances(32, 2*time.Second), 0)
+	start := time.Now()
+	f, _, err := benchJSON(t, context.Background(), "--url", urlFor(r, protocol.KServeGRPC), "--protocol", "kserve-grpc", "--model", "m", "-c", "4", "-n", "8", "--warmup", "2", "--timeout", "200ms")
+	if elapsed := time.Since(start); elapsed > 5*time.Second {
+		t.Errorf("took %v", elapsed)
+	}
+	if err == nil || !strings.Contains(err.Error(), "no level could be measured") {
+		t.Errorf("err = %v, want the run to report that nothing could be measured", err)
+	}
+	run := f.Runs[0]
+	if run.Status != result.StatusFailed || run.Warmup.Attempted != 2 || len(run.Warmup.Errors) != 1 || run.Warmup.Errors[0].Class != "timeout" {
+		t.Errorf("run %+v: want failed warmup with 2 timeouts", run)
+	}
+	// With warmup off, every measured request is a timeout.
+	f, _, err = benchJSON(t, context.Background(), "--url", urlFor(r, protocol.KServeHTTP), "--model", "m", "-c", "4", "-n", "8", "--warmup", "0", "--timeout", "200ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run = f.Runs[0]
+	if run.Counts.Sent != 8 || run.Counts.Errors != 8 || run.Errors[0].Class != "timeout" || run.Errors[0].Count != 8 {
+		t.Errorf("run %+v: want 8 timeouts", run)
+	}
+}
+
+func TestBenchSequenceGoesOnAfterAFailedLevel(t *testing.T) {
+	r := refServer(t, refserver.NewInstances(4, 0), 1)
+	f, log, err := benchJSON(t, context.Background(), "--url", urlFor(r, protocol.KServeHTTP), "--model", "m", "--concurrency-range", "1,2", "-n", "20")
+	if len(f.Runs) != 2 || f.Runs[0].Status != result.StatusFailed || f.Runs[1].Status != result.StatusFailed {
+		t.Fatalf("runs %+v: want two failed levels", f.Runs)
+	}
+	if !strings.Contains(f.Runs[0].Failure, "warmup failed: 0/5") || !strings.Contains(log, "Level c=2") {
+		t.Errorf("failure %q; log:\n%s", f.Runs[0].Failure, log)
+	}
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 1 {
+		t.Errorf("err = %v, want exit code 1", err)
+	}
+}
+
+func TestBenchInterruptedStillReports(t *testing.T) {
+	r := refServer(t, refserver.NewInstances(8, 10*time.Millisecond), 0)
+	dir := t.TempDir()
+	resultsPath := filepath.Join(dir, "results.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(500*time.Millisecond, cancel)
+	out, _, err := runCLI(ctx, "bench", "--url", urlFor(r, protocol.KServeGRPC), "--protocol", "kserve-grpc", "--model", "m", "-c", "4", "-n", "100000", "--results", resultsPath)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 130 {
+		t.Errorf("err = %v, want exit code 130", err)
+	}
+	if !strings.HasPrefix(out, "INTERRUPTED") {
+		t.Errorf("report does not open with the interruption:\n%s", out)
+	}
+	f, err := result.Read(resultsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Complete || len(f.Runs) != 1 || f.Runs[0].Status != result.StatusInterrupted || f.Runs[0].Counts.OK == 0 {
+		t.Errorf("results %+v: want complete false and the partial level", f)
+	}
+}
+
+func TestBenchServerKilledMidRun(t *testing.T) {
+	srv := refServer(t, refserver.NewInstances(8, 5*time.Millisecond), 0)
+	time.AfterFunc(400*time.Millisecond, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	f, _, err := benchJSON(t, context.Background(), "--url", urlFor(srv, protocol.KServeHTTP), "--model", "m", "-c", "4", "-d", "1500ms", "--timeout", "2s")
+	if err != nil {
+		t.Fatalf("a dead server must not fail the run: %v", err)
+	}
+	run := f.Runs[0]
+	conn := false
+	for _, g := range run.Errors {
+		conn = conn || g.Class == "connection_refused" || g.Class == "connection_reset"
+	}
+	if run.Counts.OK == 0 || !conn {
+		t.Errorf("run %+v: want successes, then connection errors", run)
+	}
+}
+
+func TestBenchFormatsAndFlagErrors(t *testing.T) {
+	r := refServer(t, refserver.NewInstances(4, 0), 0)
+	url := urlFor(r, protocol.KServeHTTP)
+	dir := t.TempDir()
+	for format, want := range map[string]string{"text": "P50 VS BASE", "csv": "deployment,protocol,url", "md": "| DEPLOYMENT |", "json": `"schema": "inferbench.result/v1"`} {
+		path := filepath.Join(dir, "report."+format)
+		if _, _, err := runCLI(context.Background(), "bench", "--url", url, "--model", "m", "-n", "20", "--format", format, "-o", path, "-q"); err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		data, _ := os.ReadFile(path)
+		if !strings.Contains(string(data), want) {
+			t.Errorf("%s report lacks %q:\n%s", format, want, data)
+		}
+	}
+	text, _ := os.ReadFile(filepath.Join(dir, "report.text"))
+	if !strings.HasPrefix(string(text), "OK, ") || strings.Contains(string(text), "\x1b[") {
+		t.Errorf("text report must open with the verdict and have no colour in a file:\n%s", text)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--model", "m"}, "--url and --model are required"},
+		{[]string{"--url", url, "--model", "m", "--protocol", "soap"}, `--protocol "soap"`},
+		{[]string{"--url", url, "--model", "m", "--format", "xml"}, `--format "xml"`},
+		{[]string{"--url", url, "--model", "m", "-n", "5", "-d", "1s"}, "not both"},
+		{[]string{"--url", url, "--model", "m", "--concurrency-range", "8:1:x2"}, "--concurrency-range"},
+		{[]string{"--url", url, "--model", "nope"}, "Request for unknown model: 'nope'"},
+		{[]string{"--url", url, "--model", "m", "--shape", "z:1,2"}, "does not have: z"},
+	} {
+		_, _, err := runCLI(context.Background(), append([]string{"bench"}, tt.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("bench %v: err = %v, want %q", tt.args, err, tt.want)
+		}
+	}
+}
+
+func TestConcurrencyWarning(t *testing.T) {
+	r := refServer(t, refserver.NewInstances(64, 0), 0)
+	_, log, err := runCLI(context.Background(), "bench", "--url", urlFor(r, protocol.KServeGRPC), "--protocol", "kserve-grpc", "--model", "m", "-c", "51", "-n", "60")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log, "Warning: concurrency 51 is above 50") || !strings.Contains(log, "8-16") {
+		t.Errorf("no warning in:\n%s", log)
+	}
+}
