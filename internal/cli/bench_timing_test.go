@@ -49,4 +49,3 @@ func TestBenchAcceptance(t *testing.T) {
 		})
 	}
 }
-

@@ -289,4 +289,3 @@ func TestUnreachableServer(t *testing.T) {
 		c.Close()
 	}
 }
-
