@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -234,7 +233,7 @@ func checkEndpoint(ctx context.Context, t checkTarget, f *checkFlags) *checkResu
 		resp, err := client.Infer(ctx, payload)
 		elapsed := time.Since(start)
 		if err == nil {
-			err = checkResponse(md, resp)
+			err = protocol.ValidateResponse(md, nil, resp)
 		}
 		if err != nil {
 			fail(fmt.Sprintf("inference %d", i+1), err)
@@ -263,34 +262,6 @@ func checkEndpoint(ctx context.Context, t checkTarget, f *checkFlags) *checkResu
 		r.outputs = "wrong"
 	}
 	return r
-}
-
-// checkResponse checks a response against the model's metadata: every
-// output named there, datatypes equal, shapes compatible.
-func checkResponse(md *kserve.ModelMetadata, resp *kserve.InferResponse) error {
-	var missing []string
-	for _, want := range md.Outputs {
-		got := resp.Output(want.Name)
-		if got == nil {
-			missing = append(missing, want.Name)
-			continue
-		}
-		if got.Datatype != want.Datatype {
-			return fmt.Errorf("output '%s' has datatype %s, metadata says %s", want.Name, got.Datatype, want.Datatype)
-		}
-		if len(got.Shape) != len(want.Shape) {
-			return fmt.Errorf("output '%s' has shape %v, metadata says %v", want.Name, got.Shape, want.Shape)
-		}
-		for i, d := range want.Shape {
-			if d >= 0 && got.Shape[i] != d {
-				return fmt.Errorf("output '%s' has shape %v, metadata says %v", want.Name, got.Shape, want.Shape)
-			}
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("response lacks output(s) %s", strings.Join(missing, ", "))
-	}
-	return nil
 }
 
 func firstNonNil(errs ...error) error {

@@ -203,3 +203,25 @@ func yoloInput() Tensor {
 	}
 	return Tensor{Name: "images", Datatype: FP32, Shape: []int64{1, 3, 640, 640}, Data: data}
 }
+
+func TestParametersWidenGoNumbers(t *testing.T) {
+	p := Parameters{"priority": 3, "ratio": float32(0.5), "small": uint8(7)}
+	m := ParametersToProto(p)
+	if m["priority"].GetInt64Param() != 3 || m["ratio"].GetDoubleParam() != 0.5 || m["small"].GetUint64Param() != 7 {
+		t.Errorf("proto parameters = %v", m)
+	}
+	body, _, err := EncodeHTTPRequest(&InferRequest{Parameters: p, Inputs: []Tensor{{Name: "x", Datatype: INT32, Shape: []int64{1}, Data: []byte{1, 0, 0, 0}}}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(body), `"priority":3`) || !strings.Contains(string(body), `"ratio":0.5`) {
+		t.Errorf("JSON parameters: %s", body)
+	}
+}
+
+func TestCheckRejectsBoolBytesOtherThanZeroAndOne(t *testing.T) {
+	bad := Tensor{Name: "b", Datatype: BOOL, Shape: []int64{3}, Data: []byte{0, 1, 2}}
+	if err := bad.Check(); err == nil || CodeOf(err) != CodeInvalidArg || !strings.Contains(err.Error(), "element 2") {
+		t.Errorf("Check = %v", err)
+	}
+}

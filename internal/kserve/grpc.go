@@ -450,8 +450,9 @@ func RawFromContents(dt DataType, c *pb.InferTensorContents) ([]byte, error) {
 }
 
 // ParametersToProto converts parameters to InferParameter values (bool,
-// int64, uint64, float64 and string; other Go types are rendered with
-// fmt.Sprint as strings).
+// int64, uint64, float64 and string; Go's other integer and float types are
+// widened to those, and any other type is rendered with fmt.Sprint as a
+// string).
 //
 // Empty parameters give nil.
 func ParametersToProto(p Parameters) map[string]*pb.InferParameter {
@@ -461,7 +462,7 @@ func ParametersToProto(p Parameters) map[string]*pb.InferParameter {
 	m := make(map[string]*pb.InferParameter, len(p))
 	for k, v := range p {
 		var choice *pb.InferParameter
-		switch v := v.(type) {
+		switch v := normalizeParam(v).(type) {
 		case bool:
 			choice = &pb.InferParameter{ParameterChoice: &pb.InferParameter_BoolParam{BoolParam: v}}
 		case int64:

@@ -314,7 +314,7 @@ func TestResponseFromProtoErrors(t *testing.T) {
 }
 
 func TestParametersProto(t *testing.T) {
-	p := Parameters{"b": true, "i": int64(-1), "u": uint64(math.MaxUint64), "d": 1.25, "s": "x", "other": 7, "f32": float32(0.5)}
+	p := Parameters{"b": true, "i": int64(-1), "u": uint64(math.MaxUint64), "d": 1.25, "s": "x", "int": 7, "f32": float32(0.5), "other": []int{7}}
 	m := ParametersToProto(p)
 	want := map[string]*pb.InferParameter{
 		"b":     {ParameterChoice: &pb.InferParameter_BoolParam{BoolParam: true}},
@@ -322,8 +322,9 @@ func TestParametersProto(t *testing.T) {
 		"u":     {ParameterChoice: &pb.InferParameter_Uint64Param{Uint64Param: math.MaxUint64}},
 		"d":     {ParameterChoice: &pb.InferParameter_DoubleParam{DoubleParam: 1.25}},
 		"s":     {ParameterChoice: &pb.InferParameter_StringParam{StringParam: "x"}},
-		"other": {ParameterChoice: &pb.InferParameter_StringParam{StringParam: "7"}},
-		"f32":   {ParameterChoice: &pb.InferParameter_StringParam{StringParam: "0.5"}},
+		"int":   {ParameterChoice: &pb.InferParameter_Int64Param{Int64Param: 7}},
+		"f32":   {ParameterChoice: &pb.InferParameter_DoubleParam{DoubleParam: 0.5}},
+		"other": {ParameterChoice: &pb.InferParameter_StringParam{StringParam: "[7]"}},
 	}
 	if len(m) != len(want) {
 		t.Fatalf("%d parameters, want %d", len(m), len(want))
@@ -334,7 +335,7 @@ func TestParametersProto(t *testing.T) {
 		}
 	}
 	back := ParametersFromProto(m)
-	wantBack := Parameters{"b": true, "i": int64(-1), "u": uint64(math.MaxUint64), "d": 1.25, "s": "x", "other": "7", "f32": "0.5"}
+	wantBack := Parameters{"b": true, "i": int64(-1), "u": uint64(math.MaxUint64), "d": 1.25, "s": "x", "int": int64(7), "f32": 0.5, "other": "[7]"}
 	if !reflect.DeepEqual(back, wantBack) {
 		t.Errorf("back %#v, want %#v", back, wantBack)
 	}

@@ -332,9 +332,10 @@ func TestDecodeHTTPRequestParameters(t *testing.T) {
 		t.Errorf("re-decoded parameters %#v", again.Parameters)
 	}
 
-	// Other Go types are sent as strings; NaN cannot be sent.
-	enc, _, err = EncodeHTTPRequest(&InferRequest{Parameters: Parameters{"n": 5, "f": float32(1.5)}}, false)
-	if err != nil || !bytes.Contains(enc, []byte(`"f":"1.5","n":"5"`)) {
+	// Go's other numeric types are widened and sent as numbers, anything
+	// else as a string; NaN cannot be sent.
+	enc, _, err = EncodeHTTPRequest(&InferRequest{Parameters: Parameters{"n": 5, "f": float32(1.5), "s": []int{1}}}, false)
+	if err != nil || !bytes.Contains(enc, []byte(`"f":1.5,"n":5,"s":"[1]"`)) {
 		t.Errorf("odd types: %s, %v", enc, err)
 	}
 	_, _, err = EncodeHTTPRequest(&InferRequest{Parameters: Parameters{"nan": math.NaN()}}, false)

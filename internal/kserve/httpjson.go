@@ -99,7 +99,7 @@ func appendParamsJSON(buf []byte, p Parameters, tensor bool, binarySize int) ([]
 		}
 		buf = appendJSONQuoted(buf, k)
 		buf = append(buf, ':')
-		switch v := p[k].(type) {
+		switch v := normalizeParam(p[k]).(type) {
 		case bool:
 			buf = strconv.AppendBool(buf, v)
 		case string:

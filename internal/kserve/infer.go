@@ -75,3 +75,30 @@ type ModelMetadata struct {
 	Inputs   []TensorMetadata `json:"inputs"`
 	Outputs  []TensorMetadata `json:"outputs"`
 }
+
+// normalizeParam widens Go's other numeric types to the parameter value
+// types (int to int64, uint32 to uint64, float32 to float64 and so on), so
+// that Parameters{"priority": 1} travels as a number, not as a string.
+func normalizeParam(v any) any {
+	switch x := v.(type) {
+	case int:
+		return int64(x)
+	case int8:
+		return int64(x)
+	case int16:
+		return int64(x)
+	case int32:
+		return int64(x)
+	case uint:
+		return uint64(x)
+	case uint8:
+		return uint64(x)
+	case uint16:
+		return uint64(x)
+	case uint32:
+		return uint64(x)
+	case float32:
+		return float64(x)
+	}
+	return v
+}

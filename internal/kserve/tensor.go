@@ -90,6 +90,13 @@ func (t *Tensor) Check() error {
 	if int64(len(t.Data)) != want {
 		return invalid("tensor '%s': unexpected byte size %d for %s shape %v, expecting %d", t.Name, len(t.Data), t.Datatype, t.Shape, want)
 	}
+	if t.Datatype == BOOL {
+		for i, b := range t.Data {
+			if b > 1 {
+				return invalid("tensor '%s': BOOL element %d is byte %d; BOOL elements are 0 or 1", t.Name, i, b)
+			}
+		}
+	}
 	return nil
 }
 
