@@ -49,11 +49,6 @@ func (h *Histogram) Merge(o *Histogram) {
 // Count is the number of values recorded.
 func (h *Histogram) Count() int64 { return h.h.TotalCount() }
 
-// Quantile is the value at quantile q (0..1).
-func (h *Histogram) Quantile(q float64) time.Duration {
-	return time.Duration(h.h.ValueAtQuantile(q*100)) * time.Microsecond
-}
-
 // Reset empties the histogram, keeping its memory.
 func (h *Histogram) Reset() {
 	h.h.Reset()
