@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
+
+	"github.com/inferbench/inferbench/internal/kserve"
 )
 
 // Timing is what one execution cost a request, in Triton's breakdown.
@@ -25,7 +27,8 @@ type Timing struct {
 // Emulator stands in for a model's backend: Execute blocks for as long as
 // the emulated model would take to serve a request of batch size batch,
 // queueing included, and reports how that time was spent and in which
-// execution.
+// execution. A request refused because the queue is full fails with a
+// *kserve.Error of code kserve.CodeUnavailable, as Triton's max_queue_size.
 type Emulator interface {
 	Execute(ctx context.Context, batch int) (Timing, error)
 	// Pending is the number of requests waiting for execution now
@@ -35,59 +38,42 @@ type Emulator interface {
 	Describe() string
 }
 
-// instances emulates N model instances that each serve one request at a
-// time for a fixed service time; further requests wait in FIFO order (Go's
-// channel semaphores queue waiters in order). N = 1 is the fifo emulator.
-type instances struct {
-	slots       chan struct{}
-	waiting     atomic.Int64
-	serviceTime time.Duration
-	name        string
+// errQueueFull is Triton's answer when a model's queue holds max_queue_size
+// requests already (scheduler_utils.cc): UNAVAILABLE, so HTTP 503 and gRPC
+// UNAVAILABLE, counted with reason REJECTED.
+func errQueueFull() error {
+	return kserve.Errorf(kserve.CodeUnavailable, "Exceeds maximum queue size")
 }
 
-// NewFIFO returns the fifo emulator: one instance, one request at a time,
-// service time s. At concurrency c its throughput is 1/s and its latency
-// about c x s.
-func NewFIFO(s time.Duration) Emulator { return newInstances("fifo", 1, s) }
-
-// NewInstances returns the instances emulator: n instances in parallel, each
-// taking s per request. Its throughput saturates at n/s.
-func NewInstances(n int, s time.Duration) Emulator { return newInstances("instances", n, s) }
-
-func newInstances(name string, n int, s time.Duration) *instances {
-	if n < 1 {
-		n = 1
-	}
-	return &instances{slots: make(chan struct{}, n), serviceTime: s, name: name}
+// queue counts the requests waiting for execution, bounded by a limit so
+// that a request is refused exactly when the queue is full.
+type queue struct {
+	n     atomic.Int64
+	limit int64 // 0: unbounded
 }
 
-func (e *instances) Describe() string {
-	if e.name == "fifo" {
-		return fmt.Sprintf("fifo (1 instance, service time %v)", e.serviceTime)
+// enter adds a request to the queue, or reports false if it is full.
+func (q *queue) enter() bool {
+	for {
+		n := q.n.Load()
+		if q.limit > 0 && n >= q.limit {
+			return false
+		}
+		if q.n.CompareAndSwap(n, n+1) {
+			return true
+		}
 	}
-	return fmt.Sprintf("instances (%d in parallel, service time %v each)", cap(e.slots), e.serviceTime)
 }
 
-func (e *instances) Pending() int { return int(e.waiting.Load()) }
+func (q *queue) leave()       { q.n.Add(-1) }
+func (q *queue) pending() int { return int(q.n.Load()) }
 
-func (e *instances) Execute(ctx context.Context, batch int) (Timing, error) {
-	start := time.Now()
-	e.waiting.Add(1)
-	select {
-	case e.slots <- struct{}{}:
-		e.waiting.Add(-1)
-	case <-ctx.Done():
-		e.waiting.Add(-1)
-		return Timing{Queue: time.Since(start)}, fmt.Errorf("request cancelled while queued: %w", ctx.Err())
+// describeLimit is the banner's note on a queue limit.
+func describeLimit(limit int64) string {
+	if limit <= 0 {
+		return ""
 	}
-	defer func() { <-e.slots }()
-	computeStart := time.Now()
-	t := Timing{Queue: computeStart.Sub(start), ExecutedBatch: batch, Leader: true}
-	// The service time is spent even if the client goes away, as a real
-	// backend that has started a batch finishes it.
-	sleepUntil(computeStart.Add(e.serviceTime))
-	t.ComputeInfer = time.Since(computeStart)
-	return t, nil
+	return fmt.Sprintf(", queue limit %d", limit)
 }
 
 // sleepUntil sleeps to a deadline; sleeping to an absolute time keeps the
@@ -96,4 +82,10 @@ func sleepUntil(deadline time.Time) {
 	if d := time.Until(deadline); d > 0 {
 		time.Sleep(d)
 	}
+}
+
+// cancelledWhileQueued is the error of a request whose client went away
+// before it was executed.
+func cancelledWhileQueued(ctx context.Context) error {
+	return fmt.Errorf("request cancelled while queued: %w", ctx.Err())
 }

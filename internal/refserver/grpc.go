@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
@@ -107,9 +108,17 @@ func (g *grpcService) infer(ctx context.Context, r *pb.ModelInferRequest) (*pb.M
 	if err != nil {
 		return nil, err
 	}
-	resp, err := g.s.Infer(ctx, r.GetModelName(), r.GetModelVersion(), req, nil)
+	resp, drop, err := g.s.infer(ctx, r.GetModelName(), r.GetModelVersion(), req, nil)
 	if err != nil {
 		return nil, err
+	}
+	if drop {
+		// The drop fault: break the transport under the call. gRPC cannot
+		// send half a message, so the connection goes before the response.
+		if p, ok := peer.FromContext(ctx); ok {
+			g.s.grpcConns.drop(p.Addr.String())
+		}
+		return nil, kserve.Errorf(kserve.CodeUnavailable, "connection dropped (injected fault)")
 	}
 	return kserve.ResponseToProto(resp), nil
 }

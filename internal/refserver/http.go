@@ -135,7 +135,7 @@ func (s *Server) serveInfer(w http.ResponseWriter, r *http.Request, name, versio
 		}
 		return nil
 	}
-	resp, err := s.Infer(r.Context(), name, version, req, jsonCheck)
+	resp, drop, err := s.infer(r.Context(), name, version, req, jsonCheck)
 	if err != nil {
 		writeKServeError(w, err)
 		return
@@ -150,7 +150,30 @@ func (s *Server) serveInfer(w http.ResponseWriter, r *http.Request, name, versio
 		contentType = "application/octet-stream"
 		w.Header().Set(kserve.HeaderContentLength, strconv.Itoa(jsonLen))
 	}
+	if drop {
+		dropResponse(w, http.StatusOK, contentType, out)
+		return
+	}
 	writeBody(w, http.StatusOK, contentType, out)
+}
+
+// dropResponse is the drop fault over HTTP/1.1: it writes the status line,
+// the headers (with the full Content-Length) and half the body, then closes
+// the connection, so the client reads an unexpected EOF mid-body.
+func dropResponse(w http.ResponseWriter, status int, contentType string, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	conn, buf, err := http.NewResponseController(w).Hijack()
+	if err != nil { // not HTTP/1.x: abort the response instead
+		panic(http.ErrAbortHandler)
+	}
+	defer conn.Close()
+	fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\n", status, http.StatusText(status))
+	_ = h.Write(buf)
+	buf.WriteString("\r\n")
+	buf.Write(body[:len(body)/2])
+	_ = buf.Flush()
 }
 
 // readBody reads a request body into buf, never more than the server's

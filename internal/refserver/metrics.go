@@ -44,7 +44,7 @@ var perModelFamilies = []metricFamily{
 func (s *Server) Metrics() []byte {
 	snaps := make([]snapshot, len(s.order))
 	for i, n := range s.order {
-		snaps[i] = s.models[n].stats.snapshot()
+		snaps[i] = s.models[n].stats.Load().snapshot()
 	}
 	var b bytes.Buffer
 	writeHeader := func(name, help, kind string) {
@@ -67,7 +67,33 @@ func (s *Server) Metrics() []byte {
 				strconv.FormatFloat(f.value(snaps[i], m), 'f', -1, 64))
 		}
 	}
+	s.writePodMetrics(&b)
 	return b.Bytes()
+}
+
+// writePodMetrics writes inferbench's own families: the emulated pod's
+// restarts and memory, and the faults injected. Unlike Triton's, they are
+// the harness's view and survive a restart.
+func (s *Server) writePodMetrics(b *bytes.Buffer) {
+	pod := "{pod=" + strconv.Quote(s.name) + "}"
+	for _, f := range []struct {
+		name, help, kind string
+		value            uint64
+	}{
+		{"inferbench_pod_restarts_total", "Times the emulated pod was OOM-killed and restarted (kept across restarts, like the kubelet's restart count)", "counter", s.restarts.Load()},
+		{"inferbench_pod_memory_inflight_bytes", "Memory held by the requests in flight in the emulated pod, in bytes", "gauge", uint64(max(s.memory.inflight.Load(), 0))},
+		{"inferbench_pod_memory_limit_bytes", "Memory limit of the emulated pod, in bytes (0: none)", "gauge", uint64(s.memory.limit)},
+	} {
+		fmt.Fprintf(b, "# HELP %s %s\n# TYPE %s %s\n%s%s %d\n", f.name, f.help, f.name, f.kind, f.name, pod, f.value)
+	}
+	const faults = "inferbench_injected_faults_total"
+	fmt.Fprintf(b, "# HELP %s Faults injected into the model's requests, by kind (error, spike, stall, drop)\n# TYPE %s counter\n", faults, faults)
+	for _, n := range s.order {
+		m := s.models[n]
+		for _, k := range faultKinds {
+			fmt.Fprintf(b, "%s{fault=%s,model=%s,version=%s} %d\n", faults, strconv.Quote(k), strconv.Quote(m.spec.Name), strconv.Quote(m.spec.Version), m.faults.count(k))
+		}
+	}
 }
 
 // MetricsHandler serves /metrics (Triton's port 8002).

@@ -2,8 +2,7 @@ package refserver
 
 import (
 	"fmt"
-	"math/rand/v2"
-	"sync"
+	"sync/atomic"
 
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/kserve/pb"
@@ -29,16 +28,18 @@ type ModelSpec struct {
 	// ErrorRate is the probability (0..1) that a request fails after its
 	// execution with INTERNAL (HTTP 500, gRPC INTERNAL), reason BACKEND.
 	ErrorRate float64
-	Seed      uint64 // seeds the error injection
+	// Faults are the other injected faults.
+	Faults Faults
+	Seed   uint64 // seeds the injected faults
 }
 
 // model is a ModelSpec being served.
 type model struct {
-	spec  ModelSpec
-	stats *modelStats
-
-	rngMu sync.Mutex
-	rng   *rand.Rand
+	spec ModelSpec
+	// stats is replaced by a fresh one when the pod restarts; a request
+	// records into the statistics it was admitted under.
+	stats  atomic.Pointer[modelStats]
+	faults *injector
 }
 
 func newModel(spec ModelSpec) (*model, error) {
@@ -85,20 +86,28 @@ func newModel(spec ModelSpec) (*model, error) {
 			}
 		}
 	}
+	if err := spec.Faults.Validate(); err != nil {
+		return nil, fmt.Errorf("model %q: %w", spec.Name, err)
+	}
 	if spec.InstanceCount < 1 {
 		spec.InstanceCount = 1
 	}
-	return &model{spec: spec, stats: newModelStats(), rng: rand.New(rand.NewPCG(spec.Seed, 0x1f2e3d4c))}, nil
+	m := &model{spec: spec, faults: newInjector(spec.Seed)}
+	m.stats.Store(newModelStats())
+	return m, nil
 }
 
 // fail reports whether the injected error rate picks this request.
-func (m *model) fail() bool {
-	if m.spec.ErrorRate <= 0 {
-		return false
-	}
-	m.rngMu.Lock()
-	defer m.rngMu.Unlock()
-	return m.rng.Float64() < m.spec.ErrorRate
+func (m *model) fail() bool { return m.faults.draw(m.faults.errRNG, m.spec.ErrorRate, faultError) }
+
+// spike reports whether a latency spike picks this request.
+func (m *model) spike() bool {
+	return m.spec.Faults.SpikeDuration > 0 && m.faults.draw(m.faults.spike, m.spec.Faults.SpikeProbability, faultSpike)
+}
+
+// drop reports whether this request's connection is to be dropped.
+func (m *model) drop() bool {
+	return m.faults.draw(m.faults.drop, m.spec.Faults.DropProbability, faultDrop)
 }
 
 // fullShape is the shape as metadata reports it.
@@ -136,6 +145,11 @@ func (m *model) config() *pb.ModelConfig {
 		Parameters: map[string]*pb.ModelParameter{
 			"emulator": {StringValue: m.spec.Emulator.Describe()},
 		},
+	}
+	if b, ok := m.spec.Emulator.(interface {
+		dynamicBatching() *pb.ModelDynamicBatching
+	}); ok && m.spec.MaxBatchSize > 0 {
+		c.SchedulingChoice = &pb.ModelConfig_DynamicBatching{DynamicBatching: b.dynamicBatching()}
 	}
 	for _, t := range m.spec.Inputs {
 		c.Input = append(c.Input, &pb.ModelInput{Name: t.Name, DataType: t.Datatype.ConfigType(), Dims: t.Shape})

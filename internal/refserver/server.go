@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/inferbench/inferbench/internal/kserve"
@@ -24,20 +25,51 @@ const (
 // extensions are the Triton protocol extensions the server implements.
 var extensions = []string{"binary_tensor_data", "model_configuration", "statistics", "parameters"}
 
-// Options configure a Server.
+// The HTTP APIs a server can offer on its HTTP address.
+const (
+	APIKServe = "kserve" // KServe v2 / Open Inference Protocol, as Triton
+	APIPlain  = "plain"  // a plain JSON service, as a PyTorch/FastAPI app (plain.go)
+)
+
+// Options configure a Server: one emulated pod.
 type Options struct {
+	// Name names the pod in its metrics and messages; "pod" if empty.
+	Name   string
 	Models []ModelSpec
 	// MaxRequestSize bounds every request body and gRPC message, in bytes;
 	// DefaultMaxRequestSize if zero.
 	MaxRequestSize int64
+	// HTTPAPI is the API on the HTTP address: APIKServe (the default) or
+	// APIPlain, which serves exactly one model.
+	HTTPAPI string
+	// MemoryLimit is the pod's memory, in bytes, against which each
+	// model's Faults.MemoryPerRequest is counted for every request in
+	// flight; 0 means no limit. A request that would exceed it kills the
+	// pod: Running closes every listener and connection, stays down for
+	// RestartTime (connections are refused), then serves again on the same
+	// addresses with fresh Triton statistics, as a pod OOM-killed and
+	// restarted by Kubernetes.
+	MemoryLimit int64
+	RestartTime time.Duration
 }
 
 // Server serves emulated models over HTTP and gRPC; see Listen.
 type Server struct {
+	name     string
 	models   map[string]*model
 	order    []string // model names in declaration order
 	maxBytes int64
+	httpAPI  string
 	bodies   sync.Pool // *bytes.Buffer for request bodies: a YOLO request is about 5 MB
+
+	memory      memoryBudget
+	restartTime time.Duration
+	restarts    atomic.Uint64
+	down        atomic.Bool
+	started     atomic.Pointer[time.Time] // the first start, origin of stalls
+	// kill, set by Listen, takes the pod down when its memory is exceeded.
+	kill      atomic.Pointer[func()]
+	grpcConns connTracker // gRPC connections by peer address, for dropping them
 }
 
 // New checks the options and makes a server.
@@ -45,10 +77,30 @@ func New(opts Options) (*Server, error) {
 	if len(opts.Models) == 0 {
 		return nil, errors.New("no models to serve")
 	}
-	s := &Server{models: map[string]*model{}, maxBytes: opts.MaxRequestSize}
+	s := &Server{name: opts.Name, models: map[string]*model{}, maxBytes: opts.MaxRequestSize, httpAPI: opts.HTTPAPI, restartTime: opts.RestartTime}
+	if s.name == "" {
+		s.name = "pod"
+	}
 	if s.maxBytes <= 0 {
 		s.maxBytes = DefaultMaxRequestSize
 	}
+	switch s.httpAPI {
+	case "":
+		s.httpAPI = APIKServe
+	case APIKServe:
+	case APIPlain:
+		if len(opts.Models) != 1 {
+			return nil, fmt.Errorf("pod %q: the plain HTTP API serves exactly one model, not %d", s.name, len(opts.Models))
+		}
+	default:
+		return nil, fmt.Errorf("pod %q: unknown HTTP API %q (want %s or %s)", s.name, s.httpAPI, APIKServe, APIPlain)
+	}
+	if opts.MemoryLimit < 0 || opts.RestartTime < 0 {
+		return nil, fmt.Errorf("pod %q: memory limit %d and restart time %v must not be negative", s.name, opts.MemoryLimit, opts.RestartTime)
+	}
+	s.memory.limit = opts.MemoryLimit
+	now := time.Now()
+	s.started.Store(&now)
 	for _, spec := range opts.Models {
 		m, err := newModel(spec)
 		if err != nil {
@@ -81,37 +133,93 @@ func (s *Server) metadata() kserve.ServerMetadata {
 	return kserve.ServerMetadata{Name: ServerName, Version: ServerVersion, Extensions: extensions}
 }
 
+// Name is the pod's name.
+func (s *Server) Name() string { return s.name }
+
 // Infer serves one request: validation, the emulator, outputs, statistics.
 // It is shared by every transport. checkOutputs, if not nil, is the
 // transport's check of the outputs the request will get (HTTP: FP16 and
 // BF16 cannot go as JSON); it runs with the other validation, before the
 // request reaches the model and is counted.
 func (s *Server) Infer(ctx context.Context, name, version string, req *kserve.InferRequest, checkOutputs func([]kserve.TensorMetadata) error) (*kserve.InferResponse, error) {
+	resp, _, err := s.infer(ctx, name, version, req, checkOutputs)
+	return resp, err
+}
+
+// infer is Infer that also says whether the transport is to drop the
+// connection in the middle of the response (Faults.DropProbability).
+func (s *Server) infer(ctx context.Context, name, version string, req *kserve.InferRequest, checkOutputs func([]kserve.TensorMetadata) error) (*kserve.InferResponse, bool, error) {
 	m, err := s.lookup(name, version)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if err := m.fillRawInput(req); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	batch, err := m.checkInputs(req)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	wanted, err := m.wantedOutputs(req)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if checkOutputs != nil {
 		if err := checkOutputs(wanted); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	// From here on the request has reached the model and is counted.
 	start := time.Now()
 	fp := kserve.Fingerprint(req.Inputs)
-	computeInput := time.Since(start)
+	ex, err := s.execute(ctx, m, batch, start)
+	if err != nil {
+		return nil, false, err
+	}
+	outStart := time.Now()
+	outputs, err := m.outputs(wanted, batch, fp)
+	if err != nil {
+		ex.fail(ReasonOther)
+		return nil, false, err
+	}
+	ex.succeed(time.Since(outStart))
+	return &kserve.InferResponse{ModelName: m.spec.Name, ModelVersion: m.spec.Version, ID: req.ID, Outputs: outputs}, ex.drop, nil
+}
 
+// execution is a request that has passed its model's emulator and faults:
+// the frontend builds the answer, then calls succeed or fail, which record
+// the statistics and give back the request's memory.
+type execution struct {
+	m      *model
+	s      *Server
+	stats  *modelStats
+	start  time.Time
+	batch  int
+	timing Timing
+	drop   bool
+}
+
+// execute runs a request of batch size batch, accepted at start, through
+// admission (the pod's state and memory), the stall, the emulator, a spike
+// and the injected errors. A request that fails here is recorded; one that
+// passes is recorded by the execution's succeed or fail.
+func (s *Server) execute(ctx context.Context, m *model, batch int, start time.Time) (*execution, error) {
+	entered := time.Now() // start..entered: decoding the inputs, as compute_input
+	if s.down.Load() {
+		return nil, kserve.Errorf(kserve.CodeUnavailable, "pod '%s' is restarting", s.name)
+	}
+	stats := m.stats.Load()
+	fail := func(reason string, err error) (*execution, error) {
+		s.memory.release(m.spec.Faults.MemoryPerRequest)
+		stats.recordFailure(reason, time.Since(start), time.Now())
+		return nil, err
+	}
+	if !s.memory.reserve(m.spec.Faults.MemoryPerRequest) {
+		s.oom()
+		return nil, kserve.Errorf(kserve.CodeUnavailable, "pod '%s' ran out of memory: %s in flight would exceed its limit of %s; it restarts in %v",
+			s.name, FormatBytes(s.memory.inflight.Load()+m.spec.Faults.MemoryPerRequest), FormatBytes(s.memory.limit), s.restartTime)
+	}
+	stalled := s.stall(m)
 	timing, err := m.spec.Emulator.Execute(ctx, batch)
 	if err != nil {
 		reason := ReasonOther
@@ -120,29 +228,55 @@ func (s *Server) Infer(ctx context.Context, name, version string, req *kserve.In
 		} else if kserve.CodeOf(err) == kserve.CodeUnavailable {
 			reason = ReasonRejected
 		}
-		m.stats.recordFailure(reason, time.Since(start), time.Now())
-		if _, ok := err.(*kserve.Error); !ok {
+		var ke *kserve.Error
+		if !errors.As(err, &ke) {
 			err = kserve.Errorf(kserve.CodeCancelled, "%v", err)
 		}
-		return nil, err
+		return fail(reason, err)
 	}
-	timing.ComputeInput += computeInput
-
+	timing.Queue += stalled
+	timing.ComputeOutput += s.stall(m)
+	if m.spike() {
+		time.Sleep(m.spec.Faults.SpikeDuration)
+		timing.ComputeOutput += m.spec.Faults.SpikeDuration
+	}
 	if m.fail() {
-		m.stats.recordFailure(ReasonBackend, time.Since(start), time.Now())
-		return nil, kserve.Errorf(kserve.CodeInternal, "injected failure: model '%s' fails %.4g of its requests (--error-rate)", m.spec.Name, m.spec.ErrorRate)
+		return fail(ReasonBackend, kserve.Errorf(kserve.CodeInternal, "injected failure: model '%s' fails %.4g of its requests (--error-rate)", m.spec.Name, m.spec.ErrorRate))
 	}
+	timing.ComputeInput += entered.Sub(start)
+	return &execution{m: m, s: s, stats: stats, start: start, batch: batch, timing: timing, drop: m.drop()}, nil
+}
 
-	outStart := time.Now()
-	outputs, err := m.outputs(wanted, batch, fp)
-	if err != nil {
-		m.stats.recordFailure(ReasonOther, time.Since(start), time.Now())
-		return nil, err
+// stall waits out the model's stall if it is on now, and returns the wait.
+func (s *Server) stall(m *model) time.Duration {
+	d := m.spec.Faults.stallWait(*s.started.Load(), time.Now())
+	if d > 0 {
+		m.faults.counts[faultStall].Add(1)
+		time.Sleep(d)
 	}
+	return d
+}
+
+// succeed records the request's success; output is the time its answer
+// took to build.
+func (e *execution) succeed(output time.Duration) {
+	e.timing.ComputeOutput += output
 	now := time.Now()
-	timing.ComputeOutput += now.Sub(outStart)
-	m.stats.recordSuccess(batch, now.Sub(start), timing, now)
-	return &kserve.InferResponse{ModelName: m.spec.Name, ModelVersion: m.spec.Version, ID: req.ID, Outputs: outputs}, nil
+	e.stats.recordSuccess(e.batch, now.Sub(e.start), e.timing, now)
+	e.s.memory.release(e.m.spec.Faults.MemoryPerRequest)
+}
+
+// fail records the request's failure.
+func (e *execution) fail(reason string) {
+	e.stats.recordFailure(reason, time.Since(e.start), time.Now())
+	e.s.memory.release(e.m.spec.Faults.MemoryPerRequest)
+}
+
+// oom takes the pod down, if it is listening and not down already.
+func (s *Server) oom() {
+	if kill := s.kill.Load(); kill != nil {
+		(*kill)()
+	}
 }
 
 // fillRawInput completes Triton's raw binary request (one input with only
@@ -196,7 +330,7 @@ func (s *Server) statistics(name, version string) (*pb.ModelStatisticsResponse, 
 	if name == "" {
 		for _, n := range s.order {
 			m := s.models[n]
-			resp.ModelStats = append(resp.ModelStats, m.stats.snapshot().proto(m.spec.Name, m.spec.Version))
+			resp.ModelStats = append(resp.ModelStats, m.stats.Load().snapshot().proto(m.spec.Name, m.spec.Version))
 		}
 		return resp, nil
 	}
@@ -204,7 +338,7 @@ func (s *Server) statistics(name, version string) (*pb.ModelStatisticsResponse, 
 	if err != nil {
 		return nil, err
 	}
-	resp.ModelStats = append(resp.ModelStats, m.stats.snapshot().proto(m.spec.Name, m.spec.Version))
+	resp.ModelStats = append(resp.ModelStats, m.stats.Load().snapshot().proto(m.spec.Name, m.spec.Version))
 	return resp, nil
 }
 

@@ -104,7 +104,6 @@ type snapshot struct {
 	computeOutput                                    duration
 	batches                                          map[uint64]batchStat
 	failures                                         map[string]uint64
-	pending                                          int64
 }
 
 func (s *modelStats) snapshot() snapshot {

@@ -1,0 +1,132 @@
+package refserver_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/inferbench/inferbench/internal/protocol"
+	"github.com/inferbench/inferbench/internal/refserver"
+)
+
+// scrape reads and parses a pod's /metrics.
+func scrape(t *testing.T, r *refserver.Running) map[string]*dto.MetricFamily {
+	t.Helper()
+	a := send(t, "GET", "http://"+r.MetricsAddr+"/metrics", nil, nil)
+	if a.status != 200 {
+		t.Fatalf("/metrics: %d %s", a.status, a.body)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(bytes.NewReader(a.body))
+	if err != nil {
+		t.Fatalf("/metrics is not valid Prometheus text: %v\n%s", err, a.body)
+	}
+	return fams
+}
+
+// TestBatcherExecutesBatchesAndScales drives the batcher over gRPC at
+// concurrency 1 and 32: batches larger than 1 execute, the statistics and
+// metrics account for them exactly, and throughput grows several times.
+func TestBatcherExecutesBatchesAndScales(t *testing.T) {
+	// A batch of b costs 30 ms + 1 ms x b. At concurrency 1 a request waits
+	// the 5 ms delay, then takes 31 ms: about 28/s. At 32 the batch is full
+	// at once: 32 per 62 ms, about 500/s.
+	em := emulated(t, refserver.EmulatorConfig{Kind: refserver.KindBatcher, MaxBatchSize: 32, MaxQueueDelay: 5 * time.Millisecond,
+		BatchFixed: 30 * time.Millisecond, BatchPerItem: time.Millisecond})
+	_, r := start(t, refserver.Options{Models: []refserver.ModelSpec{batchedModel("b", em, 32)}})
+	call := inferClient(t, protocol.KServeGRPC, r, "b")
+
+	one := closedLoop(1, 700*time.Millisecond, 0, call)
+	many := closedLoop(32, 700*time.Millisecond, 0, call)
+	t.Logf("throughput at 1: %.0f/s (p50 %v); at 32: %.0f/s (p50 %v)", one.throughput(), one.percentile(.5), many.throughput(), many.percentile(.5))
+	if one.failed+many.failed > 0 {
+		t.Fatalf("%d failures: %v", one.failed+many.failed, append(one.errs, many.errs...))
+	}
+	if ratio := many.throughput() / one.throughput(); ratio < 4 {
+		t.Errorf("throughput at 32 is %.1f times that at 1, want several (>= 4)", ratio)
+	}
+	if p50 := one.percentile(.5); p50 < 30*time.Millisecond || p50 > 80*time.Millisecond {
+		t.Errorf("p50 at concurrency 1 = %v, want about 36 ms (5 ms delay + 31 ms batch)", p50)
+	}
+
+	stats, err := protocolClient(t, protocol.KServeGRPC, r).ModelStatistics(context.Background(), "b", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := stats.GetModelStats()[0]
+	served := uint64(one.ok + many.ok)
+	var executions, elements, largest uint64
+	for _, b := range ms.GetBatchStats() {
+		executions += b.GetComputeInfer().GetCount()
+		elements += b.GetBatchSize() * b.GetComputeInfer().GetCount()
+		largest = max(largest, b.GetBatchSize())
+	}
+	if ms.GetInferenceCount() != served || elements != served {
+		t.Errorf("inference_count %d, elements in batch_stats %d, want %d (every request served)", ms.GetInferenceCount(), elements, served)
+	}
+	if ms.GetExecutionCount() != executions || executions >= served/4 {
+		t.Errorf("execution_count %d, executions in batch_stats %d, for %d requests: want equal, and batches of several", ms.GetExecutionCount(), executions, served)
+	}
+	if largest < 16 {
+		t.Errorf("largest batch executed %d, want at least 16 at concurrency 32", largest)
+	}
+	fams := scrape(t, r)
+	lbl := map[string]string{"model": "b", "version": "1"}
+	if got := metricValue(t, fams, "nv_inference_exec_count", lbl); got != float64(executions) {
+		t.Errorf("nv_inference_exec_count = %v, want %d", got, executions)
+	}
+	if got := metricValue(t, fams, "nv_inference_count", lbl); got != float64(served) {
+		t.Errorf("nv_inference_count = %v, want %d", got, served)
+	}
+	// Queue time: at concurrency 1 each request waits the 5 ms delay for
+	// company (at 32 a full batch goes at once); compute: its batch's time,
+	// 31 to 62 ms, counted for every request of the batch.
+	queue := metricValue(t, fams, "nv_inference_queue_duration_us", lbl)
+	compute := metricValue(t, fams, "nv_inference_compute_infer_duration_us", lbl) / float64(served)
+	if queue < 4000*float64(one.ok) || compute < 30000 || compute > 200000 {
+		t.Errorf("queue %.0f us in all for %d lone requests, compute %.0f us per request: want >= 4 ms each alone, and a batch's 31-62 ms", queue, one.ok, compute)
+	}
+}
+
+// TestGILThroughputBarelyGrows checks that extra concurrency on the gil
+// emulator adds latency, not throughput.
+func TestGILThroughputBarelyGrows(t *testing.T) {
+	// 20 ms a request, 80% of it under the lock: at most 1/16 ms = 62/s,
+	// 1.25 times concurrency 1's 50/s.
+	em := emulated(t, refserver.EmulatorConfig{Kind: refserver.KindGIL, ServiceTime: 20 * time.Millisecond, GILHeld: 0.8})
+	_, r := start(t, refserver.Options{Models: []refserver.ModelSpec{tinyModel("py", em)}})
+	call := inferClient(t, protocol.KServeHTTP, r, "py")
+	one := closedLoop(1, 800*time.Millisecond, 0, call)
+	eight := closedLoop(8, 800*time.Millisecond, 0, call)
+	t.Logf("throughput at 1: %.1f/s (p50 %v); at 8: %.1f/s (p50 %v)", one.throughput(), one.percentile(.5), eight.throughput(), eight.percentile(.5))
+	if one.failed+eight.failed > 0 {
+		t.Fatalf("failures: %v", append(one.errs, eight.errs...))
+	}
+	ratio := eight.throughput() / one.throughput()
+	if ratio > 1.5 || ratio < 0.9 {
+		t.Errorf("throughput at 8 is %.2f times that at 1, want at most 1.5 (and no collapse)", ratio)
+	}
+	if eight.percentile(.5) < 4*one.percentile(.5) {
+		t.Errorf("p50 at 8 = %v, at 1 = %v: extra concurrency should mostly add latency", eight.percentile(.5), one.percentile(.5))
+	}
+}
+
+// protocolClient makes a protocol client for a running pod.
+func protocolClient(t *testing.T, kind protocol.Kind, r *refserver.Running) protocol.Client {
+	t.Helper()
+	url := "http://" + r.HTTPAddr
+	if kind == protocol.KServeGRPC {
+		url = r.GRPCAddr
+	}
+	c, err := protocol.New(protocol.Options{Kind: kind, URL: url, Timeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
