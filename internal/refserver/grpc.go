@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/peer"
@@ -126,6 +127,11 @@ func (g *grpcService) infer(ctx context.Context, r *pb.ModelInferRequest) (*pb.M
 func (g *grpcService) ModelInfer(ctx context.Context, r *pb.ModelInferRequest) (*pb.ModelInferResponse, error) {
 	resp, err := g.infer(ctx, r)
 	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			// The client's deadline passed while the request waited: say so,
+			// as the client's own timer does, rather than CANCELLED.
+			return nil, status.Error(codes.DeadlineExceeded, err.Error())
+		}
 		return nil, grpcError(err)
 	}
 	return resp, nil
