@@ -86,3 +86,24 @@ func Ratio(value, baseline float64) float64 {
 	}
 	return math.Round(value/baseline*100) / 100
 }
+
+// Self-check thresholds: the client probably limited the result when it
+// used this share of the machine's CPU, or sent more than this share of
+// its open-loop requests late.
+const (
+	ClientCPUShareLimit = 0.80
+	LateSendShareLimit  = 0.01
+)
+
+// ClientLimit says why the load generator itself probably limited a
+// result, or "" when nothing suggests it: CPU near what the machine has
+// (cpuPercent is of one core), or more than 1% of the sends late.
+func ClientLimit(cpuPercent float64, cores int, late, sent int64) string {
+	if cores > 0 && cpuPercent >= ClientCPUShareLimit*100*float64(cores) {
+		return fmt.Sprintf("the client used %.0f%% CPU of the machine's %d cores: it, not the server, probably limited this result", cpuPercent, cores)
+	}
+	if sent > 0 && float64(late) > LateSendShareLimit*float64(sent) {
+		return fmt.Sprintf("%d of %d sends (%.1f%%) left more than 2 ms after their intended time: the client could not keep the schedule, so the load was lower than asked", late, sent, 100*float64(late)/float64(sent))
+	}
+	return ""
+}

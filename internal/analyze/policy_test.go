@@ -57,3 +57,25 @@ func TestRatio(t *testing.T) {
 		}
 	}
 }
+
+func TestClientLimit(t *testing.T) {
+	tests := []struct {
+		cpu        float64
+		cores      int
+		late, sent int64
+		want       string
+	}{
+		{50, 2, 0, 1000, ""},
+		{159, 2, 0, 1000, ""},
+		{160, 2, 0, 1000, "160% CPU of the machine's 2 cores"},
+		{30, 2, 10, 1000, ""},
+		{30, 2, 11, 1000, "11 of 1000 sends (1.1%)"},
+		{30, 2, 0, 0, ""},
+	}
+	for _, tt := range tests {
+		got := ClientLimit(tt.cpu, tt.cores, tt.late, tt.sent)
+		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+			t.Errorf("ClientLimit(%v, %d, %d, %d) = %q, want %q", tt.cpu, tt.cores, tt.late, tt.sent, got, tt.want)
+		}
+	}
+}

@@ -25,6 +25,9 @@ type benchFlags struct {
 	url, protocol, model, version, name string
 	concurrency                         int
 	concurrencyRange                    string
+	rate                                float64
+	arrival                             string
+	maxInFlight                         int
 	requests                            int
 	duration                            time.Duration
 	warmup                              int
@@ -63,6 +66,9 @@ perf_analyzer-style JSON. Payloads are encoded once, before the clock starts.`,
 	fl.StringVar(&f.name, "name", "", "deployment name in reports (default: protocol and host)")
 	fl.IntVarP(&f.concurrency, "concurrency", "c", 1, "concurrent workers, each with one request in flight")
 	fl.StringVar(&f.concurrencyRange, "concurrency-range", "", "several levels in one run: start:end:xFACTOR, start:end:+STEP or a,b,c")
+	fl.Float64Var(&f.rate, "rate", 0, "open loop: send this many requests per second whatever the answers (latency counts from the intended send time)")
+	fl.StringVar(&f.arrival, "arrival", load.ArrivalConstant, "open-loop arrivals: constant|poisson (seeded by --seed)")
+	fl.IntVar(&f.maxInFlight, "max-inflight", load.DefaultMaxInFlight, "open loop: requests awaiting answers at most; further sends wait and count as late")
 	fl.IntVarP(&f.requests, "requests", "n", 0, "measured requests per level, sent exactly (default 100 unless --duration)")
 	fl.DurationVarP(&f.duration, "duration", "d", 0, "length of each level's measured phase, instead of --requests")
 	fl.IntVar(&f.warmup, "warmup", -1, "warmup requests per level (default: min(10, max(5, n/20)); 10 for --duration)")
@@ -114,6 +120,15 @@ func (f *benchFlags) plan() (*benchPlan, error) {
 		return nil, errors.New("--timeout and --connect-timeout must be positive")
 	}
 	p := &benchPlan{levels: []int{f.concurrency}, headers: map[string]string{}}
+	if f.rate < 0 || f.maxInFlight < 1 {
+		return nil, errors.New("--rate must not be negative and --max-inflight must be at least 1")
+	}
+	if f.arrival != load.ArrivalConstant && f.arrival != load.ArrivalPoisson {
+		return nil, fmt.Errorf("--arrival %q: want %s or %s", f.arrival, load.ArrivalConstant, load.ArrivalPoisson)
+	}
+	if f.rate > 0 && f.concurrencyRange != "" {
+		return nil, errors.New("--rate is one open-loop level: it does not combine with --concurrency-range")
+	}
 	if f.concurrencyRange != "" {
 		levels, err := parseConcurrencyRange(f.concurrencyRange)
 		if err != nil {
@@ -163,9 +178,11 @@ func runBench(cmd *cobra.Command, f *benchFlags) error {
 	}
 	ctx := cmd.Context()
 	log := cmd.ErrOrStderr()
-	for _, c := range p.levels {
-		if w := analyze.ConcurrencyWarning(c); w != "" {
-			fmt.Fprintf(log, "Warning: %s\n", w)
+	if f.rate == 0 {
+		for _, c := range p.levels {
+			if w := analyze.ConcurrencyWarning(c); w != "" {
+				fmt.Fprintf(log, "Warning: %s\n", w)
+			}
 		}
 	}
 	client, err := protocol.New(p.opts)
@@ -178,8 +195,12 @@ func runBench(cmd *cobra.Command, f *benchFlags) error {
 		return err
 	}
 	if !f.quiet {
-		fmt.Fprintf(log, "Benchmarking %s model %s (%s), %d bytes per request, levels %v\n",
-			p.dep.URL, p.dep.Model, p.dep.Protocol, target.PayloadB, p.levels)
+		levels := fmt.Sprintf("concurrency levels %v", p.levels)
+		if f.rate > 0 {
+			levels = fmt.Sprintf("open loop at %g/s, %s arrivals", f.rate, f.arrival)
+		}
+		fmt.Fprintf(log, "Benchmarking %s model %s (%s), %d bytes per request, %s\n",
+			p.dep.URL, p.dep.Model, p.dep.Protocol, target.PayloadB, levels)
 	}
 
 	file := result.New(Version, time.Now())
@@ -189,6 +210,9 @@ func runBench(cmd *cobra.Command, f *benchFlags) error {
 			break
 		}
 		label := fmt.Sprintf("c=%d", c)
+		if f.rate > 0 {
+			label = fmt.Sprintf("%g/s %s", f.rate, f.arrival)
+		}
 		view.level(label)
 		if !f.quiet {
 			size := fmt.Sprintf("%d requests", f.requests)
@@ -197,7 +221,9 @@ func runBench(cmd *cobra.Command, f *benchFlags) error {
 			}
 			fmt.Fprintf(log, "Level %s: %s\n", label, size)
 		}
-		r := run.Step(ctx, target, run.Level{Concurrency: c, Requests: f.requests, Duration: f.duration, Warmup: f.warmup},
+		lvl := run.Level{Concurrency: c, Requests: f.requests, Duration: f.duration, Warmup: f.warmup,
+			Rate: f.rate, Arrival: f.arrival, Seed: f.seed, MaxInFlight: f.maxInFlight}
+		r := run.Step(ctx, target, lvl,
 			run.StepOptions{Grace: f.grace, OnProgress: view.update, ProgressInterval: view.interval()})
 		if r.Status == result.StatusFailed && !f.quiet {
 			fmt.Fprintf(log, "Level %s failed: %s\n", label, r.Failure)

@@ -220,3 +220,26 @@ func TestConcurrencyWarning(t *testing.T) {
 		t.Errorf("no warning in:\n%s", log)
 	}
 }
+
+func TestBenchOpenLoop(t *testing.T) {
+	r := refServer(t, refserver.NewInstances(4, 5*time.Millisecond), 0)
+	f, log, err := benchJSON(t, context.Background(), "--url", urlFor(r, protocol.KServeGRPC), "--protocol", "kserve-grpc", "--model", "m",
+		"--rate", "100", "--arrival", "poisson", "--seed", "5", "-n", "150")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := f.Runs[0]
+	if run.Load.Mode != result.ModeRate || run.Load.Rate != 100 || run.Load.Arrival != "poisson" || run.Counts.Sent != 150 {
+		t.Errorf("load %+v counts %+v", run.Load, run.Counts)
+	}
+	if run.ServiceTimeMs == nil || run.ServiceTimeMs.P50 < 5 || run.SendRateRPS < 50 || run.SendRateRPS > 200 {
+		t.Errorf("service time %+v, send rate %.1f", run.ServiceTimeMs, run.SendRateRPS)
+	}
+	if !strings.Contains(log, "open loop at 100/s, poisson arrivals") {
+		t.Errorf("log:\n%s", log)
+	}
+	_, _, err = runCLI(context.Background(), "bench", "--url", urlFor(r, protocol.KServeGRPC), "--model", "m", "--rate", "10", "--arrival", "bursty")
+	if err == nil || !strings.Contains(err.Error(), `--arrival "bursty"`) {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -1,8 +1,10 @@
 // Package load is the load engine: it drives one protocol client with a
-// warmup and then a measured phase, closed loop (a fixed number of workers,
-// each sending its next request when the previous one is answered), and
-// records every answer in per-worker histograms and error tallies that are
-// merged at the end. Errors never stop a run; cancellation stops sending,
+// warmup and then a measured phase, either closed loop (a fixed number of
+// workers, each sending its next request when the previous one is
+// answered) or open loop (requests sent on a schedule, constant or
+// Poisson, whether or not earlier ones were answered), and records every
+// answer in per-worker histograms and error tallies that are merged at the
+// end. Errors never stop a run; cancellation stops sending,
 // lets requests in flight finish for a grace period, and keeps what was
 // measured.
 package load
@@ -34,7 +36,19 @@ type Config struct {
 	// validation failure. Nil accepts every response.
 	Validate func(*kserve.InferResponse) error
 
+	// Concurrency is the number of closed-loop workers. With Rate set it is
+	// ignored: the load is open loop.
 	Concurrency int
+	// Rate, when above zero, makes the load open loop: requests are sent on
+	// the Arrival process's schedule (ArrivalConstant or ArrivalPoisson,
+	// seeded by Seed) at Rate per second, with at most MaxInFlight
+	// (DefaultMaxInFlight if zero) awaiting answers. Latency is measured
+	// from each request's intended send time; the service time from its
+	// actual send is kept beside it.
+	Rate        float64
+	Arrival     string
+	Seed        uint64
+	MaxInFlight int
 	// Requests is the number of measured requests, sent exactly; or
 	// Duration bounds the measured phase (requests in flight at the end
 	// are awaited and counted). Exactly one of them is set.
@@ -82,8 +96,17 @@ type Result struct {
 
 	Sent, OK, Errors int64
 	Elapsed          time.Duration // of the measured phase
-	Latency          *measure.Histogram
-	ErrorGroups      []measure.ErrorGroup
+	// Latency of the successes: around the call in closed loop, from the
+	// intended send time in open loop.
+	Latency *measure.Histogram
+	// ServiceTime of the successes from the actual send (open loop only).
+	ServiceTime *measure.Histogram
+	// LateSends counts open-loop requests sent more than LateThreshold
+	// after their intended time (no worker free, or the client too slow).
+	LateSends int64
+	// SendRate is the achieved open-loop send rate, per second.
+	SendRate    float64
+	ErrorGroups []measure.ErrorGroup
 	// Interrupted is set when ctx was cancelled: the counts cover the
 	// requests answered until then. Requests cut off after the grace
 	// period are not counted.
@@ -98,8 +121,10 @@ func (c *Config) check() error {
 		return errors.New("no client")
 	case len(c.Payloads) == 0:
 		return errors.New("no payload to send")
-	case c.Concurrency < 1:
+	case c.Rate <= 0 && c.Concurrency < 1:
 		return fmt.Errorf("concurrency %d: need at least 1", c.Concurrency)
+	case c.Rate < 0 || c.MaxInFlight < 0:
+		return errors.New("negative rate or in-flight limit")
 	case (c.Requests > 0) == (c.Duration > 0):
 		return errors.New("give a number of requests or a duration, not both")
 	case c.Requests < 0 || c.Duration < 0 || c.Warmup < 0:
@@ -136,9 +161,22 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	})
 	defer stopGrace()
 
-	res := &Result{Latency: measure.NewHistogram()}
+	if cfg.Rate > 0 {
+		if _, err := NewPacer(cfg.Arrival, cfg.Rate, cfg.Seed); err != nil {
+			return nil, err
+		}
+		if cfg.MaxInFlight == 0 {
+			cfg.MaxInFlight = DefaultMaxInFlight
+		}
+	}
+	phase := runPhase
+	if cfg.Rate > 0 {
+		phase = runOpenPhase
+	}
+
+	res := &Result{Latency: measure.NewHistogram(), ServiceTime: measure.NewHistogram()}
 	if cfg.Warmup > 0 {
-		w := runPhase(ctx, reqCtx, &cfg, PhaseWarmup, cfg.Warmup, 0)
+		w := phase(ctx, reqCtx, &cfg, PhaseWarmup, cfg.Warmup, 0)
 		res.WarmupAttempted = int(w.sent)
 		res.WarmupSucceeded = int(w.ok)
 		res.WarmupErrors = w.tally.Groups()
@@ -157,11 +195,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	cpuBefore := processCPU()
-	m := runPhase(ctx, reqCtx, &cfg, PhaseMeasure, cfg.Requests, cfg.Duration)
+	m := phase(ctx, reqCtx, &cfg, PhaseMeasure, cfg.Requests, cfg.Duration)
 	res.CPU = processCPU() - cpuBefore
 	res.Sent, res.OK, res.Errors = m.sent, m.ok, m.tally.Total()
 	res.Elapsed = m.elapsed
 	res.Latency = m.hist
+	res.ServiceTime = m.service
+	res.LateSends = m.late
+	res.SendRate = m.sendRate
 	res.ErrorGroups = m.tally.Groups()
 	res.Interrupted = ctx.Err() != nil
 	return res, nil
@@ -171,15 +212,51 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 type phaseResult struct {
 	sent, ok int64
 	hist     *measure.Histogram
+	service  *measure.Histogram // open loop only
 	tally    *measure.ErrorTally
 	elapsed  time.Duration
+	late     int64   // open loop only
+	sendRate float64 // open loop only
 }
 
 // worker holds one worker's observations; no locks on the hot path.
 type worker struct {
-	hist  *measure.Histogram
-	tally *measure.ErrorTally
-	ok    int64
+	hist    *measure.Histogram
+	service *measure.Histogram
+	tally   *measure.ErrorTally
+	ok      int64
+	late    int64
+}
+
+func newWorker() *worker {
+	return &worker{hist: measure.NewHistogram(), service: measure.NewHistogram(), tally: measure.NewErrorTally()}
+}
+
+// merge combines the workers' observations.
+func merge(ws []*worker, elapsed time.Duration) phaseResult {
+	out := phaseResult{hist: measure.NewHistogram(), service: measure.NewHistogram(), tally: measure.NewErrorTally(), elapsed: elapsed}
+	for _, w := range ws {
+		out.hist.Merge(w.hist)
+		out.service.Merge(w.service)
+		out.tally.Merge(w.tally)
+		out.ok += w.ok
+		out.late += w.late
+	}
+	out.sent = out.ok + out.tally.Total()
+	return out
+}
+
+// record notes the outcome of one request: an error is classified and
+// counted, a success's latency recorded.
+func (w *worker) record(err error, latency time.Duration, errs *atomic.Int64) {
+	if err != nil {
+		class, msg := protocol.Classify(err)
+		w.tally.Add(class, msg)
+		errs.Add(1)
+		return
+	}
+	w.hist.Record(latency)
+	w.ok++
 }
 
 // runPhase sends n requests (or for duration d) with the configured
@@ -200,7 +277,7 @@ func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d t
 	deadline := start.Add(d)
 	ws := make([]*worker, workers)
 	for i := range ws {
-		ws[i] = &worker{hist: measure.NewHistogram(), tally: measure.NewErrorTally()}
+		ws[i] = newWorker()
 	}
 
 	stopProgress := startProgress(cfg, phase, int64(n), d, start, &done, &errs)
@@ -227,14 +304,7 @@ func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d t
 				if err == nil && cfg.Validate != nil {
 					err = cfg.Validate(resp)
 				}
-				if err != nil {
-					class, msg := protocol.Classify(err)
-					w.tally.Add(class, msg)
-					errs.Add(1)
-				} else {
-					w.hist.Record(latency)
-					w.ok++
-				}
+				w.record(err, latency, &errs)
 				done.Add(1)
 			}
 		}()
@@ -242,15 +312,7 @@ func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d t
 	wg.Wait()
 	elapsed := time.Since(start)
 	stopProgress()
-
-	out := phaseResult{hist: measure.NewHistogram(), tally: measure.NewErrorTally(), elapsed: elapsed}
-	for _, w := range ws {
-		out.hist.Merge(w.hist)
-		out.tally.Merge(w.tally)
-		out.ok += w.ok
-	}
-	out.sent = out.ok + out.tally.Total()
-	return out
+	return merge(ws, elapsed)
 }
 
 // startProgress reports progress every interval until the returned stop

@@ -100,6 +100,9 @@ func Text(w io.Writer, f *result.File, opts Options) error {
 		verdict = colour + "\x1b[1m" + verdict + "\x1b[0m"
 	}
 	fmt.Fprintln(w, verdict)
+	for _, warning := range clientWarnings(f) {
+		fmt.Fprintln(w, "WARNING: "+warning)
+	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
@@ -114,6 +117,10 @@ func Text(w io.Writer, f *result.File, opts Options) error {
 		var lines []string
 		if r.Failure != "" {
 			lines = append(lines, "failed: "+r.Failure)
+		}
+		if r.ServiceTimeMs != nil && r.Counts.Sent > 0 {
+			lines = append(lines, fmt.Sprintf("open loop (%s arrivals): sent at %.1f req/s, %d late sends; latency above counts from the intended send time, service time from the actual send: p50 %s, p99 %s",
+				r.Load.Arrival, r.SendRateRPS, r.Client.LateSends, ms(r.ServiceTimeMs.P50), ms(r.ServiceTimeMs.P99)))
 		}
 		for _, e := range r.Warmup.Errors {
 			lines = append(lines, fmt.Sprintf("warmup error x%d %s: %s", e.Count, e.Class, e.Example))
@@ -139,9 +146,24 @@ func Text(w io.Writer, f *result.File, opts Options) error {
 	return nil
 }
 
+// clientWarnings lists the self-check's warnings, each once, with the
+// levels it concerns.
+func clientWarnings(f *result.File) []string {
+	var out []string
+	for i := range f.Runs {
+		if r := &f.Runs[i]; r.Client.Limited {
+			out = append(out, fmt.Sprintf("%s %s: %s", r.Deployment.Name, loadLevel(r), r.Client.Warning))
+		}
+	}
+	return out
+}
+
 // Markdown writes the verdict and the table as GitHub-flavoured Markdown.
 func Markdown(w io.Writer, f *result.File) error {
 	fmt.Fprintf(w, "**%s**\n\n", analyze.Verdict(f))
+	for _, warning := range clientWarnings(f) {
+		fmt.Fprintf(w, "> **Warning:** %s\n\n", warning)
+	}
 	fmt.Fprintf(w, "| %s |\n", strings.Join(header, " | "))
 	aligns := make([]string, len(header))
 	for i := range aligns {

@@ -49,7 +49,12 @@ type Run struct {
 	ErrorRate     float64              `json:"error_rate"`     // errors / sent, 0..1
 	ThroughputRPS float64              `json:"throughput_rps"` // successful responses per second of the measured phase
 	ElapsedS      float64              `json:"elapsed_s"`
-	LatencyMs     measure.Latency      `json:"latency_ms"` // successes only
+	LatencyMs     measure.Latency      `json:"latency_ms"` // successes only; in rate mode from the intended send time
+	// ServiceTimeMs is, in rate mode, the latency of the successes from
+	// their actual send; LatencyMs minus it is time spent waiting to be sent.
+	ServiceTimeMs *measure.Latency `json:"service_time_ms,omitempty"`
+	// SendRateRPS is the achieved send rate in rate mode.
+	SendRateRPS float64 `json:"send_rate_rps,omitempty"`
 	Errors        []measure.ErrorGroup `json:"errors"`
 	Assessment    Assessment           `json:"assessment"`
 	Client        Client               `json:"client"`
@@ -102,10 +107,14 @@ type Assessment struct {
 	Notes                []string `json:"notes"`
 }
 
-// Client is what the load generator itself cost.
+// Client is what the load generator itself cost, and whether it probably
+// limited the result.
 type Client struct {
 	CPUPercent float64 `json:"cpu_percent"` // of one core, over the measured phase
 	LateSends  int64   `json:"late_sends"`
+	Cores      int     `json:"cores,omitempty"`   // cores the machine has
+	Limited    bool    `json:"limited,omitempty"` // the client, not the server, probably set the numbers
+	Warning    string  `json:"warning,omitempty"` // why Limited is set
 }
 
 // New makes an empty, incomplete file.

@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"math"
+	"runtime"
 	"time"
 
 	"github.com/inferbench/inferbench/internal/analyze"
@@ -11,9 +12,14 @@ import (
 	"github.com/inferbench/inferbench/internal/result"
 )
 
-// Level is one load level of a closed-loop run.
+// Level is one load level: closed loop at a concurrency, or open loop at
+// a rate when Rate is above zero.
 type Level struct {
 	Concurrency int
+	Rate        float64
+	Arrival     string        // load.ArrivalConstant or load.ArrivalPoisson
+	Seed        uint64        // of a Poisson schedule
+	MaxInFlight int           // open loop: requests awaiting answers at most
 	Requests    int           // measured requests, or
 	Duration    time.Duration // the measured phase's length
 	Warmup      int           // warmup requests; negative for the field guide's default
@@ -40,9 +46,17 @@ func Step(ctx context.Context, t *Target, lvl Level, opts StepOptions) result.Ru
 		Errors:     []measure.ErrorGroup{},
 		Assessment: result.Assessment{Notes: []string{}},
 	}
+	if lvl.Rate > 0 {
+		arrival := lvl.Arrival
+		if arrival == "" {
+			arrival = load.ArrivalConstant
+		}
+		run.Load = result.Load{Mode: result.ModeRate, Rate: lvl.Rate, Arrival: arrival, Requests: lvl.Requests, DurationS: lvl.Duration.Seconds()}
+	}
 	res, err := load.Run(ctx, load.Config{
 		Client: t.Client, Payloads: t.Payloads, Validate: t.Validate,
-		Concurrency: lvl.Concurrency, Requests: lvl.Requests, Duration: lvl.Duration, Warmup: warmup,
+		Concurrency: lvl.Concurrency, Rate: lvl.Rate, Arrival: lvl.Arrival, Seed: lvl.Seed, MaxInFlight: lvl.MaxInFlight,
+		Requests: lvl.Requests, Duration: lvl.Duration, Warmup: warmup,
 		Grace: opts.Grace, OnProgress: opts.OnProgress, ProgressInterval: opts.ProgressInterval,
 	})
 	if err != nil {
@@ -68,6 +82,18 @@ func fromEngine(run result.Run, res *load.Result) result.Run {
 	if res.Elapsed > 0 {
 		run.ThroughputRPS = round(float64(res.OK)/res.Elapsed.Seconds(), 2)
 		run.Client.CPUPercent = round(100*res.CPU.Seconds()/res.Elapsed.Seconds(), 1)
+	}
+	if run.Load.Mode == result.ModeRate {
+		svc := res.ServiceTime.Summary()
+		run.ServiceTimeMs = &svc
+		run.SendRateRPS = round(res.SendRate, 2)
+		run.Client.LateSends = res.LateSends
+	}
+	run.Client.Cores = runtime.NumCPU()
+	if w := analyze.ClientLimit(run.Client.CPUPercent, run.Client.Cores, res.LateSends, res.Sent); w != "" {
+		run.Client.Limited = true
+		run.Client.Warning = w
+		run.Assessment.Notes = append(run.Assessment.Notes, w)
 	}
 	switch {
 	case res.Failed:

@@ -1,0 +1,121 @@
+package load
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultMaxInFlight bounds the open-loop requests awaiting answers; a
+// server that stalls makes later sends late instead of growing the client
+// without limit.
+const DefaultMaxInFlight = 1024
+
+// LateThreshold is how far behind its intended time a send may go before
+// it counts as late. Go's timers on a busy 2-core machine wake 0.2 to
+// 1.2 ms after their deadline (measured here); a send held back longer than
+// 2 ms is being held by the client (no worker free, no CPU), not by timer
+// jitter. Either way its latency counts from the intended time.
+const LateThreshold = 2 * time.Millisecond
+
+// job is one open-loop request: its intended send time and its number.
+type job struct {
+	intended time.Time
+	seq      uint64
+}
+
+// runOpenPhase sends n requests (or for duration d) on the pacer's
+// schedule. One goroutine paces and hands each request to a free worker;
+// workers are started as needed up to MaxInFlight. When none is free the
+// send waits, and is late: its latency still counts from the intended time
+// (no coordinated omission).
+func runOpenPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d time.Duration) phaseResult {
+	pacer, _ := NewPacer(cfg.Arrival, cfg.Rate, cfg.Seed) // checked by Run
+	var (
+		done, errs atomic.Int64
+		wg         sync.WaitGroup
+		ws         []*worker
+		idle       atomic.Int64 // workers waiting for a job
+		lastSend   time.Duration
+		sent       uint64
+	)
+	jobs := make(chan job)
+	start := time.Now()
+	stopProgress := startProgress(cfg, phase, int64(n), d, start, &done, &errs)
+
+	spawn := func() {
+		w := newWorker()
+		ws = append(ws, w)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				idle.Add(-1)
+				actual := time.Now()
+				if actual.Sub(j.intended) > LateThreshold {
+					w.late++
+				}
+				p := cfg.Payloads[j.seq%uint64(len(cfg.Payloads))]
+				resp, err := cfg.Client.Infer(reqCtx, p)
+				end := time.Now()
+				if err != nil && reqCtx.Err() != nil {
+					idle.Add(1)
+					continue // cut off by an interruption: not a measurement
+				}
+				if err == nil && cfg.Validate != nil {
+					err = cfg.Validate(resp)
+				}
+				w.record(err, end.Sub(j.intended), &errs)
+				if err == nil {
+					w.service.Record(end.Sub(actual))
+				}
+				done.Add(1)
+				idle.Add(1)
+			}
+		}()
+		idle.Add(1)
+	}
+
+	timer := time.NewTimer(0)
+	<-timer.C
+pacing:
+	for ; n == 0 || sent < uint64(n); sent++ {
+		due := pacer.Due(sent)
+		if d > 0 && due >= d {
+			break
+		}
+		if wait := pacer.Pace(time.Since(start), sent); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				timer.Stop()
+				break pacing
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		if idle.Load() == 0 && len(ws) < cfg.MaxInFlight {
+			spawn()
+		}
+		select {
+		case jobs <- job{intended: start.Add(due), seq: sent}:
+		case <-ctx.Done():
+			break pacing
+		}
+		lastSend = time.Since(start)
+	}
+	close(jobs)
+	wg.Wait()
+	elapsed := time.Since(start)
+	stopProgress()
+
+	out := merge(ws, elapsed)
+	if sent > 0 {
+		// n sends span n intervals: the last one's, then one more.
+		out.sendRate = float64(sent) / (lastSend + time.Duration(float64(time.Second)/pacer.Rate())).Seconds()
+	}
+	return out
+}

@@ -1,0 +1,90 @@
+package load_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/inferbench/inferbench/internal/load"
+	"github.com/inferbench/inferbench/internal/protocol"
+	"github.com/inferbench/inferbench/internal/refserver"
+)
+
+// stallEmulator wraps an emulator with one stall: every request that
+// reaches it during [at, at+length) from its start waits until the stall
+// ends, as a server that freezes (a GC pause, a stuck GPU) would.
+type stallEmulator struct {
+	refserver.Emulator
+	from, until time.Time
+}
+
+func (s *stallEmulator) Execute(ctx context.Context, batch int) (refserver.Timing, error) {
+	if now := time.Now(); !now.Before(s.from) && now.Before(s.until) {
+		time.Sleep(time.Until(s.until))
+	}
+	return s.Emulator.Execute(ctx, batch)
+}
+
+func TestOpenLoopKeepsTheRate(t *testing.T) {
+	r, _ := server(t, refserver.NewInstances(4, 5*time.Millisecond), 0)
+	c, p := client(t, r, protocol.KServeGRPC, 0)
+	res, err := load.Run(context.Background(), load.Config{
+		Client: c, Payloads: []protocol.Payload{p}, Rate: 200, Arrival: load.ArrivalConstant, Duration: 5 * time.Second, Warmup: 5,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("sent %d at %.2f/s, late %d, latency p50 %.2f ms, service p50 %.2f ms", res.Sent, res.SendRate, res.LateSends, res.Latency.Summary().P50, res.ServiceTime.Summary().P50)
+	if res.SendRate < 196 || res.SendRate > 204 {
+		t.Errorf("achieved %.2f/s, want 200 within 2%%", res.SendRate)
+	}
+	if res.Sent < 980 || res.Sent > 1000 || res.Errors != 0 || res.WarmupAttempted != 5 {
+		t.Errorf("sent %d errors %d warmup %d: want about 1000 and none", res.Sent, res.Errors, res.WarmupAttempted)
+	}
+	if s := res.ServiceTime.Summary(); s.P50 < 5 || s.P50 > 15 {
+		t.Errorf("service time p50 %.2f ms, want about 5", s.P50)
+	}
+}
+
+func TestOpenLoopExactCount(t *testing.T) {
+	r, _ := server(t, refserver.NewInstances(4, 5*time.Millisecond), 0)
+	c, p := client(t, r, protocol.KServeHTTP, 0)
+	res, err := load.Run(context.Background(), load.Config{
+		Client: c, Payloads: []protocol.Payload{p, p}, Rate: 400, Arrival: load.ArrivalPoisson, Seed: 3, Requests: 150,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent != 150 || res.OK != 150 || res.Latency.Count() != 150 || res.ServiceTime.Count() != 150 {
+		t.Errorf("sent %d ok %d latencies %d/%d, want 150", res.Sent, res.OK, res.Latency.Count(), res.ServiceTime.Count())
+	}
+}
+
+// TestOpenLoopSeesAStall: the server freezes for 1 s. Requests intended
+// during the freeze cannot be sent (the in-flight limit is reached), so
+// they go late; counted from their intended time their latency shows the
+// freeze, while the service time of the late sends does not.
+func TestOpenLoopSeesAStall(t *testing.T) {
+	stall := &stallEmulator{Emulator: refserver.NewInstances(4, 5*time.Millisecond)}
+	r, _ := server(t, stall, 0)
+	c, p := client(t, r, protocol.KServeGRPC, 0)
+	stall.from = time.Now().Add(1500 * time.Millisecond)
+	stall.until = stall.from.Add(time.Second)
+	res, err := load.Run(context.Background(), load.Config{
+		Client: c, Payloads: []protocol.Payload{p}, Rate: 200, Duration: 4 * time.Second, MaxInFlight: 4,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lat, svc := res.Latency.Summary(), res.ServiceTime.Summary()
+	t.Logf("intended-time p99 %.1f ms p99.9 %.1f ms; service-time p99 %.1f ms; late sends %d of %d", lat.P99, lat.P999, svc.P99, res.LateSends, res.Sent)
+	if lat.P99 < 900 || lat.P999 < 1000 {
+		t.Errorf("intended-time p99 %.1f ms, p99.9 %.1f ms: want the 1 s stall to show (p99 >= 900 ms, p99.9 >= 1 s)", lat.P99, lat.P999)
+	}
+	if svc.P99 > 100 {
+		t.Errorf("service-time p99 %.1f ms, want far below the stall", svc.P99)
+	}
+	if res.LateSends < 100 {
+		t.Errorf("late sends %d, want the ~200 requests of the stall", res.LateSends)
+	}
+}
