@@ -114,7 +114,7 @@ func appendParamsJSON(buf []byte, p Parameters, tensor bool, binarySize int) ([]
 			}
 			start := len(buf)
 			buf = strconv.AppendFloat(buf, v, 'g', -1, 64)
-			if bytes.IndexAny(buf[start:], ".e") < 0 {
+			if !bytes.ContainsAny(buf[start:], ".e") {
 				buf = append(buf, ".0"...)
 			}
 		default:
@@ -365,7 +365,7 @@ func decodeParamValueJSON(raw json.RawMessage) (any, error) {
 		return string(jsonText(raw)), nil
 	case c == '-' || c >= '0' && c <= '9':
 		tok := string(raw)
-		if bytes.IndexAny(raw, ".eE") < 0 {
+		if !bytes.ContainsAny(raw, ".eE") {
 			if v, err := strconv.ParseInt(tok, 10, 64); err == nil {
 				return v, nil
 			}
