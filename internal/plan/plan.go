@@ -1,0 +1,90 @@
+// Package plan is the plan file: the deployments to compare and the
+// sequence of load steps to run against them, loaded from YAML with every
+// error placed at its file, line and column, and the field guide's
+// built-in sequences.
+package plan
+
+import (
+	"fmt"
+	"time"
+)
+
+// Plan is a checked plan.
+type Plan struct {
+	Path        string
+	Deployments []Deployment
+	Steps       []Step
+}
+
+// Deployment is one way the model is deployed.
+type Deployment struct {
+	Name     string
+	Protocol string
+	URL      string
+	Model    string
+	Version  string
+	Timeout  time.Duration // 0: the tool's default
+	Headers  map[string]string
+	Inputs   Inputs
+	// Batching marks a deployment with dynamic batching: the field guide
+	// runs its stress step against those only.
+	Batching bool
+}
+
+// Inputs say what a deployment is sent.
+type Inputs struct {
+	Shapes    map[string][]int64
+	BatchSize int
+	Data      string // perf_analyzer JSON file
+	Image     string // image file, folder or glob
+}
+
+// Step is one load level, run against some or all deployments.
+type Step struct {
+	Name        string
+	Concurrency int
+	Rate        float64 // above 0: open loop
+	Arrival     string
+	Requests    int
+	Duration    time.Duration
+	// Deployments names the deployments the step runs against; empty
+	// means all of them.
+	Deployments []string
+	// BatchingOnly runs the step against batching deployments only (the
+	// guide's stress step), unless Deployments names others.
+	BatchingOnly bool
+}
+
+// Load describes the step's load for people: "c=8, 200 requests".
+func (s Step) Load() string {
+	level := fmt.Sprintf("c=%d", s.Concurrency)
+	if s.Rate > 0 {
+		level = fmt.Sprintf("%g/s %s", s.Rate, s.Arrival)
+	}
+	if s.Duration > 0 {
+		return fmt.Sprintf("%s for %v", level, s.Duration)
+	}
+	return fmt.Sprintf("%s, %d requests", level, s.Requests)
+}
+
+// Targets lists the deployments a step runs against, in the plan's order.
+func (p *Plan) Targets(s Step) []Deployment {
+	var out []Deployment
+	for _, d := range p.Deployments {
+		switch {
+		case len(s.Deployments) > 0:
+			for _, name := range s.Deployments {
+				if name == d.Name {
+					out = append(out, d)
+				}
+			}
+		case s.BatchingOnly:
+			if d.Batching {
+				out = append(out, d)
+			}
+		default:
+			out = append(out, d)
+		}
+	}
+	return out
+}

@@ -1,0 +1,202 @@
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+const good = `
+deployments:
+  - name: nim-grpc
+    protocol: kserve-grpc
+    url: 127.0.0.1:8001
+    model: yolov8n
+    timeout: 30s
+    headers:
+      Authorization: "Bearer ${TOKEN}"
+  - name: nim-batching
+    protocol: kserve-http
+    url: http://127.0.0.1:8010
+    model: yolov8n
+    version: "1"
+    batching: true
+    inputs:
+      shapes: {images: [1, 3, 640, 640]}
+      batch_size: 2
+steps:
+  - name: warm
+    concurrency: 4
+    requests: 100
+  - name: open
+    rate: 50
+    arrival: poisson
+    duration: 10s
+    deployments: [nim-grpc]
+`
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestParseGoodPlan(t *testing.T) {
+	p, err := Parse("plan.yaml", []byte(good), env(map[string]string{"TOKEN": "s3cret"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Deployments) != 2 || len(p.Steps) != 2 {
+		t.Fatalf("plan %+v", p)
+	}
+	d := p.Deployments[0]
+	if d.Headers["Authorization"] != "Bearer s3cret" || d.Timeout != 30*time.Second || d.Protocol != "kserve-grpc" {
+		t.Errorf("deployment %+v", d)
+	}
+	b := p.Deployments[1]
+	if !b.Batching || b.Version != "1" || fmt.Sprint(b.Inputs.Shapes["images"]) != "[1 3 640 640]" || b.Inputs.BatchSize != 2 {
+		t.Errorf("deployment %+v", b)
+	}
+	s := p.Steps[1]
+	if s.Rate != 50 || s.Arrival != "poisson" || s.Duration != 10*time.Second || s.Load() != "50/s poisson for 10s" {
+		t.Errorf("step %+v", s)
+	}
+	if got := p.Targets(s); len(got) != 1 || got[0].Name != "nim-grpc" {
+		t.Errorf("targets %+v", got)
+	}
+	if got := p.Targets(p.Steps[0]); len(got) != 2 {
+		t.Errorf("targets of a step without deployments: %+v", got)
+	}
+}
+
+func TestBuiltinSequences(t *testing.T) {
+	p, err := Parse("p.yaml", []byte("deployments:\n  - {name: a, protocol: kserve-grpc, url: x:1, model: m}\n  - {name: b, protocol: kserve-grpc, url: x:2, model: m, batching: true}\nsequence: recommended\n"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var loads []string
+	for _, s := range p.Steps {
+		loads = append(loads, s.Name+" "+s.Load())
+	}
+	want := []string{"baseline c=1, 50 requests", "realistic c=8, 200 requests", "heavy c=16, 500 requests", "stress c=32, 1000 requests"}
+	if !slices.Equal(loads, want) {
+		t.Errorf("recommended = %v", loads)
+	}
+	if got := p.Targets(p.Steps[3]); len(got) != 1 || got[0].Name != "b" {
+		t.Errorf("stress targets %+v, want the batching deployment only", got)
+	}
+	seq, _ := Builtin("recommended")
+	if len(seq.GuideRuntime) != 4 || !strings.Contains(seq.GuideRuntime[2], "30 minutes") {
+		t.Errorf("guide runtimes %v", seq.GuideRuntime)
+	}
+	if _, err := Builtin("soak"); err == nil {
+		t.Errorf("unknown sequence accepted")
+	}
+}
+
+func TestQuick(t *testing.T) {
+	steps := Quick([]Step{{Concurrency: 1, Requests: 50}, {Concurrency: 32, Requests: 1000}, {Concurrency: 64, Requests: 100}, {Rate: 10, Duration: 60 * time.Second}, {Rate: 10, Duration: 5 * time.Second}})
+	got := []string{}
+	for _, s := range steps {
+		got = append(got, fmt.Sprintf("%d/%v", s.Requests, s.Duration))
+	}
+	if want := []string{"20/0s", "100/0s", "64/0s", "0/6s", "0/2s"}; !slices.Equal(got, want) {
+		t.Errorf("Quick = %v, want %v", got, want)
+	}
+}
+
+func TestBadPlans(t *testing.T) {
+	dep := "deployments:\n  - name: a\n    protocol: kserve-grpc\n    url: 127.0.0.1:1\n    model: m\n"
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"syntax", "deployments: [\n", "p.yaml:1:1: YAML syntax"},
+		{"empty", "", "the plan is empty"},
+		{"unknown top key", dep + "sequence: baseline\ncolour: red\n", `p.yaml:7:1: unknown key "colour" in the plan`},
+		{"unknown deployment key", "deployments:\n  - name: a\n    protocl: kserve-grpc\n", `p.yaml:3:5: unknown key "protocl" in deployments[0]`},
+		{"missing url", "deployments:\n  - name: a\n    protocol: kserve-grpc\n    model: m\nsequence: baseline\n", "p.yaml:2:5: deployments[0] has no url"},
+		{"unknown protocol", "deployments:\n  - name: a\n    protocol: soap\n    url: x\n    model: m\nsequence: baseline\n", `p.yaml:3:15: deployment "a": unknown protocol "soap"`},
+		{"duplicate names", dep + "  - name: a\n    protocol: kserve-grpc\n    url: x:2\n    model: m\nsequence: baseline\n", `p.yaml:6:11: deployment name "a" is used twice (first at line 2)`},
+		{"no sequence", dep, "has no sequence"},
+		{"both", dep + "sequence: baseline\nsteps: [{concurrency: 1, requests: 1}]\n", "not both"},
+		{"unknown sequence", dep + "sequence: soak\n", `p.yaml:6:11: sequence: unknown sequence "soak"`},
+		{"concurrency 0", dep + "steps:\n  - concurrency: 0\n    requests: 10\n", `p.yaml:7:18: step "step-1": concurrency 0 must be at least 1`},
+		{"negative concurrency", dep + "steps:\n  - concurrency: -4\n    requests: 10\n", "concurrency -4 must be at least 1"},
+		{"concurrency not a number", dep + "steps:\n  - concurrency: many\n    requests: 10\n", `concurrency: "many" is not a whole number`},
+		{"negative duration", dep + "steps:\n  - concurrency: 2\n    duration: -5s\n", `duration: "-5s" must be positive`},
+		{"bad duration", dep + "steps:\n  - concurrency: 2\n    duration: soon\n", `"soon" is not a duration`},
+		{"no size", dep + "steps:\n  - concurrency: 2\n", "needs requests or duration"},
+		{"rate and concurrency", dep + "steps:\n  - concurrency: 2\n    rate: 5\n    requests: 3\n", "not both"},
+		{"unknown deployment in step", dep + "steps:\n  - concurrency: 2\n    requests: 3\n    deployments: [b]\n", `p.yaml:9:19: step "step-1": no deployment is named "b" (have a)`},
+		{"missing env", "deployments:\n  - name: a\n    protocol: kserve-grpc\n    url: x\n    model: m\n    headers: {Authorization: \"Bearer ${NOPE}\"}\nsequence: baseline\n", "environment variable NOPE, which is not set"},
+		{"unknown step key", dep + "steps:\n  - concurrency: 2\n    requests: 3\n    warmup: 4\n", `unknown key "warmup" in steps[0]`},
+		{"arrival without rate", dep + "steps:\n  - concurrency: 2\n    requests: 3\n    arrival: poisson\n", "arrival applies to a rate step only"},
+	}
+	for _, tt := range tests {
+		_, err := Parse("p.yaml", []byte(tt.yaml), env(nil))
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !IsPlanError(err) {
+			t.Errorf("%s: err = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+// TestSchemaMatchesLoader keeps the JSON Schema and the loader's keys in step.
+func TestSchemaMatchesLoader(t *testing.T) {
+	var s struct {
+		Properties map[string]struct {
+			Items struct {
+				Properties map[string]struct {
+					Properties map[string]any `json:"properties"`
+				} `json:"properties"`
+			} `json:"items"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(Schema, &s); err != nil {
+		t.Fatalf("schema.json is not JSON: %v", err)
+	}
+	keys := func(m any) []string {
+		var out []string
+		switch m := m.(type) {
+		case map[string]any:
+			for k := range m {
+				out = append(out, k)
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	sorted := func(in []string) []string { out := slices.Clone(in); sort.Strings(out); return out }
+	top := []string{}
+	for k := range s.Properties {
+		top = append(top, k)
+	}
+	sort.Strings(top)
+	if !slices.Equal(top, sorted(planKeys)) {
+		t.Errorf("schema top keys %v, loader %v", top, planKeys)
+	}
+	dep := []string{}
+	for k := range s.Properties["deployments"].Items.Properties {
+		dep = append(dep, k)
+	}
+	sort.Strings(dep)
+	if !slices.Equal(dep, sorted(deploymentKeys)) {
+		t.Errorf("schema deployment keys %v, loader %v", dep, deploymentKeys)
+	}
+	in := map[string]any{}
+	for k, v := range s.Properties["deployments"].Items.Properties["inputs"].Properties {
+		in[k] = v
+	}
+	if got := keys(in); !slices.Equal(got, sorted(inputKeys)) {
+		t.Errorf("schema input keys %v, loader %v", got, inputKeys)
+	}
+	step := []string{}
+	for k := range s.Properties["steps"].Items.Properties {
+		step = append(step, k)
+	}
+	sort.Strings(step)
+	if !slices.Equal(step, sorted(stepKeys)) {
+		t.Errorf("schema step keys %v, loader %v", step, stepKeys)
+	}
+}
