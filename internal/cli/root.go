@@ -45,6 +45,6 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newServeCommand(), newCheckCommand(), newBenchCommand())
+	root.AddCommand(newServeCommand(), newCheckCommand(), newBenchCommand(), newRunCommand(), newReportCommand(), newSchemaCommand())
 	return root
 }

@@ -106,6 +106,7 @@ func Parse(file string, data []byte, getenv func(string) (string, bool)) (*Plan,
 			return nil, p.errorf(seqNode, "sequence: %v", err)
 		}
 		plan.Steps = seq.Steps
+		plan.Sequence = seq.Name
 	case hasSteps:
 		if plan.Steps, err = p.steps(stepsNode, plan.Deployments); err != nil {
 			return nil, err

@@ -14,6 +14,8 @@ type Plan struct {
 	Path        string
 	Deployments []Deployment
 	Steps       []Step
+	// Sequence names the built-in sequence the steps come from, if any.
+	Sequence string
 }
 
 // Deployment is one way the model is deployed.

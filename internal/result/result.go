@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/inferbench/inferbench/internal/measure"
@@ -19,11 +20,29 @@ const Schema = "inferbench.result/v1"
 
 // File is one result file.
 type File struct {
-	Schema   string    `json:"schema"`
-	Tool     Tool      `json:"tool"`
-	Created  time.Time `json:"created"`
-	Complete bool      `json:"complete"` // false when the run was interrupted
-	Runs     []Run     `json:"runs"`
+	Schema      string       `json:"schema"`
+	Tool        Tool         `json:"tool"`
+	Created     time.Time    `json:"created"`
+	Complete    bool         `json:"complete"` // false when the run was interrupted
+	Environment *Environment `json:"environment,omitempty"`
+	Plan        *PlanInfo    `json:"plan,omitempty"`
+	Runs        []Run        `json:"runs"`
+}
+
+// Environment is the machine the client ran on.
+type Environment struct {
+	Hostname  string `json:"hostname"`
+	OS        string `json:"os"`
+	Arch      string `json:"arch"`
+	CPUs      int    `json:"cpus"`
+	GoVersion string `json:"go_version"`
+}
+
+// PlanInfo records the plan a run followed, as written.
+type PlanInfo struct {
+	Path  string `json:"path"`
+	Text  string `json:"text"`
+	Quick bool   `json:"quick,omitempty"`
 }
 
 // Tool identifies what wrote the file.
@@ -40,24 +59,25 @@ const (
 
 // Run is one load level against one deployment.
 type Run struct {
-	Deployment    Deployment           `json:"deployment"`
-	Load          Load                 `json:"load"`
-	Status        string               `json:"status"`
-	Failure       string               `json:"failure,omitempty"` // why a failed run failed
-	Warmup        Warmup               `json:"warmup"`
-	Counts        Counts               `json:"counts"`
-	ErrorRate     float64              `json:"error_rate"`     // errors / sent, 0..1
-	ThroughputRPS float64              `json:"throughput_rps"` // successful responses per second of the measured phase
-	ElapsedS      float64              `json:"elapsed_s"`
-	LatencyMs     measure.Latency      `json:"latency_ms"` // successes only; in rate mode from the intended send time
+	Step          string          `json:"step,omitempty"` // the plan step this run belongs to
+	Deployment    Deployment      `json:"deployment"`
+	Load          Load            `json:"load"`
+	Status        string          `json:"status"`
+	Failure       string          `json:"failure,omitempty"` // why a failed run failed
+	Warmup        Warmup          `json:"warmup"`
+	Counts        Counts          `json:"counts"`
+	ErrorRate     float64         `json:"error_rate"`     // errors / sent, 0..1
+	ThroughputRPS float64         `json:"throughput_rps"` // successful responses per second of the measured phase
+	ElapsedS      float64         `json:"elapsed_s"`
+	LatencyMs     measure.Latency `json:"latency_ms"` // successes only; in rate mode from the intended send time
 	// ServiceTimeMs is, in rate mode, the latency of the successes from
 	// their actual send; LatencyMs minus it is time spent waiting to be sent.
 	ServiceTimeMs *measure.Latency `json:"service_time_ms,omitempty"`
 	// SendRateRPS is the achieved send rate in rate mode.
-	SendRateRPS float64 `json:"send_rate_rps,omitempty"`
-	Errors        []measure.ErrorGroup `json:"errors"`
-	Assessment    Assessment           `json:"assessment"`
-	Client        Client               `json:"client"`
+	SendRateRPS float64              `json:"send_rate_rps,omitempty"`
+	Errors      []measure.ErrorGroup `json:"errors"`
+	Assessment  Assessment           `json:"assessment"`
+	Client      Client               `json:"client"`
 }
 
 // Deployment is what was measured.
@@ -120,6 +140,12 @@ type Client struct {
 // New makes an empty, incomplete file.
 func New(version string, now time.Time) *File {
 	return &File{Schema: Schema, Tool: Tool{Version: version}, Created: now.UTC().Truncate(time.Second), Runs: []Run{}}
+}
+
+// CurrentEnvironment describes this machine.
+func CurrentEnvironment() *Environment {
+	host, _ := os.Hostname()
+	return &Environment{Hostname: host, OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
 }
 
 // Write writes the file atomically: to a temporary file in the same

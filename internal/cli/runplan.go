@@ -1,0 +1,191 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/inferbench/inferbench/internal/load"
+	"github.com/inferbench/inferbench/internal/plan"
+	"github.com/inferbench/inferbench/internal/protocol"
+	"github.com/inferbench/inferbench/internal/report"
+	"github.com/inferbench/inferbench/internal/result"
+	"github.com/inferbench/inferbench/internal/run"
+)
+
+// runFlags are the flags of `inferbench run`.
+type runFlags struct {
+	outDir string
+	quick  bool
+	resume bool
+	format string
+	quiet  bool
+	grace  time.Duration
+}
+
+func newRunCommand() *cobra.Command {
+	f := &runFlags{}
+	cmd := &cobra.Command{
+		Use:   "run PLAN.yaml",
+		Short: "Run a plan: compare several deployments under the same sequence of loads",
+		Long: `Run a plan file: every deployment is checked first (health, model ready, one
+request); one that fails is reported and skipped while the others go on. Then each step
+runs against its deployments, in an order that rotates from step to step. The results
+file (DIR/results.json) is rewritten after every run, so nothing measured is lost;
+--resume skips the runs it already holds. The report (verdict first) goes to standard
+output, and to DIR/report.<format> files.
+
+See 'inferbench schema' for the plan format, and examples/plan.yaml.`,
+		Example: `  inferbench run plan.yaml -o results/
+  inferbench run plan.yaml -o results/ --quick
+  inferbench run plan.yaml -o results/ --resume`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runPlan(cmd, args[0], f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.outDir, "output", "o", "inferbench-results", "folder for results.json and the reports")
+	fl.BoolVar(&f.quick, "quick", false, fmt.Sprintf("scale every step down (a %dth of the requests or duration) for a fast look", plan.QuickFactor))
+	fl.BoolVar(&f.resume, "resume", false, "keep the runs already in DIR/results.json and run only the rest")
+	fl.StringVar(&f.format, "format", "text", "report format on standard output: "+strings.Join(report.Formats, "|"))
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress output")
+	fl.DurationVar(&f.grace, "grace", load.DefaultGrace, "after Ctrl-C, how long requests in flight may finish")
+	return cmd
+}
+
+// planError is a bad plan: exit code 2, nothing run.
+func planError(err error) error { return &exitError{code: 2, err: err} }
+
+func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
+	if !slices.Contains(report.Formats, f.format) {
+		return planError(fmt.Errorf("--format %q: want one of %s", f.format, strings.Join(report.Formats, ", ")))
+	}
+	p, err := plan.LoadFile(path, nil)
+	if err != nil {
+		return planError(err)
+	}
+	text, _ := os.ReadFile(path)
+	steps := p.Steps
+	if f.quick {
+		steps = plan.Quick(steps)
+	}
+	if err := os.MkdirAll(f.outDir, 0o755); err != nil {
+		return err
+	}
+	resultsPath := filepath.Join(f.outDir, "results.json")
+	file := result.New(Version, time.Now())
+	if f.resume {
+		prev, err := result.Read(resultsPath)
+		if err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		file = prev
+		file.Complete = false
+	}
+	file.Environment = result.CurrentEnvironment()
+	file.Plan = &result.PlanInfo{Path: path, Text: string(text), Quick: f.quick}
+
+	log := cmd.ErrOrStderr()
+	if !f.quiet {
+		printPlanIntro(log, p, steps, f.quick)
+	}
+	view := newProgressView(log, f.quiet)
+	ctx := cmd.Context()
+	save := func(rf *result.File) error { return result.Write(resultsPath, rf) }
+	err = run.Execute(ctx, p, steps, run.PlanOptions{
+		File: file, Save: save, Log: logWriter(log, f.quiet), Grace: f.grace, DefaultTimeout: protocol.DefaultTimeout,
+		Progress:         func(label string) func(load.Progress) { view.level(label); return view.update },
+		ProgressInterval: view.interval(),
+	})
+	if err != nil {
+		return err
+	}
+	file.Complete = ctx.Err() == nil
+	if err := save(file); err != nil {
+		return err
+	}
+	if err := writeReport(cmd.OutOrStdout(), "", f.format, file); err != nil {
+		return err
+	}
+	for _, format := range []string{"md", "csv"} {
+		if err := writeReport(nil, filepath.Join(f.outDir, "report."+format), format, file); err != nil {
+			return err
+		}
+	}
+	if !f.quiet {
+		fmt.Fprintf(log, "\nResults: %s (re-render with: inferbench report %s --format md)\n", resultsPath, resultsPath)
+	}
+	if !file.Complete {
+		return &exitError{code: 130, err: errors.New("interrupted; results.json holds every finished run: --resume finishes the rest")}
+	}
+	return nil
+}
+
+// printPlanIntro shows what is about to run, with the field guide's
+// expected runtimes for a built-in sequence.
+func printPlanIntro(w io.Writer, p *plan.Plan, steps []plan.Step, quick bool) {
+	fmt.Fprintf(w, "Plan %s: %d deployment(s), %d step(s)%s\n", p.Path, len(p.Deployments), len(steps), map[bool]string{true: " (--quick)", false: ""}[quick])
+	var guide []string
+	if p.Sequence != "" {
+		if seq, err := plan.Builtin(p.Sequence); err == nil {
+			guide = seq.GuideRuntime
+		}
+	}
+	for i, s := range steps {
+		line := fmt.Sprintf("  %-10s %s", s.Name, s.Load())
+		if i < len(guide) && guide[i] != "" {
+			line += fmt.Sprintf("  (field guide's expected runtime: %s)", guide[i])
+		}
+		fmt.Fprintln(w, line)
+	}
+	if len(guide) > 0 {
+		fmt.Fprintln(w, "  The guide's runtimes were measured with its Python script; inferbench usually finishes far sooner.")
+	}
+}
+
+func logWriter(w io.Writer, quiet bool) io.Writer {
+	if quiet {
+		return nil
+	}
+	return w
+}
+
+func newSchemaCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "schema",
+		Short: "Print the plan file's JSON Schema (for editors: yaml-language-server)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := cmd.OutOrStdout().Write(plan.Schema)
+			return err
+		},
+	}
+}
+
+func newReportCommand() *cobra.Command {
+	var format, output string
+	cmd := &cobra.Command{
+		Use:   "report RESULTS.json",
+		Short: "Render a results file again, in any format",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !slices.Contains(report.Formats, format) {
+				return fmt.Errorf("--format %q: want one of %s", format, strings.Join(report.Formats, ", "))
+			}
+			file, err := result.Read(args[0])
+			if err != nil {
+				return err
+			}
+			return writeReport(cmd.OutOrStdout(), output, format, file)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "text", "report format: "+strings.Join(report.Formats, "|"))
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write to this file instead of standard output")
+	return cmd
+}
