@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/inferbench/inferbench/internal/result"
 )
@@ -56,6 +57,11 @@ func Verdict(f *result.File) string {
 	if failed > 0 {
 		failedNote = fmt.Sprintf("; %d of %d levels failed", failed, len(runs))
 	}
+	if deps := Deployments(runs); len(deps) > 1 {
+		if v := compareVerdict(runs, deps); v != "" {
+			return prefix + v + failedNote
+		}
+	}
 	b := Best(runs)
 	if b < 0 {
 		worst := runs[0]
@@ -73,4 +79,20 @@ func Verdict(f *result.File) string {
 	}
 	return prefix + fmt.Sprintf("OK, %s: %.1f req/s, p50 %.2f ms, p99 %.2f ms, %.1f%% errors (%s)%s",
 		where, r.ThroughputRPS, r.LatencyMs.P50, r.LatencyMs.P99, 100*r.ErrorRate, ErrorBand(r.ErrorRate).Name, failedNote)
+}
+
+// compareVerdict names the winner of each objective when several
+// deployments were measured.
+func compareVerdict(runs []result.Run, deps []string) string {
+	var parts []string
+	for _, r := range Rank(runs, deps) {
+		if len(r.Lines) == 0 {
+			continue
+		}
+		parts = append(parts, r.Objective+": "+strings.TrimPrefix(r.Lines[0], "1. "))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "OK, " + strings.Join(parts, "; ")
 }

@@ -128,6 +128,9 @@ func Text(w io.Writer, f *result.File, opts Options) error {
 		for _, e := range r.Errors {
 			lines = append(lines, fmt.Sprintf("%6d x %s: %s", e.Count, e.Class, e.Example))
 		}
+		if r.Assessment.Check != "" {
+			lines = append(lines, r.Assessment.Check)
+		}
 		for _, n := range r.Assessment.Notes {
 			lines = append(lines, "note: "+n)
 		}
@@ -139,11 +142,72 @@ func Text(w io.Writer, f *result.File, opts Options) error {
 			fmt.Fprintf(w, "  %s\n", l)
 		}
 	}
+	if err := comparison(w, f); err != nil {
+		return err
+	}
 	if n := len(f.Runs); n > 0 {
 		cpu := f.Runs[n-1].Client.CPUPercent
 		fmt.Fprintf(w, "\nclient CPU during the last level: %.1f%% of one core\n", cpu)
 	}
 	return nil
+}
+
+// comparison writes the rankings and the operating ranges when several
+// deployments or levels were measured.
+func comparison(w io.Writer, f *result.File) error {
+	deps := analyze.Deployments(f.Runs)
+	if ranks := analyze.Rank(f.Runs, deps); len(ranks) > 0 {
+		fmt.Fprintln(w, "\nComparison:")
+		for _, r := range ranks {
+			fmt.Fprintf(w, "  %s\n", r.Objective)
+			for _, l := range r.Lines {
+				fmt.Fprintf(w, "    %s\n", l)
+			}
+		}
+	}
+	rows := operatingRows(f)
+	if len(rows) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w, "\nOperating points (measured):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  DEPLOYMENT\tRECOMMENDED\tMAX USEFUL\tBEST THROUGHPUT\tBASELINE P50\tSCALING AT BEST\t")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t\n", r[0], r[1], r[2], r[3], r[4], r[5])
+	}
+	return tw.Flush()
+}
+
+// operatingRows are the cells of the operating-point table, one row per
+// deployment with at least two measured levels.
+func operatingRows(f *result.File) [][]string {
+	var rows [][]string
+	for _, d := range analyze.Deployments(f.Runs) {
+		pts := analyze.Points(f.Runs, d)
+		if len(pts) < 2 {
+			continue
+		}
+		o := analyze.Operating(d, pts)
+		rec, maxUseful := "-", "needs 3+ levels"
+		if o.RecommendedLow > 0 {
+			rec = fmt.Sprintf("c=%d", o.RecommendedLow)
+			if o.RecommendedHigh != o.RecommendedLow {
+				rec = fmt.Sprintf("c=%d-%d", o.RecommendedLow, o.RecommendedHigh)
+			}
+		}
+		if o.EnoughLevels {
+			maxUseful = fmt.Sprintf("c=%d", o.MaxUseful)
+			if !o.PlateauReached && o.MaxUseful == pts[len(pts)-1].Concurrency {
+				maxUseful += " or more (no plateau yet)"
+			}
+		}
+		scaling := "-"
+		if o.ScalingAtBest > 0 {
+			scaling = fmt.Sprintf("%.0f%%", 100*o.ScalingAtBest)
+		}
+		rows = append(rows, []string{d, rec, maxUseful, fmt.Sprintf("%.1f req/s at c=%d", o.Best.Throughput, o.Best.Concurrency), ms(o.BaselineP50), scaling})
+	}
+	return rows
 }
 
 // clientWarnings lists the self-check's warnings, each once, with the
@@ -178,6 +242,23 @@ func Markdown(w io.Writer, f *result.File) error {
 		}
 		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
 	}
+	if ranks := analyze.Rank(f.Runs, analyze.Deployments(f.Runs)); len(ranks) > 0 {
+		fmt.Fprintln(w, "\n### Comparison")
+		for _, r := range ranks {
+			fmt.Fprintf(w, "\n%s:\n\n", r.Objective)
+			for _, l := range r.Lines {
+				fmt.Fprintf(w, "%s\n", l)
+			}
+		}
+	}
+	if rows := operatingRows(f); len(rows) > 0 {
+		fmt.Fprintln(w, "\n### Operating points (measured)")
+		fmt.Fprintln(w, "\n| DEPLOYMENT | RECOMMENDED | MAX USEFUL | BEST THROUGHPUT | BASELINE P50 | SCALING AT BEST |\n|---|---|---|---:|---:|---:|")
+		for _, r := range rows {
+			fmt.Fprintf(w, "| %s |\n", strings.Join(r, " | "))
+		}
+	}
+	fmt.Fprintln(w)
 	for i := range f.Runs {
 		r := &f.Runs[i]
 		if r.Failure != "" {

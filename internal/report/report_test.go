@@ -95,11 +95,13 @@ func TestMarkdownEscapesPipes(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	if !strings.HasPrefix(out, "**OK, ") || !strings.Contains(out, "| nim-grpc | c=1 | ok |") || !strings.Contains(out, "deadline | exceeded") {
+	if !strings.HasPrefix(out, "**OK, ") || !strings.Contains(out, "| nim-grpc | c=1 | ok |") || !strings.Contains(out, "deadline | exceeded") || !strings.Contains(out, "### Operating points") {
 		t.Errorf("markdown:\n%s", out)
 	}
 	for _, l := range strings.Split(out, "\n") {
-		if strings.HasPrefix(l, "| nim-grpc") && strings.Count(l, " | ") != len(header)-1 {
+		cells := strings.Split(l, " | ")
+		isRun := len(cells) > 2 && (cells[2] == "ok" || cells[2] == "failed")
+		if strings.HasPrefix(l, "| nim-grpc") && isRun && strings.Count(l, " | ") != len(header)-1 {
 			t.Errorf("row with a stray column separator: %s", l)
 		}
 	}

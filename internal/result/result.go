@@ -121,10 +121,13 @@ type Counts struct {
 
 // Assessment is the field guide's judgement of a run.
 type Assessment struct {
-	ErrorBand            string   `json:"error_band"`
-	LatencyVsBaselineP50 float64  `json:"latency_vs_baseline_p50"`
-	LatencyVsBaselineP99 float64  `json:"latency_vs_baseline_p99"`
-	Notes                []string `json:"notes"`
+	ErrorBand            string  `json:"error_band"`
+	LatencyVsBaselineP50 float64 `json:"latency_vs_baseline_p50"`
+	LatencyVsBaselineP99 float64 `json:"latency_vs_baseline_p99"`
+	// Check is the field guide's check for the level (realistic: errors
+	// under 5% and p50 under 2x the baseline; heavy: 10% and 3x), if any.
+	Check string   `json:"check,omitempty"`
+	Notes []string `json:"notes"`
 }
 
 // Client is what the load generator itself cost, and whether it probably

@@ -136,6 +136,7 @@ func Assess(runs []result.Run) {
 		}
 		r.Assessment.LatencyVsBaselineP50 = analyze.Ratio(r.LatencyMs.P50, b.LatencyMs.P50)
 		r.Assessment.LatencyVsBaselineP99 = analyze.Ratio(r.LatencyMs.P99, b.LatencyMs.P99)
+		r.Assessment.Check = analyze.CheckNote(r)
 	}
 }
 
