@@ -19,7 +19,15 @@ fi
 if ! staticcheck -version 2>&1 | grep -q "(${STATICCHECK_VERSION#v})"; then
   go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
 fi
-echo "grpcurl $(grpcurl -version 2>&1 | awk '{print $2}'), $(staticcheck -version)"
+if ! command -v chromium >/dev/null; then
+  # The HTML report is checked in a real browser: Debian's chromium.
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium is missing: sudo apt-get install chromium"; exit 1
+  fi
+fi
+echo "grpcurl $(grpcurl -version 2>&1 | awk '{print $2}'), $(staticcheck -version), $(chromium --version)"
 
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
@@ -38,6 +46,9 @@ go test -race -count=1 ./...
 
 step "go test (timing tests, without the race detector's slowdown)"
 go test -count=1 ./...
+
+step "the HTML report in headless chromium"
+go test -count=1 -tags browser -run Browser ./internal/report/
 
 step "interop: grpcurl against inferbench serve"
 scripts/interop-grpcurl.sh

@@ -113,13 +113,14 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 	if err := writeReport(cmd.OutOrStdout(), "", f.format, file); err != nil {
 		return err
 	}
-	for _, format := range []string{"md", "csv"} {
+	for _, format := range []string{"md", "csv", "html"} {
 		if err := writeReport(nil, filepath.Join(f.outDir, "report."+format), format, file); err != nil {
 			return err
 		}
 	}
 	if !f.quiet {
-		fmt.Fprintf(log, "\nResults: %s (re-render with: inferbench report %s --format md)\n", resultsPath, resultsPath)
+		fmt.Fprintf(log, "\nResults: %s; report: %s (re-render with: inferbench report %s --format html)\n",
+			resultsPath, filepath.Join(f.outDir, "report.html"), resultsPath)
 	}
 	if !file.Complete {
 		return &exitError{code: 130, err: errors.New("interrupted; results.json holds every finished run: --resume finishes the rest")}

@@ -91,7 +91,7 @@ steps:
 	if !strings.Contains(log, "done in an earlier run, skipped") || !strings.HasPrefix(stdout, "OK") {
 		t.Errorf("resume log:\n%s\nstdout:\n%s", log, stdout)
 	}
-	for _, name := range []string{"report.md", "report.csv"} {
+	for _, name := range []string{"report.md", "report.csv", "report.html"} {
 		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}

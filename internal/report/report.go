@@ -1,6 +1,6 @@
 // Package report renders a result file for people and tools: an aligned
 // terminal table with a one-line verdict first, JSON (the result file
-// itself), CSV and Markdown. Reports read only the result file, never live
+// itself), CSV, Markdown, and a self-contained HTML page with SVG charts. Reports read only the result file, never live
 // state, so any old run can be rendered again.
 package report
 
@@ -18,7 +18,7 @@ import (
 )
 
 // Formats a report can take.
-var Formats = []string{"text", "json", "csv", "md"}
+var Formats = []string{"text", "json", "csv", "md", "html"}
 
 // Options shape a rendering.
 type Options struct {
@@ -36,6 +36,8 @@ func Write(w io.Writer, format string, f *result.File, opts Options) error {
 		return CSV(w, f)
 	case "md", "markdown":
 		return Markdown(w, f)
+	case "html":
+		return HTML(w, f)
 	}
 	return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
 }
