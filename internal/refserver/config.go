@@ -84,8 +84,8 @@ func (m ModelConfig) emulatorConfig() EmulatorConfig {
 	return em
 }
 
-// spec builds the model.
-func (m ModelConfig) spec() (ModelSpec, error) {
+// Spec checks the declaration and builds the model, emulator included.
+func (m ModelConfig) Spec() (ModelSpec, error) {
 	if err := m.Validate(); err != nil {
 		return ModelSpec{}, fmt.Errorf("model %q: %w", m.Name, err)
 	}
@@ -141,7 +141,7 @@ func (c Config) Build() ([]PodSpec, error) {
 			Addrs:   Addrs{HTTP: p.HTTP, GRPC: p.GRPC, Metrics: p.Metrics},
 		}
 		for _, m := range p.Models {
-			ms, err := m.spec()
+			ms, err := m.Spec()
 			if err != nil {
 				return nil, fmt.Errorf("pod %q: %w", p.Name, err)
 			}

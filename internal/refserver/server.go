@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -348,10 +349,38 @@ func (s *Server) Describe() []string {
 	for _, n := range s.order {
 		m := s.models[n]
 		md := m.metadata()
-		lines = append(lines, fmt.Sprintf("model %s (version %s): %s; inputs %s; outputs %s",
-			m.spec.Name, m.spec.Version, m.spec.Emulator.Describe(), describeTensors(md.Inputs), describeTensors(md.Outputs)))
+		lines = append(lines, fmt.Sprintf("model %s (version %s): %s; inputs %s; outputs %s%s",
+			m.spec.Name, m.spec.Version, m.spec.Emulator.Describe(), describeTensors(md.Inputs), describeTensors(md.Outputs), m.describeFaults()))
+	}
+	if s.memory.limit > 0 {
+		lines = append(lines, fmt.Sprintf("pod memory limit %s: exceeding it kills the pod for %v", FormatBytes(s.memory.limit), s.restartTime))
 	}
 	return lines
+}
+
+// describeFaults lists the model's injected faults, if any.
+func (m *model) describeFaults() string {
+	var fs []string
+	f := m.spec.Faults
+	if m.spec.ErrorRate > 0 {
+		fs = append(fs, fmt.Sprintf("error rate %g", m.spec.ErrorRate))
+	}
+	if f.SpikeProbability > 0 && f.SpikeDuration > 0 {
+		fs = append(fs, fmt.Sprintf("spikes of %v at rate %g", f.SpikeDuration, f.SpikeProbability))
+	}
+	if f.StallFor > 0 {
+		fs = append(fs, fmt.Sprintf("a stall of %v at %v", f.StallFor, f.StallAt))
+	}
+	if f.DropProbability > 0 {
+		fs = append(fs, fmt.Sprintf("dropped connections at rate %g", f.DropProbability))
+	}
+	if f.MemoryPerRequest > 0 {
+		fs = append(fs, fmt.Sprintf("%s per request in flight", FormatBytes(f.MemoryPerRequest)))
+	}
+	if len(fs) == 0 {
+		return ""
+	}
+	return "; faults: " + strings.Join(fs, ", ")
 }
 
 func describeTensors(ts []kserve.TensorMetadata) string {
