@@ -45,29 +45,35 @@ const (
 // ports (pod i listens on basePort + 10 i + 0 for HTTP, + 1 for gRPC, + 2
 // for metrics; basePort 0 picks free ports). The numbers are chosen so the
 // four behave as the guide describes; README.md ("The field-guide preset")
-// has the measured curves.
+// has the measured curves. Latencies below are emulated; the transport and
+// the machine add about 1 ms (3 ms for base-yolo: HTTP, JSON, the image
+// decode, three timed phases).
 //
 //   - base-yolo: a PyTorch model behind FastAPI, the plain HTTP API
-//     (POST /predict). The gil emulator: 25 ms an image at concurrency 1,
+//     (POST /predict). The gil emulator: 23 ms an image at concurrency 1,
 //     80% of it under the GIL, 0.1 ms of lock contention per waiting
-//     thread: throughput goes from 40/s at 1 to at most 50/s, and slightly
-//     down as threads pile up. A queue limit of 15 waiting for the GIL
-//     stands for uvicorn's --limit-concurrency 16: beyond 16 "just adds
+//     thread: throughput goes from about 37/s at 1 to about 50/s, no more
+//     (1/18.4 ms), and slightly down as threads pile up; latency grows
+//     with every worker. A queue limit of 15 waiting for the GIL stands for
+//     uvicorn's --limit-concurrency 16: beyond 16, concurrency "just adds
 //     errors with no throughput gain" (503).
 //   - nim-binary: a NIM over KServe HTTP with one TensorRT instance. The
-//     pipelined emulator: 8 ms alone, 1.2 ms more for each other request
-//     in flight, at most 24 in flight: 125/s at 1, about 490/s at 8, 615/s
-//     at 16, and a plateau of about 675/s from 24 on.
+//     pipelined emulator: 8 ms alone, 1.5 ms more for each other request
+//     in flight, at most 24 in flight: 125/s at 1, about 430/s at 8, 525/s
+//     at 16, and a plateau of about 565/s from 24 on (16/(8+15x1.5 ms) and
+//     24/(8+23x1.5 ms)): "throughput plateaus around 16-24".
 //   - nim-grpc: the same NIM over gRPC: less protocol overhead (7 ms alone,
-//     1.0 ms per other request in flight), and the instance takes 16 at
-//     most: the best latency at low concurrency, a plateau of about 730/s
-//     from 16 on ("best results at moderate concurrency").
+//     1.2 ms per other request in flight), and the instance takes 16 at
+//     most: the best latency of the four at low concurrency, a plateau of
+//     about 640/s from 16 on ("best results at moderate concurrency").
 //   - nim-batching: the NIM with Triton's dynamic batcher, max batch 32,
-//     2 ms max queue delay, one instance; a batch of b costs 5 ms + 0.6 ms
-//     x b (a GPU amortises the launch over the batch). At 1 a request
-//     waits the delay and takes 5.6 ms (about 130/s); at 16 batches of 16
-//     take 14.6 ms (about 960/s); at 32 full batches go at once (about
-//     1300/s): the most gain from concurrency, the highest load.
+//     2 ms max queue delay, one instance; a batch of b costs 5 ms + 0.5 ms
+//     x b (the GPU amortises a launch over the batch). At 1 a request waits
+//     the delay and takes 5.5 ms (about 125/s); at 16 batches of up to 16
+//     take up to 13 ms; at 32 full batches go at once (21 ms for 32, up to
+//     1500/s): the most gain from concurrency and the highest load. In a
+//     closed loop the batches split (stragglers miss the delay), so it
+//     measures somewhat less than these bounds.
 //
 // The NIMs' tensors are YOLOv8's layout at 64x64 (images [1,3,64,64] ->
 // output0 [1,84,84], 84 anchors at that size): the emulated costs are
@@ -104,7 +110,7 @@ func FieldGuide(basePort int) Config {
 				Name: "yolov8n", Platform: "pytorch_fastapi", Seed: 1,
 				Inputs:  []kserve.TensorMetadata{{Name: "image", Datatype: kserve.BYTES, Shape: []int64{1}}},
 				Outputs: []kserve.TensorMetadata{{Name: "detections", Datatype: kserve.BYTES, Shape: []int64{-1}}},
-				Emulator: EmulatorConfig{Kind: KindGIL, ServiceTime: 25 * time.Millisecond, GILHeld: 0.8,
+				Emulator: EmulatorConfig{Kind: KindGIL, ServiceTime: 23 * time.Millisecond, GILHeld: 0.8,
 					GILSwitch: 100 * time.Microsecond, QueueLimit: 15, Jitter: Jitter{Dist: "lognormal", Spread: 0.15}},
 			}},
 		},
