@@ -3,6 +3,7 @@ package refserver_test
 import (
 	"bytes"
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,4 +130,62 @@ func protocolClient(t *testing.T, kind protocol.Kind, r *refserver.Running) prot
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// TestBatcherInstancesRunInParallel: with two instances, two full batches
+// execute at the same time, each one execution of four.
+func TestBatcherInstancesRunInParallel(t *testing.T) {
+	em := emulated(t, refserver.EmulatorConfig{Kind: refserver.KindBatcher, Instances: 2, MaxBatchSize: 4,
+		MaxQueueDelay: 20 * time.Millisecond, BatchFixed: 60 * time.Millisecond})
+	timings := make([]refserver.Timing, 8)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range timings {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if timings[i], err = em.Execute(context.Background(), 1); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	leaders := 0
+	for _, tm := range timings {
+		if tm.ExecutedBatch != 4 {
+			t.Errorf("a request executed in a batch of %d, want 4", tm.ExecutedBatch)
+		}
+		if tm.Leader {
+			leaders++
+		}
+	}
+	if leaders != 2 || elapsed > 110*time.Millisecond {
+		t.Errorf("%d leaders, %v in all: want 2 batches of 4 at once in about 60 ms", leaders, elapsed)
+	}
+}
+
+// TestPipelinedPlateausAtMaxInflight drives the pipelined emulator
+// directly: throughput grows with requests in flight, then stops at its
+// maximum.
+func TestPipelinedPlateausAtMaxInflight(t *testing.T) {
+	// Alone 20 ms; with k in flight 20 + 10 (k-1) ms; at most 3 in flight:
+	// 50/s at 1, 75/s at 3, still 75/s at 6.
+	em := emulated(t, refserver.EmulatorConfig{Kind: refserver.KindPipelined, ServiceTime: 20 * time.Millisecond,
+		PerInflight: 10 * time.Millisecond, MaxInflight: 3})
+	call := func(ctx context.Context) error { _, err := em.Execute(ctx, 1); return err }
+	x1 := closedLoop(1, 600*time.Millisecond, 0, call).throughput()
+	x3 := closedLoop(3, 600*time.Millisecond, 0, call).throughput()
+	six := closedLoop(6, 600*time.Millisecond, 0, call)
+	t.Logf("throughput at 1: %.0f/s, 3: %.0f/s, 6: %.0f/s (p50 %v)", x1, x3, six.throughput(), six.percentile(.5))
+	if r := x3 / x1; r < 1.3 || r > 1.7 {
+		t.Errorf("throughput at 3 is %.2f times that at 1, want about 1.5", r)
+	}
+	if r := six.throughput() / x3; r < 0.8 || r > 1.15 {
+		t.Errorf("throughput at 6 is %.2f times that at 3, want the same (at most 3 in flight)", r)
+	}
+	if six.percentile(.5) < 60*time.Millisecond {
+		t.Errorf("p50 at 6 = %v, want about 80 ms (40 ms queued, 40 ms in flight)", six.percentile(.5))
+	}
 }

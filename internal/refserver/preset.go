@@ -3,7 +3,6 @@ package refserver
 import (
 	"fmt"
 	"net"
-	"slices"
 	"strconv"
 	"time"
 
@@ -130,13 +129,4 @@ func FieldGuide(basePort int) Config {
 				BatchFixed: 5 * time.Millisecond, BatchPerItem: 500 * time.Microsecond}, 32)},
 		},
 	}}
-}
-
-// PodNames lists a configuration's pod names in order.
-func (c Config) PodNames() []string {
-	names := make([]string, 0, len(c.Pods))
-	for _, p := range c.Pods {
-		names = append(names, p.Name)
-	}
-	return slices.Clip(names)
 }
