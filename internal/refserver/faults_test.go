@@ -68,10 +68,11 @@ func TestQueueLimitRejectsExactlyWhenFull(t *testing.T) {
 		for _, kind := range []protocol.Kind{protocol.KServeHTTP, protocol.KServeGRPC} {
 			t.Run(name+"/"+string(kind), func(t *testing.T) {
 				t.Parallel()
-				cfg.QueueLimit = limit
-				em := emulated(t, cfg)
+				c := cfg // shared by the transports' subtests
+				c.QueueLimit = limit
+				em := emulated(t, c)
 				spec := tinyModel("q", em)
-				if cfg.Kind == refserver.KindBatcher {
+				if c.Kind == refserver.KindBatcher {
 					spec = batchedModel("q", em, 1)
 				}
 				_, r := start(t, refserver.Options{Models: []refserver.ModelSpec{spec}})
