@@ -61,6 +61,7 @@ func (p batchPolicy) next(sizes []int, oldestAge time.Duration) (take int, wait 
 // of a batch reports the batch's size and compute time; the first is its
 // leader, so statistics count one execution per batch.
 type batcher struct {
+	clock          sleeper // sleeps the emulated times
 	policy         batchPolicy
 	instances      int
 	fixed, perItem time.Duration
@@ -183,7 +184,7 @@ func (b *batcher) execute(batch []*batchItem) {
 		size += w.size
 	}
 	start := time.Now()
-	sleepUntil(start.Add(b.jitter.apply(b.fixed + time.Duration(size)*b.perItem)))
+	b.clock.until(start.Add(b.jitter.apply(b.fixed + time.Duration(size)*b.perItem)))
 	compute := time.Since(start)
 	for i, w := range batch {
 		w.done <- Timing{Queue: start.Sub(w.arrived), ComputeInfer: compute, ExecutedBatch: size, Leader: i == 0}

@@ -76,12 +76,37 @@ func describeLimit(limit int64) string {
 	return fmt.Sprintf(", queue limit %d", limit)
 }
 
-// sleepUntil sleeps to a deadline; sleeping to an absolute time keeps the
+// sleeper sleeps to deadlines, compensating for the timer's overshoot:
+// Go's timers wake 0.1 to 1 ms late on a busy machine, which would make a
+// 5 ms emulated service time 5.2 to 6 ms and the emulator slower than its
+// cost model says. It learns the overshoot as a moving average (weight
+// 1/8) and sleeps that much less, so emulated times are right on average.
+// Each emulator has its own; it is safe for concurrent use.
+type sleeper struct {
+	overshoot atomic.Int64 // estimated nanoseconds a sleep overruns
+}
+
+// maxCompensation bounds the estimate, so that a machine that stalls for a
+// moment does not make every later sleep much too short.
+const maxCompensation = time.Millisecond
+
+// until sleeps to a deadline; sleeping to an absolute time keeps the
 // overshoot of one sleep from adding up across calls.
-func sleepUntil(deadline time.Time) {
-	if d := time.Until(deadline); d > 0 {
-		time.Sleep(d)
+func (s *sleeper) until(deadline time.Time) {
+	d := time.Until(deadline)
+	if d <= 0 {
+		return
 	}
+	est := time.Duration(s.overshoot.Load())
+	sleep := d - est
+	if sleep <= 0 {
+		return
+	}
+	start := time.Now()
+	time.Sleep(sleep)
+	late := min(time.Since(start)-sleep, maxCompensation)
+	old := s.overshoot.Load()
+	s.overshoot.Store(old + (int64(late)-old)/8)
 }
 
 // cancelledWhileQueued is the error of a request whose client went away

@@ -22,6 +22,7 @@ import (
 // not strictly fair, but the throughput is the same). Requests waiting for
 // it are the pending queue, and the queue limit bounds them.
 type gil struct {
+	clock      sleeper // sleeps the emulated times
 	total      time.Duration
 	held       float64
 	switchCost time.Duration
@@ -54,7 +55,7 @@ func (g *gil) Execute(ctx context.Context, batch int) (Timing, error) {
 	before := (s - held) / 2
 	after := s - held - before
 
-	sleepUntil(start.Add(before)) // reading the request: no lock
+	g.clock.until(start.Add(before)) // reading the request: no lock
 	var t Timing
 	t.ComputeInput = time.Since(start)
 
@@ -76,12 +77,12 @@ func (g *gil) Execute(ctx context.Context, batch int) (Timing, error) {
 	holdStart := time.Now()
 	t.Queue = holdStart.Sub(waitStart)
 	contention := time.Duration(g.queue.pending()) * g.switchCost
-	sleepUntil(holdStart.Add(held + contention))
+	g.clock.until(holdStart.Add(held + contention))
 	<-g.lock
 	outStart := time.Now()
 	t.ComputeInfer = outStart.Sub(holdStart)
 
-	sleepUntil(outStart.Add(after)) // writing the answer: no lock
+	g.clock.until(outStart.Add(after)) // writing the answer: no lock
 	t.ComputeOutput = time.Since(outStart)
 	t.ExecutedBatch, t.Leader = batch, true
 	return t, nil

@@ -11,6 +11,7 @@ import (
 // freed slot of a channel semaphore goes to the longest-blocked sender).
 // N = 1 is the fifo emulator.
 type instances struct {
+	clock       sleeper // sleeps the emulated times
 	name        string
 	slots       chan struct{}
 	queue       queue
@@ -66,7 +67,7 @@ func (e *instances) Execute(ctx context.Context, batch int) (Timing, error) {
 	t := Timing{Queue: computeStart.Sub(start), ExecutedBatch: batch, Leader: true}
 	// The service time is spent even if the client goes away, as a real
 	// backend that has started a batch finishes it.
-	sleepUntil(computeStart.Add(e.jitter.apply(e.serviceTime)))
+	e.clock.until(computeStart.Add(e.jitter.apply(e.serviceTime)))
 	t.ComputeInfer = time.Since(computeStart)
 	return t, nil
 }

@@ -24,6 +24,7 @@ import (
 // k is sampled when a request starts executing; in a steady closed loop it
 // equals the concurrency.
 type pipelined struct {
+	clock      sleeper // sleeps the emulated times
 	alone, per time.Duration
 	slots      chan struct{}
 	inflight   atomic.Int64
@@ -66,6 +67,6 @@ func (p *pipelined) Execute(ctx context.Context, batch int) (Timing, error) {
 		<-p.slots
 	}()
 	computeStart := time.Now()
-	sleepUntil(computeStart.Add(p.jitter.apply(p.alone + time.Duration(k-1)*p.per)))
+	p.clock.until(computeStart.Add(p.jitter.apply(p.alone + time.Duration(k-1)*p.per)))
 	return Timing{Queue: computeStart.Sub(start), ComputeInfer: time.Since(computeStart), ExecutedBatch: batch, Leader: true}, nil
 }
