@@ -56,10 +56,14 @@ const (
 	MaxUsefulErrorRate = 0.10
 	// RecommendedErrorRate, RecommendedShareOfBest and RecommendedLatencyX
 	// bound the recommended range: few errors, most of the best usable
-	// throughput, latency not far above the baseline.
+	// throughput, latency not far above the baseline. 4x is where the
+	// guide's stress band (3-5x) begins to bite: its heavy check (3x at
+	// c=16) is reported per level, but a single-instance server, whose
+	// latency grows with concurrency by its nature, would otherwise never
+	// be recommended at 16, where the guide recommends it.
 	RecommendedErrorRate   = 0.05
 	RecommendedShareOfBest = 0.70
-	RecommendedLatencyX    = 3.0
+	RecommendedLatencyX    = 4.0
 )
 
 // Point is one measured closed-loop level of a deployment.
@@ -168,7 +172,7 @@ type Ranking struct {
 }
 
 // Rank compares deployments: lowest p50 at concurrency 1, and highest
-// usable throughput (errors at most 10%, p50 within 3x its baseline).
+// usable throughput (errors at most 10%, p50 within 4x its baseline).
 func Rank(runs []result.Run, deployments []string) []Ranking {
 	type entry struct {
 		name  string
@@ -209,7 +213,7 @@ func Rank(runs []result.Run, deployments []string) []Ranking {
 	}
 	if len(thr) > 1 {
 		sort.Slice(thr, func(i, j int) bool { return thr[i].value > thr[j].value })
-		r := Ranking{Objective: "highest throughput within limits (errors <= 10%, p50 <= 3x baseline)"}
+		r := Ranking{Objective: "highest throughput within limits (errors <= 10%, p50 <= 4x baseline)"}
 		for i, e := range thr {
 			line := fmt.Sprintf("%d. %s: %.1f req/s at c=%d", i+1, e.name, e.value, e.at)
 			if i > 0 && e.value > 0 {
