@@ -18,7 +18,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/measure"
 	"github.com/inferbench/inferbench/internal/protocol"
 )
@@ -32,9 +31,11 @@ type Config struct {
 	// Payloads are sent in rotation; prepared before the run so that no
 	// encoding happens while the clock runs.
 	Payloads []protocol.Payload
-	// Validate checks a decoded response; an error counts the request as a
-	// validation failure. Nil accepts every response.
-	Validate func(*kserve.InferResponse) error
+	// Validate checks each response in place (protocol.NewChecker, built
+	// from the model's metadata): a response that is malformed or lacks
+	// what the metadata promises counts as a failure. Nil checks only that
+	// responses are well formed.
+	Validate *protocol.Checker
 
 	// Concurrency is the number of closed-loop workers. With Rate set it is
 	// ignored: the load is open loop.
@@ -113,6 +114,10 @@ type Result struct {
 	Interrupted bool
 	// CPU is the process's CPU time (user + system) during the measured phase.
 	CPU time.Duration
+	// RequestBytes and ResponseBytes add up the request and response
+	// messages (bodies or gRPC messages) of the measured phase's answered
+	// requests, failures included.
+	RequestBytes, ResponseBytes int64
 }
 
 func (c *Config) check() error {
@@ -204,6 +209,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.LateSends = m.late
 	res.SendRate = m.sendRate
 	res.ErrorGroups = m.tally.Groups()
+	res.RequestBytes, res.ResponseBytes = m.reqBytes, m.respBytes
 	res.Interrupted = ctx.Err() != nil
 	return res, nil
 }
@@ -217,6 +223,8 @@ type phaseResult struct {
 	elapsed  time.Duration
 	late     int64   // open loop only
 	sendRate float64 // open loop only
+
+	reqBytes, respBytes int64
 }
 
 // worker holds one worker's observations; no locks on the hot path.
@@ -226,6 +234,8 @@ type worker struct {
 	tally   *measure.ErrorTally
 	ok      int64
 	late    int64
+
+	reqBytes, respBytes int64
 }
 
 func newWorker() *worker {
@@ -241,16 +251,20 @@ func merge(ws []*worker, elapsed time.Duration) phaseResult {
 		out.tally.Merge(w.tally)
 		out.ok += w.ok
 		out.late += w.late
+		out.reqBytes += w.reqBytes
+		out.respBytes += w.respBytes
 	}
 	out.sent = out.ok + out.tally.Total()
 	return out
 }
 
-// record notes the outcome of one request: an error is classified and
-// counted, a success's latency recorded.
-func (w *worker) record(err error, latency time.Duration, errs *atomic.Int64) {
-	if err != nil {
-		class, msg := protocol.Classify(err)
+// record notes the outcome of one request: its bytes are added up, an
+// error is classified and counted, a success's latency recorded.
+func (w *worker) record(out protocol.Outcome, latency time.Duration, errs *atomic.Int64) {
+	w.reqBytes += int64(out.RequestBytes)
+	w.respBytes += int64(out.ResponseBytes)
+	if out.Err != nil {
+		class, msg := protocol.Classify(out.Err)
 		w.tally.Add(class, msg)
 		errs.Add(1)
 		return
@@ -285,26 +299,25 @@ func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d t
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			caller := cfg.Client.NewCaller(cfg.Validate)
+			defer caller.Close()
 			next := i // rotate payloads; workers start at different ones
 			for ctx.Err() == nil {
 				if n > 0 && tickets.Add(1) > int64(n) {
 					return
 				}
-				if d > 0 && !time.Now().Before(deadline) {
-					return
-				}
 				p := cfg.Payloads[next%len(cfg.Payloads)]
 				next++
 				sent := time.Now()
-				resp, err := cfg.Client.Infer(reqCtx, p)
+				if d > 0 && !sent.Before(deadline) {
+					return
+				}
+				out := caller.Call(reqCtx, p)
 				latency := time.Since(sent)
-				if err != nil && reqCtx.Err() != nil {
+				if out.Err != nil && reqCtx.Err() != nil {
 					return // cut off by an interruption: not a measurement
 				}
-				if err == nil && cfg.Validate != nil {
-					err = cfg.Validate(resp)
-				}
-				w.record(err, latency, &errs)
+				w.record(out, latency, &errs)
 				done.Add(1)
 			}
 		}()

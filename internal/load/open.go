@@ -50,6 +50,8 @@ func runOpenPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			caller := cfg.Client.NewCaller(cfg.Validate)
+			defer caller.Close()
 			for j := range jobs {
 				idle.Add(-1)
 				actual := time.Now()
@@ -57,17 +59,14 @@ func runOpenPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int,
 					w.late++
 				}
 				p := cfg.Payloads[j.seq%uint64(len(cfg.Payloads))]
-				resp, err := cfg.Client.Infer(reqCtx, p)
+				out := caller.Call(reqCtx, p)
 				end := time.Now()
-				if err != nil && reqCtx.Err() != nil {
+				if out.Err != nil && reqCtx.Err() != nil {
 					idle.Add(1)
 					continue // cut off by an interruption: not a measurement
 				}
-				if err == nil && cfg.Validate != nil {
-					err = cfg.Validate(resp)
-				}
-				w.record(err, end.Sub(j.intended), &errs)
-				if err == nil {
+				w.record(out, end.Sub(j.intended), &errs)
+				if out.Err == nil {
 					w.service.Record(end.Sub(actual))
 				}
 				done.Add(1)

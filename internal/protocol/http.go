@@ -1,16 +1,18 @@
 package protocol
 
 import (
-	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/kserve/pb"
@@ -18,31 +20,65 @@ import (
 
 // httpClient speaks KServe v2 over HTTP/1.1 with keep-alive connections,
 // either with Triton's binary tensors (as tritonclient and perf_analyzer do
-// by default) or with pure JSON.
+// by default) or with pure JSON, through a lean transport of its own
+// (httptransport.go) rather than net/http.
 type httpClient struct {
-	opts   Options
-	base   string // scheme://host:port, no trailing slash
-	binary bool
-	hc     *http.Client
+	opts     Options
+	binary   bool
+	basePath string        // the URL's path prefix, no trailing slash
+	fields   []headerField // sent with every request: Host, User-Agent, the options' headers
+	t        *httpTransport
 }
+
+// hopHeaders are set by the transport; the options' headers cannot.
+var hopHeaders = []string{"Content-Length", "Transfer-Encoding", "Connection", kserve.HeaderContentLength}
 
 func newHTTPClient(opts Options) (*httpClient, error) {
 	base, err := httpBase(opts.URL)
 	if err != nil {
 		return nil, err
 	}
-	dialer := &net.Dialer{Timeout: opts.ConnectTimeout}
-	transport := &http.Transport{
-		DialContext:           dialer.DialContext,
-		MaxIdleConns:          0,
-		MaxIdleConnsPerHost:   1024,
-		IdleConnTimeout:       90 * opts.ConnectTimeout,
-		DisableCompression:    true,
-		ResponseHeaderTimeout: 0, // the per-call deadline covers it
+	u, _ := url.Parse(base) // httpBase checked it
+	addr := u.Host
+	if u.Port() == "" {
+		port := "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+		addr = net.JoinHostPort(u.Hostname(), port)
+	}
+	var tlsConfig *tls.Config
+	if u.Scheme == "https" {
+		tlsConfig = &tls.Config{ServerName: u.Hostname()}
+	}
+	fields := []headerField{{"Host", u.Host}, {"User-Agent", "inferbench"}}
+	names := make([]string, 0, len(opts.Headers))
+	for k := range opts.Headers {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		v := opts.Headers[k]
+		if !validHeader(k, v) {
+			return nil, fmt.Errorf("header %q: not a valid HTTP header", k)
+		}
+		if slices.ContainsFunc(hopHeaders, func(h string) bool { return strings.EqualFold(h, k) }) {
+			return nil, fmt.Errorf("header %q is the client's to set", k)
+		}
+		if i := slices.IndexFunc(fields, func(f headerField) bool { return strings.EqualFold(f.name, k) }); i >= 0 {
+			fields[i].value = v // Host, User-Agent
+			continue
+		}
+		fields = append(fields, headerField{k, v})
 	}
 	return &httpClient{
-		opts: opts, base: base, binary: opts.Kind == KServeHTTP,
-		hc: &http.Client{Transport: transport},
+		opts: opts, binary: opts.Kind == KServeHTTP, basePath: strings.TrimSuffix(u.Path, "/"), fields: fields,
+		t: &httpTransport{
+			dial:    dialer{addr: addr, tls: tlsConfig, timeout: opts.ConnectTimeout, net: net.Dialer{KeepAlive: 30 * time.Second}},
+			pool:    connPool{max: opts.MaxConns},
+			timeout: opts.Timeout,
+			limit:   opts.MaxMessageSize,
+		},
 	}, nil
 }
 
@@ -70,7 +106,7 @@ func httpBase(raw string) (string, error) {
 func (c *httpClient) Kind() Kind { return c.opts.Kind }
 
 func (c *httpClient) Close() error {
-	c.hc.CloseIdleConnections()
+	c.t.pool.close()
 	return nil
 }
 
@@ -82,52 +118,21 @@ func modelPath(model, version string) string {
 	return p
 }
 
-// do sends one request under the call timeout and returns the status, the
-// headers and the body, read up to the maximum message size.
-func (c *httpClient) do(ctx context.Context, method, path string, body []byte, header http.Header) (int, http.Header, []byte, error) {
-	ctx, cancel := withTimeout(ctx, c.opts.Timeout)
-	defer cancel()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
+// do sends one request that is not on the hot path (health, metadata)
+// under the call timeout and returns the answer with a body of its own.
+func (c *httpClient) do(ctx context.Context, method, path string) (*httpResponse, error) {
+	req := appendRequestHead(nil, method, c.basePath+path, c.fields, -1)
+	var (
+		w    abortWatch
+		res  httpResponse
+		body []byte
+	)
+	w.follow(ctx)
+	defer w.release()
+	if err := c.t.exchange(ctx, &w, method+" "+path, req, method, &res, &body); err != nil {
+		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	for k, v := range c.opts.Headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	defer resp.Body.Close()
-	out, err := readLimited(resp.Body, resp.ContentLength, c.opts.MaxMessageSize)
-	if err != nil {
-		return resp.StatusCode, resp.Header, nil, err
-	}
-	return resp.StatusCode, resp.Header, out, nil
-}
-
-// readLimited reads a body of at most limit bytes. A declared length within
-// the limit sizes the buffer at once; the server is trusted that far only.
-func readLimited(r io.Reader, declared int64, limit int) ([]byte, error) {
-	var buf bytes.Buffer
-	if declared > 0 && declared <= int64(limit) {
-		buf.Grow(int(declared))
-	}
-	n, err := buf.ReadFrom(io.LimitReader(r, int64(limit)+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading response body: %w", err)
-	}
-	if n > int64(limit) {
-		return nil, &MalformedResponseError{Err: fmt.Errorf("response body exceeds %d bytes", limit)}
-	}
-	return buf.Bytes(), nil
+	return &res, nil
 }
 
 func statusError(status int, body []byte) error {
@@ -137,11 +142,11 @@ func statusError(status int, body []byte) error {
 // health asks a health endpoint: the status code alone decides, whatever
 // the body (Triton sends none, KServe sends JSON).
 func (c *httpClient) health(ctx context.Context, path string) (bool, error) {
-	status, _, _, err := c.do(ctx, http.MethodGet, path, nil, nil)
+	res, err := c.do(ctx, http.MethodGet, path)
 	if err != nil {
 		return false, err
 	}
-	return status == http.StatusOK, nil
+	return res.status == http.StatusOK, nil
 }
 
 func (c *httpClient) ServerLive(ctx context.Context) (bool, error) {
@@ -158,14 +163,14 @@ func (c *httpClient) ModelReady(ctx context.Context, model, version string) (boo
 
 // getJSON fetches a JSON document into v.
 func (c *httpClient) getJSON(ctx context.Context, path string, v any) error {
-	status, _, body, err := c.do(ctx, http.MethodGet, path, nil, nil)
+	res, err := c.do(ctx, http.MethodGet, path)
 	if err != nil {
 		return err
 	}
-	if status != http.StatusOK {
-		return statusError(status, body)
+	if res.status != http.StatusOK {
+		return statusError(res.status, res.body)
 	}
-	if err := json.Unmarshal(body, v); err != nil {
+	if err := json.Unmarshal(res.body, v); err != nil {
 		return &MalformedResponseError{Err: fmt.Errorf("GET %s: %w", path, err)}
 	}
 	return nil
@@ -215,18 +220,20 @@ func (c *httpClient) ModelStatistics(ctx context.Context, model, version string)
 	return &stats, nil
 }
 
-// httpPayload is an encoded inference request.
+// httpPayload is an inference request rendered once: request line,
+// headers and body, written to the connection in one call.
 type httpPayload struct {
-	path   string
-	body   []byte
-	header http.Header
+	op   string // "POST /v2/models/m/infer", for errors
+	wire []byte
+	body int // the body's length, at the end of wire
 }
 
-func (p *httpPayload) Size() int { return len(p.body) }
+func (p *httpPayload) Size() int { return p.body }
 
 // Prepare encodes the request. The binary kind sends inputs as binary
 // tensors and asks for every output in binary (binary_data_output) unless
 // the request says otherwise; the JSON kind sends and asks for JSON only.
+// The body is copied once, behind the rendered headers.
 func (c *httpClient) Prepare(model, version string, req *kserve.InferRequest) (Payload, error) {
 	r := *req
 	if c.binary {
@@ -242,33 +249,60 @@ func (c *httpClient) Prepare(model, version string, req *kserve.InferRequest) (P
 	if err != nil {
 		return nil, err
 	}
-	header := http.Header{}
+	fields := slices.Clone(c.fields)
 	if jsonLen >= 0 {
-		header.Set(kserve.HeaderContentLength, strconv.Itoa(jsonLen))
-		header.Set("Content-Type", "application/octet-stream")
+		fields = withDefault(fields, "Content-Type", "application/octet-stream")
+		fields = append(fields, headerField{kserve.HeaderContentLength, strconv.Itoa(jsonLen)})
 	} else {
-		header.Set("Content-Type", "application/json")
+		fields = withDefault(fields, "Content-Type", "application/json")
 	}
-	return &httpPayload{path: modelPath(model, version) + "/infer", body: body, header: header}, nil
+	path := modelPath(model, version) + "/infer"
+	head := appendRequestHead(nil, http.MethodPost, c.basePath+path, fields, len(body))
+	wire := make([]byte, 0, len(head)+len(body))
+	wire = append(append(wire, head...), body...)
+	return &httpPayload{op: http.MethodPost + " " + path, wire: wire, body: len(body)}, nil
 }
 
-func (c *httpClient) Infer(ctx context.Context, p Payload) (*kserve.InferResponse, error) {
+// withDefault adds a header unless the options set it.
+func withDefault(fields []headerField, name, value string) []headerField {
+	if slices.ContainsFunc(fields, func(f headerField) bool { return strings.EqualFold(f.name, name) }) {
+		return fields
+	}
+	return append(fields, headerField{name, value})
+}
+
+// payload checks that p was prepared by an HTTP client.
+func httpPayloadOf(p Payload) (*httpPayload, error) {
 	hp, ok := p.(*httpPayload)
 	if !ok {
 		return nil, fmt.Errorf("payload of type %T was not prepared by an HTTP client", p)
 	}
-	status, header, body, err := c.do(ctx, http.MethodPost, hp.path, hp.body, hp.header)
+	return hp, nil
+}
+
+func (c *httpClient) Infer(ctx context.Context, p Payload) (*kserve.InferResponse, error) {
+	hp, err := httpPayloadOf(p)
 	if err != nil {
 		return nil, err
 	}
-	if status != http.StatusOK {
-		return nil, statusError(status, body)
+	var (
+		w    abortWatch
+		res  httpResponse
+		body []byte
+	)
+	w.follow(ctx)
+	defer w.release()
+	if err := c.t.exchange(ctx, &w, hp.op, hp.wire, http.MethodPost, &res, &body); err != nil {
+		return nil, err
 	}
-	headerLen, err := kserve.ParseHeaderLength(header.Get(kserve.HeaderContentLength), len(body))
+	if res.status != http.StatusOK {
+		return nil, statusError(res.status, res.body)
+	}
+	headerLen, err := res.jsonLen()
 	if err != nil {
-		return nil, &MalformedResponseError{Err: err}
+		return nil, err
 	}
-	resp, err := kserve.DecodeHTTPResponse(body, headerLen)
+	resp, err := kserve.DecodeHTTPResponse(res.body, headerLen)
 	if err != nil {
 		return nil, &MalformedResponseError{Err: err}
 	}

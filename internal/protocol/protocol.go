@@ -54,6 +54,14 @@ type Options struct {
 	Headers map[string]string
 	// MaxMessageSize bounds responses, DefaultMaxMessageSize if zero.
 	MaxMessageSize int
+	// MaxConns bounds the idle keep-alive connections an HTTP client keeps
+	// for reuse; set it to the concurrency (or in-flight limit) of the
+	// load. Connections beyond it are opened as needed and closed after
+	// their request. Zero keeps every connection.
+	MaxConns int
+	// Connections is the number of gRPC connections (HTTP/2 channels)
+	// calls are spread over, DefaultConnections if zero.
+	Connections int
 }
 
 func (o Options) withDefaults() Options {
@@ -65,6 +73,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxMessageSize <= 0 {
 		o.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if o.Connections <= 0 {
+		o.Connections = DefaultConnections
 	}
 	return o
 }
@@ -91,9 +102,39 @@ type Client interface {
 	ModelStatistics(ctx context.Context, model, version string) (*pb.ModelStatisticsResponse, error)
 	// Prepare encodes a request once, before any clock starts.
 	Prepare(model, version string, req *kserve.InferRequest) (Payload, error)
-	// Infer sends a prepared request and decodes the response.
+	// Infer sends a prepared request and decodes the response in full,
+	// for callers that need it (check, tests); the load engine uses a
+	// Caller instead.
 	Infer(ctx context.Context, p Payload) (*kserve.InferResponse, error)
+	// NewCaller makes the hot path of one load worker: a Caller that sends
+	// prepared requests and checks each response with check (nil checks
+	// well-formedness only) without decoding it.
+	NewCaller(check *Checker) Caller
 	Close() error
+}
+
+// Caller sends prepared requests for one worker and checks the answers in
+// place, reusing its buffers from call to call: in steady state a call
+// allocates nothing (an error may). A Caller is not safe for concurrent
+// use; the Client it came from is, so each worker makes its own.
+type Caller interface {
+	// Call sends p and checks the answer. Its error is classified as
+	// Classify describes: the server's status, a timeout (the options'
+	// Timeout or ctx's deadline), a connection failure, a malformed or an
+	// invalid response.
+	Call(ctx context.Context, p Payload) Outcome
+	// Close releases what the caller holds; it may not be used after.
+	Close() error
+}
+
+// Outcome is what one call came to.
+type Outcome struct {
+	Err error
+	// RequestBytes and ResponseBytes are the sizes of the request and
+	// response messages: HTTP bodies or gRPC messages, without headers or
+	// framing. ResponseBytes counts an error answer's body too, and is 0
+	// when nothing was received.
+	RequestBytes, ResponseBytes int
 }
 
 // New makes a client of the kind the options name.

@@ -76,7 +76,7 @@ func Check(ctx context.Context, d plan.Deployment, defaultTimeout time.Duration)
 	}
 	resp, err := client.Infer(ctx, target.Payloads[0])
 	if err == nil {
-		err = target.Validate(resp)
+		err = target.Validate.Validate(resp)
 	}
 	if err != nil {
 		return fail(fmt.Errorf("a first request failed: %w", err))

@@ -20,8 +20,10 @@ type Target struct {
 	Client     protocol.Client
 	Metadata   *kserve.ModelMetadata
 	Payloads   []protocol.Payload
-	Validate   func(*kserve.InferResponse) error
-	PayloadB   int // bytes one request puts on the wire
+	// Validate checks every response against the model's metadata, in
+	// place: see protocol.Checker.
+	Validate *protocol.Checker
+	PayloadB int // bytes one request puts on the wire
 }
 
 // InputOptions say what to send.
@@ -67,6 +69,6 @@ func Prepare(ctx context.Context, client protocol.Client, dep result.Deployment,
 		t.Payloads = append(t.Payloads, p)
 		t.PayloadB = p.Size()
 	}
-	t.Validate = func(resp *kserve.InferResponse) error { return protocol.ValidateResponse(md, nil, resp) }
+	t.Validate = protocol.NewChecker(md, nil)
 	return t, nil
 }

@@ -1,0 +1,164 @@
+package protocol_test
+
+import (
+	"context"
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/inferbench/inferbench/internal/inputs"
+	"github.com/inferbench/inferbench/internal/kserve"
+	"github.com/inferbench/inferbench/internal/protocol"
+)
+
+// The benchmarks run against the reference server in a child process (see
+// benchserver_test.go), so that allocs/op, B/op and the CPU they report
+// are the client's alone:
+//
+//	go test -run '^$' -bench . -benchmem ./internal/protocol/
+//
+// cpu-µs/op is the benchmark process's user+system CPU per request, the
+// measure bench/peers.sh compares with other load generators.
+
+// benchClient makes a client of kind for model on the benchmark server,
+// with its metadata and a prepared random request.
+func benchClient(b *testing.B, kind protocol.Kind, model string, opts protocol.Options) (protocol.Client, protocol.Payload, *kserve.ModelMetadata) {
+	b.Helper()
+	addrs := startBenchServer(b)
+	opts.Kind, opts.URL = kind, "http://"+addrs.http
+	if kind == protocol.KServeGRPC {
+		opts.URL = addrs.grpc
+	}
+	c, err := protocol.New(opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	md, err := c.ModelMetadata(context.Background(), model, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ins, err := inputs.Random(md.Inputs, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := c.Prepare(model, "", &kserve.InferRequest{Inputs: ins})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c, p, md
+}
+
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU adds the CPU per request since start to the benchmark's output.
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64((cpuTime()-start).Microseconds())/float64(b.N), "cpu-µs/op")
+}
+
+var tinyKinds = protocol.Kinds
+
+var yoloKinds = []protocol.Kind{protocol.KServeHTTP, protocol.KServeGRPC}
+
+// BenchmarkCall is the load engine's hot path, one worker: send a prepared
+// request, check the answer against the model's metadata in place.
+func BenchmarkCall(b *testing.B) {
+	for _, m := range []struct {
+		model string
+		kinds []protocol.Kind
+	}{{"tiny", tinyKinds}, {"yolo", yoloKinds}} {
+		for _, kind := range m.kinds {
+			b.Run(m.model+"/"+string(kind), func(b *testing.B) {
+				c, p, md := benchClient(b, kind, m.model, protocol.Options{})
+				caller := c.NewCaller(protocol.NewChecker(md, nil))
+				defer caller.Close()
+				ctx, cancel := context.WithCancel(context.Background()) // as the engine's
+				defer cancel()
+				for range 10 {
+					if out := caller.Call(ctx, p); out.Err != nil {
+						b.Fatal(out.Err)
+					}
+				}
+				b.ReportAllocs()
+				start := cpuTime()
+				b.ResetTimer()
+				for b.Loop() {
+					if out := caller.Call(ctx, p); out.Err != nil {
+						b.Fatal(out.Err)
+					}
+				}
+				reportCPU(b, start)
+			})
+		}
+	}
+}
+
+// BenchmarkCallParallel is 64 workers on the tiny model, as in the peers'
+// comparison (bench/peers.sh), with the gRPC calls over 1, 2 or 4
+// connections.
+func BenchmarkCallParallel(b *testing.B) {
+	const workers = 64
+	type variant struct {
+		kind  protocol.Kind
+		conns int
+	}
+	variants := []variant{{protocol.KServeHTTP, 0}, {protocol.KServeHTTPJSON, 0},
+		{protocol.KServeGRPC, 1}, {protocol.KServeGRPC, 2}, {protocol.KServeGRPC, 4}}
+	for _, v := range variants {
+		name := string(v.kind)
+		if v.conns > 0 {
+			name += fmt.Sprintf("/conns=%d", v.conns)
+		}
+		b.Run(name, func(b *testing.B) {
+			c, p, md := benchClient(b, v.kind, "tiny", protocol.Options{MaxConns: workers, Connections: v.conns})
+			check := protocol.NewChecker(md, nil)
+			b.ReportAllocs()
+			b.SetParallelism((workers + 1) / 2) // GOMAXPROCS 2 on the reference machine
+			start := cpuTime()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				caller := c.NewCaller(check)
+				defer caller.Close()
+				for pb.Next() {
+					if out := caller.Call(context.Background(), p); out.Err != nil {
+						b.Error(out.Err)
+						return
+					}
+				}
+			})
+			reportCPU(b, start)
+		})
+	}
+}
+
+// BenchmarkInfer is the full decode (Infer and ValidateResponse), as the
+// check command and the engine before Caller used it.
+func BenchmarkInfer(b *testing.B) {
+	for _, kind := range tinyKinds {
+		b.Run("tiny/"+string(kind), func(b *testing.B) {
+			c, p, md := benchClient(b, kind, "tiny", protocol.Options{})
+			ctx := context.Background()
+			b.ReportAllocs()
+			start := cpuTime()
+			b.ResetTimer()
+			for b.Loop() {
+				resp, err := c.Infer(ctx, p)
+				if err == nil {
+					err = protocol.ValidateResponse(md, nil, resp)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportCPU(b, start)
+		})
+	}
+}
