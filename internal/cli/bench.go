@@ -37,6 +37,7 @@ type benchFlags struct {
 	inputData                           string
 	seed                                uint64
 	headers                             []string
+	connections                         int
 	format, output, results             string
 	quiet                               bool
 }
@@ -80,6 +81,7 @@ perf_analyzer-style JSON. Payloads are encoded once, before the clock starts.`,
 	fl.StringVar(&f.inputData, "input-data", "", "input samples in perf_analyzer's JSON format, sent in rotation")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of the random input data")
 	fl.StringArrayVarP(&f.headers, "header", "H", nil, `header "Name: value" sent with every call (gRPC metadata for gRPC; repeatable)`)
+	fl.IntVar(&f.connections, "connections", protocol.DefaultConnections, "gRPC: connections (HTTP/2 channels) the calls are spread over, round robin")
 	fl.StringVar(&f.format, "format", "text", "report format: "+strings.Join(report.Formats, "|"))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file instead of standard output")
 	fl.StringVar(&f.results, "results", "", "also keep the result file (JSON, inferbench.result/v1) here, rewritten after every level")
@@ -157,7 +159,16 @@ func (f *benchFlags) plan() (*benchPlan, error) {
 		}
 		shapes[t.Name] = t.Shape
 	}
-	p.opts = protocol.Options{Kind: kind, URL: f.url, Timeout: f.timeout, ConnectTimeout: f.connectTimeout, Headers: p.headers}
+	if f.connections < 1 {
+		return nil, fmt.Errorf("--connections %d: need at least 1", f.connections)
+	}
+	// HTTP keeps one idle connection per request that can be in flight.
+	maxConns := slices.Max(p.levels)
+	if f.rate > 0 {
+		maxConns = f.maxInFlight
+	}
+	p.opts = protocol.Options{Kind: kind, URL: f.url, Timeout: f.timeout, ConnectTimeout: f.connectTimeout, Headers: p.headers,
+		MaxConns: maxConns, Connections: f.connections}
 	name := f.name
 	if name == "" {
 		host := f.url
