@@ -39,6 +39,7 @@ type benchFlags struct {
 	headers                             []string
 	connections                         int
 	format, output, results             string
+	metricsURL                          string
 	quiet                               bool
 }
 
@@ -85,6 +86,7 @@ perf_analyzer-style JSON. Payloads are encoded once, before the clock starts.`,
 	fl.StringVar(&f.format, "format", "text", "report format: "+strings.Join(report.Formats, "|"))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file instead of standard output")
 	fl.StringVar(&f.results, "results", "", "also keep the result file (JSON, inferbench.result/v1) here, rewritten after every level")
+	fl.StringVar(&f.metricsURL, "metrics-url", run.MetricsAuto, "the server's Prometheus metrics: a URL, auto (Triton's port 8002 on the server's host, else its statistics API) or off")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress output")
 	return cmd
 }
@@ -214,6 +216,11 @@ func runBench(cmd *cobra.Command, f *benchFlags) error {
 			p.dep.URL, p.dep.Model, p.dep.Protocol, target.PayloadB, levels)
 	}
 
+	watch, watchLine := run.NewServerWatch(ctx, client, p.dep.URL, p.dep.Model, p.dep.ModelVersion, f.metricsURL)
+	if !f.quiet {
+		fmt.Fprintln(log, watchLine)
+	}
+
 	file := result.New(Version, time.Now())
 	view := newProgressView(log, f.quiet)
 	for _, c := range p.levels {
@@ -235,7 +242,7 @@ func runBench(cmd *cobra.Command, f *benchFlags) error {
 		lvl := run.Level{Concurrency: c, Requests: f.requests, Duration: f.duration, Warmup: f.warmup,
 			Rate: f.rate, Arrival: f.arrival, Seed: f.seed, MaxInFlight: f.maxInFlight}
 		r := run.Step(ctx, target, lvl,
-			run.StepOptions{Grace: f.grace, OnProgress: view.update, ProgressInterval: view.interval()})
+			run.StepOptions{Grace: f.grace, OnProgress: view.update, ProgressInterval: view.interval(), Watch: watch})
 		if r.Status == result.StatusFailed && !f.quiet {
 			fmt.Fprintf(log, "Level %s failed: %s\n", label, r.Failure)
 		}

@@ -48,13 +48,13 @@ func demoPlan(pods []*refserver.Pod) (*plan.Plan, string) {
 	}
 	var deps []plan.Deployment
 	if p := addr[refserver.PodNIMBinary]; p != nil {
-		deps = append(deps, plan.Deployment{Name: refserver.PodNIMBinary, Protocol: string(protocol.KServeHTTP), URL: "http://" + p.HTTPAddr, Model: "yolov8n"})
+		deps = append(deps, plan.Deployment{Name: refserver.PodNIMBinary, Protocol: string(protocol.KServeHTTP), URL: "http://" + p.HTTPAddr, Model: "yolov8n", MetricsURL: metricsOf(p)})
 	}
 	if p := addr[refserver.PodNIMGRPC]; p != nil {
-		deps = append(deps, plan.Deployment{Name: refserver.PodNIMGRPC, Protocol: string(protocol.KServeGRPC), URL: p.GRPCAddr, Model: "yolov8n"})
+		deps = append(deps, plan.Deployment{Name: refserver.PodNIMGRPC, Protocol: string(protocol.KServeGRPC), URL: p.GRPCAddr, Model: "yolov8n", MetricsURL: metricsOf(p)})
 	}
 	if p := addr[refserver.PodNIMBatching]; p != nil {
-		deps = append(deps, plan.Deployment{Name: refserver.PodNIMBatching, Protocol: string(protocol.KServeGRPC), URL: p.GRPCAddr, Model: "yolov8n", Batching: true})
+		deps = append(deps, plan.Deployment{Name: refserver.PodNIMBatching, Protocol: string(protocol.KServeGRPC), URL: p.GRPCAddr, Model: "yolov8n", Batching: true, MetricsURL: metricsOf(p)})
 	}
 	p := &plan.Plan{Path: "demo", Deployments: deps, Steps: demoSteps()}
 	return p, planYAML(p)
@@ -76,6 +76,14 @@ func demoSteps() []plan.Step {
 		{Name: "peak", Concurrency: 24, Requests: 500},
 		stress,
 	}
+}
+
+// metricsOf is a pod's metrics URL.
+func metricsOf(p *refserver.Pod) string {
+	if p.MetricsAddr == "" {
+		return ""
+	}
+	return "http://" + p.MetricsAddr + "/metrics"
 }
 
 // planYAML writes a plan as the YAML a user edits.

@@ -1,6 +1,7 @@
 package observe
 
 import (
+	"errors"
 	"fmt"
 	"math"
 )
@@ -18,13 +19,21 @@ type Breakdown struct {
 	GPUUtil         float64 `json:"gpu_util"`         // mean over the step's samples, 0..1; -1 when not exported
 	GPUMemoryBytes  float64 `json:"gpu_memory_bytes"` // peak over the samples; -1 when not exported
 	CPUUtil         float64 `json:"cpu_util"`         // mean over the samples, 0..1; -1 when not exported
-	Source          string  `json:"source"`           // "metrics" or "statistics"
+	// PeakMemoryInflightBytes is the reference server's pod memory gauge
+	// at its highest over the samples; -1 when not exported.
+	PeakMemoryInflightBytes float64 `json:"peak_memory_inflight_bytes"`
+	Samples                 int     `json:"samples"`
+	Source                  string  `json:"source"` // "metrics" or "statistics"
 }
 
 // ComputeMs is the time the model spent on a request.
 func (b Breakdown) ComputeMs() float64 {
 	return b.ComputeInputMs + b.ComputeInferMs + b.ComputeOutputMs
 }
+
+// ErrRestarted is Derive's error when the server restarted during the
+// step: its counters went back, or its restart count went up.
+var ErrRestarted = errors.New("the server restarted during the step")
 
 // Derive computes a step's breakdown from the counters before and after
 // it and the samples taken during it. Queue and compute times count
@@ -33,13 +42,16 @@ func Derive(before, after Counters, during []Counters) (Breakdown, error) {
 	if !before.Found || !after.Found {
 		return Breakdown{}, fmt.Errorf("the metrics hold no counters for the model")
 	}
+	if after.PodRestarts > before.PodRestarts {
+		return Breakdown{}, fmt.Errorf("%w: its pod restarted %.0f time(s) (OOM-killed)", ErrRestarted, after.PodRestarts-before.PodRestarts)
+	}
 	if after.Success < before.Success || after.ExecCount < before.ExecCount {
-		return Breakdown{}, fmt.Errorf("the server's counters went back (a restart during the step?)")
+		return Breakdown{}, fmt.Errorf("%w: its counters went back", ErrRestarted)
 	}
 	ok := after.Success - before.Success
 	b := Breakdown{
 		Success: int64(math.Round(ok)), Failure: int64(math.Round(after.Failure - before.Failure)),
-		GPUUtil: -1, GPUMemoryBytes: -1, CPUUtil: -1, Source: "metrics",
+		GPUUtil: -1, GPUMemoryBytes: -1, CPUUtil: -1, PeakMemoryInflightBytes: -1, Source: "metrics",
 	}
 	if ok > 0 {
 		per := func(a, z float64) float64 { return round3((z - a) / ok / 1000) }
@@ -52,8 +64,12 @@ func Derive(before, after Counters, during []Counters) (Breakdown, error) {
 		b.AvgBatchSize = round3((after.InferenceCount - before.InferenceCount) / execs)
 	}
 	samples := append(append([]Counters{before}, during...), after)
+	b.Samples = len(samples)
 	var gpu, cpu []float64
 	for _, s := range samples {
+		if s.PodMemoryInflight >= 0 {
+			b.PeakMemoryInflightBytes = math.Max(b.PeakMemoryInflightBytes, s.PodMemoryInflight)
+		}
 		if s.GPUUtil >= 0 {
 			gpu = append(gpu, s.GPUUtil)
 		}

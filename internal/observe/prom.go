@@ -36,6 +36,10 @@ type Counters struct {
 	GPUUtil        float64 // nv_gpu_utilization, averaged over GPUs, 0..1
 	GPUMemoryBytes float64 // nv_gpu_memory_used_bytes, summed over GPUs
 	CPUUtil        float64 // nv_cpu_utilization, 0..1
+	// The reference server's pod gauges (a stand-in for Kubernetes when
+	// there is none); -1 when not exported.
+	PodRestarts       float64 // inferbench_pod_restarts_total
+	PodMemoryInflight float64 // inferbench_pod_memory_inflight_bytes
 	// Found is false when no per-model family was present for the model.
 	Found bool
 }
@@ -44,7 +48,7 @@ type Counters struct {
 // (version "" matches every version). Unparseable text is an error the
 // caller turns into a warning.
 func Parse(text []byte, modelName, version string) (Counters, error) {
-	c := Counters{GPUUtil: -1, GPUMemoryBytes: -1, CPUUtil: -1}
+	c := Counters{GPUUtil: -1, GPUMemoryBytes: -1, CPUUtil: -1, PodRestarts: -1, PodMemoryInflight: -1}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	families, err := parser.TextToMetricFamilies(bytes.NewReader(text))
 	if err != nil {
@@ -90,6 +94,14 @@ func Parse(text []byte, modelName, version string) (Counters, error) {
 	}
 	if f, ok := families["nv_cpu_utilization"]; ok && len(f.GetMetric()) > 0 {
 		c.CPUUtil = value(f.GetMetric()[0])
+	}
+	for name, dst := range map[string]*float64{"inferbench_pod_restarts_total": &c.PodRestarts, "inferbench_pod_memory_inflight_bytes": &c.PodMemoryInflight} {
+		if f, ok := families[name]; ok {
+			*dst = 0
+			for _, m := range f.GetMetric() {
+				*dst += value(m)
+			}
+		}
 	}
 	return c, nil
 }

@@ -35,7 +35,7 @@ func (e *Error) Error() string {
 // lists the same; a test keeps them in step.
 var (
 	planKeys       = []string{"deployments", "sequence", "steps"}
-	deploymentKeys = []string{"name", "protocol", "url", "model", "version", "timeout", "headers", "inputs", "batching"}
+	deploymentKeys = []string{"name", "protocol", "url", "model", "version", "timeout", "headers", "inputs", "batching", "metrics_url"}
 	inputKeys      = []string{"shapes", "batch_size", "data", "image"}
 	stepKeys       = []string{"name", "concurrency", "rate", "arrival", "requests", "duration", "deployments"}
 )

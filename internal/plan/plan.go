@@ -31,6 +31,9 @@ type Deployment struct {
 	// Batching marks a deployment with dynamic batching: the field guide
 	// runs its stress step against those only.
 	Batching bool
+	// MetricsURL is the server's Prometheus metrics: a URL, "auto" (the
+	// default: Triton's port 8002, else the statistics API) or "off".
+	MetricsURL string
 }
 
 // Inputs say what a deployment is sent.

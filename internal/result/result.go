@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/inferbench/inferbench/internal/measure"
+	"github.com/inferbench/inferbench/internal/observe"
 )
 
 // Schema is the schema name this package writes and reads.
@@ -78,6 +79,19 @@ type Run struct {
 	Errors      []measure.ErrorGroup `json:"errors"`
 	Assessment  Assessment           `json:"assessment"`
 	Client      Client               `json:"client"`
+	// Server is what the server's metrics or statistics say about the
+	// step, per request on average; nil when they could not be read.
+	Server *observe.Breakdown `json:"server,omitempty"`
+	// Validity says whether the numbers may be trusted: a server that
+	// restarted during the step, for one, makes them invalid.
+	Validity *Validity `json:"validity,omitempty"`
+}
+
+// Validity is a run's verdict on its own numbers, as MLPerf's
+// VALID/INVALID.
+type Validity struct {
+	Valid   bool     `json:"valid"`
+	Reasons []string `json:"reasons"`
 }
 
 // Deployment is what was measured.

@@ -37,6 +37,9 @@ type Preflight struct {
 	Deployment plan.Deployment
 	Target     *Target // nil when the deployment cannot be measured
 	Err        error
+	// Watch reads the server's side of each step; nil when it cannot.
+	Watch     *ServerWatch
+	WatchLine string // what the watch chose, for the log
 }
 
 // deploymentOf describes a plan deployment in result terms.
@@ -82,6 +85,7 @@ func Check(ctx context.Context, d plan.Deployment, defaultTimeout time.Duration)
 		return fail(fmt.Errorf("a first request failed: %w", err))
 	}
 	pf.Target = target
+	pf.Watch, pf.WatchLine = NewServerWatch(ctx, target.Client, d.URL, d.Model, d.Version, d.MetricsURL)
 	return pf
 }
 
@@ -122,7 +126,7 @@ func Execute(ctx context.Context, p *plan.Plan, steps []plan.Step, opts PlanOpti
 	for _, d := range p.Deployments {
 		pf := Check(ctx, d, opts.DefaultTimeout)
 		if pf.Target != nil {
-			logf("Check %-16s ok: %s %s, %d bytes per request", d.Name, d.Protocol, d.URL, pf.Target.PayloadB)
+			logf("Check %-16s ok: %s %s, %d bytes per request; %s", d.Name, d.Protocol, d.URL, pf.Target.PayloadB, pf.WatchLine)
 			defer pf.Target.Client.Close()
 		} else {
 			logf("Check %-16s FAILED: %v", d.Name, pf.Err)
@@ -162,7 +166,7 @@ func Execute(ctx context.Context, p *plan.Plan, steps []plan.Step, opts PlanOpti
 				}
 				lvl := Level{Concurrency: step.Concurrency, Rate: step.Rate, Arrival: step.Arrival, Seed: 1,
 					Requests: step.Requests, Duration: step.Duration, Warmup: -1}
-				r = Step(ctx, pf.Target, lvl, StepOptions{Grace: opts.Grace, OnProgress: progress, ProgressInterval: opts.ProgressInterval})
+				r = Step(ctx, pf.Target, lvl, StepOptions{Grace: opts.Grace, OnProgress: progress, ProgressInterval: opts.ProgressInterval, Watch: pf.Watch})
 				logf("  %-16s %s", d.Name, summary(&r))
 			}
 			r.Step = step.Name

@@ -9,6 +9,7 @@ import (
 	"github.com/inferbench/inferbench/internal/analyze"
 	"github.com/inferbench/inferbench/internal/load"
 	"github.com/inferbench/inferbench/internal/measure"
+	"github.com/inferbench/inferbench/internal/observe"
 	"github.com/inferbench/inferbench/internal/result"
 )
 
@@ -30,6 +31,8 @@ type StepOptions struct {
 	Grace            time.Duration
 	OnProgress       func(load.Progress)
 	ProgressInterval time.Duration
+	// Watch, if set, reads the server's counters around the step.
+	Watch *ServerWatch
 }
 
 // Step runs one level against a target and returns its result entry. The
@@ -53,6 +56,10 @@ func Step(ctx context.Context, t *Target, lvl Level, opts StepOptions) result.Ru
 		}
 		run.Load = result.Load{Mode: result.ModeRate, Rate: lvl.Rate, Arrival: arrival, Requests: lvl.Requests, DurationS: lvl.Duration.Seconds()}
 	}
+	var stopWatch func() (observe.Breakdown, error)
+	if opts.Watch != nil {
+		stopWatch = opts.Watch.Start(ctx)
+	}
 	res, err := load.Run(ctx, load.Config{
 		Client: t.Client, Payloads: t.Payloads, Validate: t.Validate,
 		Concurrency: lvl.Concurrency, Rate: lvl.Rate, Arrival: lvl.Arrival, Seed: lvl.Seed, MaxInFlight: lvl.MaxInFlight,
@@ -62,9 +69,18 @@ func Step(ctx context.Context, t *Target, lvl Level, opts StepOptions) result.Ru
 	if err != nil {
 		run.Status = result.StatusFailed
 		run.Failure = err.Error()
+		if stopWatch != nil {
+			_, _ = stopWatch()
+		}
+		judge(&run)
 		return run
 	}
-	return fromEngine(run, res)
+	run = fromEngine(run, res)
+	if stopWatch != nil {
+		applyServer(&run, stopWatch, int64(res.WarmupSucceeded))
+	}
+	judge(&run)
+	return run
 }
 
 // fromEngine fills a result entry from what the engine measured.
