@@ -152,6 +152,9 @@ func HTML(w io.Writer, f *result.File) error {
 		if r.Failure != "" {
 			notes = append(notes, "failed: "+r.Failure)
 		}
+		if v := r.Validity; v != nil && !v.Valid && r.Status != result.StatusFailed {
+			notes = append(notes, "INVALID: "+strings.Join(v.Reasons, "; "))
+		}
 		if r.Assessment.Check != "" {
 			notes = append(notes, r.Assessment.Check)
 		}

@@ -68,8 +68,8 @@ func loadLevel(r *result.Run) string {
 // row is a run's cells, shared by the text and Markdown tables.
 func row(r *result.Run) []string {
 	status := r.Status
-	if r.Status == result.StatusOK {
-		status = "ok"
+	if r.Validity != nil && !r.Validity.Valid && r.Status != result.StatusFailed {
+		status = "INVALID"
 	}
 	if r.Status == result.StatusFailed {
 		return []string{r.Deployment.Name, loadLevel(r), status, "-", "-", "-", "-", "-", "-", "-", "-", "-",
@@ -119,6 +119,9 @@ func Text(w io.Writer, f *result.File, opts Options) error {
 		var lines []string
 		if r.Failure != "" {
 			lines = append(lines, "failed: "+r.Failure)
+		}
+		if v := r.Validity; v != nil && !v.Valid && r.Status != result.StatusFailed {
+			lines = append(lines, "INVALID: "+strings.Join(v.Reasons, "; "))
 		}
 		if r.ServiceTimeMs != nil && r.Counts.Sent > 0 {
 			lines = append(lines, fmt.Sprintf("open loop (%s arrivals): sent at %.1f req/s, %d late sends; latency above counts from the intended send time, service time from the actual send: p50 %s, p99 %s",
@@ -279,7 +282,8 @@ var csvHeader = []string{"deployment", "protocol", "url", "model", "model_versio
 	"requests", "duration_s", "status", "failure", "warmup_attempted", "warmup_succeeded", "sent", "ok", "errors",
 	"error_rate", "error_band", "throughput_rps", "elapsed_s", "latency_min_ms", "latency_mean_ms", "latency_stddev_ms",
 	"latency_p50_ms", "latency_p90_ms", "latency_p95_ms", "latency_p99_ms", "latency_p999_ms", "latency_max_ms",
-	"latency_vs_baseline_p50", "latency_vs_baseline_p99", "client_cpu_percent", "late_sends"}
+	"latency_vs_baseline_p50", "latency_vs_baseline_p99", "client_cpu_percent", "late_sends",
+	"valid", "server_queue_ms", "server_compute_ms", "server_avg_batch_size"}
 
 // CSV writes one row per run.
 func CSV(w io.Writer, f *result.File) error {
@@ -297,7 +301,13 @@ func CSV(w io.Writer, f *result.File) error {
 			fl(r.ErrorRate), r.Assessment.ErrorBand, fl(r.ThroughputRPS), fl(r.ElapsedS),
 			fl(l.Min), fl(l.Mean), fl(l.Stddev), fl(l.P50), fl(l.P90), fl(l.P95), fl(l.P99), fl(l.P999), fl(l.Max),
 			fl(r.Assessment.LatencyVsBaselineP50), fl(r.Assessment.LatencyVsBaselineP99), fl(r.Client.CPUPercent),
-			strconv.FormatInt(r.Client.LateSends, 10)}
+			strconv.FormatInt(r.Client.LateSends, 10), "", "", "", ""}
+		if r.Validity != nil {
+			rec[len(rec)-4] = strconv.FormatBool(r.Validity.Valid)
+		}
+		if b := r.Server; b != nil {
+			rec[len(rec)-3], rec[len(rec)-2], rec[len(rec)-1] = fl(b.QueueMs), fl(b.ComputeMs()), fl(b.AvgBatchSize)
+		}
 		if err := cw.Write(rec); err != nil {
 			return err
 		}

@@ -52,75 +52,117 @@ func (w *ServerWatch) Probe(ctx context.Context) (string, error) {
 	return "the statistics API", nil
 }
 
-// Start takes the first sample and samples every interval until the
-// returned function is called; that takes the last sample and derives the
-// step's breakdown.
-func (w *ServerWatch) Start(ctx context.Context) func() (observe.Breakdown, error) {
+// Watching is a watch in progress over one step.
+type Watching struct {
+	w          *ServerWatch
+	ctx        context.Context
+	before     observe.Counters
+	beforeErr  error
+	mu         sync.Mutex
+	during     []observe.Counters
+	failed     int // samples that could not be read during the step
+	quit, done chan struct{}
+}
+
+// Start takes the first sample and samples every interval until Stop.
+func (w *ServerWatch) Start(ctx context.Context) *Watching {
 	interval := w.Interval
 	if interval <= 0 {
 		interval = time.Second
 	}
 	// Sampling must outlive an interrupted step: the last sample is what
 	// saves the breakdown of what was measured.
-	sctx := context.WithoutCancel(ctx)
-	before, beforeErr := w.sample(sctx)
-	var (
-		mu     sync.Mutex
-		during []observe.Counters
-	)
-	quit := make(chan struct{})
-	done := make(chan struct{})
+	g := &Watching{w: w, ctx: context.WithoutCancel(ctx), quit: make(chan struct{}), done: make(chan struct{})}
+	g.before, g.beforeErr = w.sample(g.ctx)
 	go func() {
-		defer close(done)
+		defer close(g.done)
 		ticker := time.NewTicker(interval)
 		defer ticker.Stop()
 		for {
 			select {
 			case <-ticker.C:
-				if c, err := w.sample(sctx); err == nil {
-					mu.Lock()
-					during = append(during, c)
-					mu.Unlock()
+				c, err := w.sample(g.ctx)
+				g.mu.Lock()
+				if err == nil {
+					g.during = append(g.during, c)
+				} else {
+					g.failed++
 				}
-			case <-quit:
+				g.mu.Unlock()
+			case <-g.quit:
 				return
 			}
 		}
 	}()
-	return func() (observe.Breakdown, error) {
-		close(quit)
-		<-done
-		if beforeErr != nil {
-			return observe.Breakdown{}, beforeErr
-		}
-		after, err := w.sample(sctx)
-		if err != nil {
-			return observe.Breakdown{}, err
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		b, err := observe.Derive(before, after, during)
-		if err == nil && w.Scraper == nil {
-			b.Source = "statistics"
-		}
-		return b, err
-	}
+	return g
 }
 
-// restarted reports whether a watch's error says the server restarted.
-func restarted(err error) bool { return errors.Is(err, observe.ErrRestarted) }
+// Stop takes the last sample and derives the step's breakdown. A server
+// that restarted during the step (its counters went back, or its pod's
+// restart count went up between any two samples), or whose metrics stopped
+// answering while it was measured, gives reasons to call the step invalid;
+// the breakdown then covers what could be read.
+func (g *Watching) Stop() (observe.Breakdown, []string, error) {
+	close(g.quit)
+	<-g.done
+	if g.beforeErr != nil {
+		return observe.Breakdown{}, nil, g.beforeErr
+	}
+	after, afterErr := g.w.sample(g.ctx)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	samples := append([]observe.Counters{g.before}, g.during...)
+	if afterErr == nil {
+		samples = append(samples, after)
+	}
+	var invalid []string
+	for i := 1; i < len(samples); i++ {
+		a, z := samples[i-1], samples[i]
+		if z.PodRestarts > a.PodRestarts || z.Success < a.Success || z.ExecCount < a.ExecCount {
+			invalid = append(invalid, "the server restarted during the step (its restart count went up or its counters went back): the pod was probably OOM-killed")
+			break
+		}
+	}
+	if afterErr != nil || g.failed > 0 {
+		invalid = append(invalid, fmt.Sprintf("the server's metrics stopped answering during the step (%d of %d samples failed): the pod went down", g.failed+boolInt(afterErr != nil), len(samples)+g.failed+boolInt(afterErr != nil)))
+	}
+	last := samples[len(samples)-1]
+	if len(samples) < 2 || len(invalid) > 0 && last.Success < g.before.Success {
+		return observe.Breakdown{}, invalid, nil
+	}
+	b, err := observe.Derive(g.before, last, samples[1:len(samples)-1])
+	if err != nil && !errors.Is(err, observe.ErrRestarted) {
+		return observe.Breakdown{}, invalid, err
+	}
+	if err != nil {
+		return observe.Breakdown{}, append(invalid, err.Error()), nil
+	}
+	if g.w.Scraper == nil {
+		b.Source = "statistics"
+	}
+	return b, invalid, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 // applyServer completes a run with the server's view of the step: the
 // breakdown, its explanation of the client's p50, the cross-check of the
 // counts, the guide's diagnosis, and invalidity when the server restarted.
-func applyServer(run *result.Run, stop func() (observe.Breakdown, error), warmupOK int64) {
-	b, err := stop()
+func applyServer(run *result.Run, g *Watching, warmupOK int64) {
+	b, invalid, err := g.Stop()
+	if len(invalid) > 0 {
+		run.Validity = &result.Validity{Valid: false, Reasons: invalid}
+	}
 	if err != nil {
-		if restarted(err) {
-			run.Validity = &result.Validity{Valid: false, Reasons: []string{err.Error()}}
-		} else {
-			run.Assessment.Notes = append(run.Assessment.Notes, "server metrics: "+err.Error())
-		}
+		run.Assessment.Notes = append(run.Assessment.Notes, "server metrics: "+err.Error())
+		return
+	}
+	if b.Samples == 0 {
 		return
 	}
 	run.Server = &b

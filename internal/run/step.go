@@ -9,7 +9,6 @@ import (
 	"github.com/inferbench/inferbench/internal/analyze"
 	"github.com/inferbench/inferbench/internal/load"
 	"github.com/inferbench/inferbench/internal/measure"
-	"github.com/inferbench/inferbench/internal/observe"
 	"github.com/inferbench/inferbench/internal/result"
 )
 
@@ -56,9 +55,9 @@ func Step(ctx context.Context, t *Target, lvl Level, opts StepOptions) result.Ru
 		}
 		run.Load = result.Load{Mode: result.ModeRate, Rate: lvl.Rate, Arrival: arrival, Requests: lvl.Requests, DurationS: lvl.Duration.Seconds()}
 	}
-	var stopWatch func() (observe.Breakdown, error)
+	var watching *Watching
 	if opts.Watch != nil {
-		stopWatch = opts.Watch.Start(ctx)
+		watching = opts.Watch.Start(ctx)
 	}
 	res, err := load.Run(ctx, load.Config{
 		Client: t.Client, Payloads: t.Payloads, Validate: t.Validate,
@@ -69,15 +68,15 @@ func Step(ctx context.Context, t *Target, lvl Level, opts StepOptions) result.Ru
 	if err != nil {
 		run.Status = result.StatusFailed
 		run.Failure = err.Error()
-		if stopWatch != nil {
-			_, _ = stopWatch()
+		if watching != nil {
+			_, _, _ = watching.Stop()
 		}
 		judge(&run)
 		return run
 	}
 	run = fromEngine(run, res)
-	if stopWatch != nil {
-		applyServer(&run, stopWatch, int64(res.WarmupSucceeded))
+	if watching != nil {
+		applyServer(&run, watching, int64(res.WarmupSucceeded))
 	}
 	judge(&run)
 	return run
