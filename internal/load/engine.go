@@ -66,6 +66,17 @@ type Config struct {
 	// during each phase and once at its end, from a single goroutine.
 	OnProgress       func(Progress)
 	ProgressInterval time.Duration
+
+	// WindowRequests, when above zero, cuts the measured phase into
+	// windows of about that many answered requests, on continuous load:
+	// the workers never stop between windows. OnWindow is called with each
+	// window at its boundary, from a single goroutine, and returns true to
+	// end the phase there; requests in flight are still awaited and count
+	// in the Result (which always covers the whole phase). A phase that
+	// ends by its count or duration reports its last window as Final. The
+	// warmup has no windows.
+	WindowRequests int
+	OnWindow       func(Window) (stop bool)
 }
 
 // Phases of a run, as Progress reports them.
@@ -134,6 +145,8 @@ func (c *Config) check() error {
 		return errors.New("give a number of requests or a duration, not both")
 	case c.Requests < 0 || c.Duration < 0 || c.Warmup < 0:
 		return errors.New("negative requests, duration or warmup")
+	case c.WindowRequests < 0 || (c.WindowRequests > 0 && c.OnWindow == nil):
+		return errors.New("windows need a positive WindowRequests and an OnWindow")
 	}
 	return nil
 }
@@ -181,7 +194,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	res := &Result{Latency: measure.NewHistogram(), ServiceTime: measure.NewHistogram()}
 	if cfg.Warmup > 0 {
-		w := phase(ctx, reqCtx, &cfg, PhaseWarmup, cfg.Warmup, 0)
+		w := phase(ctx, reqCtx, &cfg, PhaseWarmup, cfg.Warmup, 0, nil)
 		res.WarmupAttempted = int(w.sent)
 		res.WarmupSucceeded = int(w.ok)
 		res.WarmupErrors = w.tally.Groups()
@@ -200,7 +213,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	cpuBefore := processCPU()
-	m := phase(ctx, reqCtx, &cfg, PhaseMeasure, cfg.Requests, cfg.Duration)
+	m := phase(ctx, reqCtx, &cfg, PhaseMeasure, cfg.Requests, cfg.Duration, newWindower(&cfg))
 	res.CPU = processCPU() - cpuBefore
 	res.Sent, res.OK, res.Errors = m.sent, m.ok, m.tally.Total()
 	res.Elapsed = m.elapsed
@@ -275,8 +288,9 @@ func (w *worker) record(out protocol.Outcome, latency time.Duration, errs *atomi
 
 // runPhase sends n requests (or for duration d) with the configured
 // concurrency; a warmup phase of fewer requests than workers starts only
-// as many workers as requests.
-func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d time.Duration) phaseResult {
+// as many workers as requests. With a windower (nil for none) the phase
+// is cut into windows and may end early.
+func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d time.Duration, win *windower) phaseResult {
 	workers := cfg.Concurrency
 	if n > 0 && n < workers {
 		workers = n
@@ -294,15 +308,21 @@ func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d t
 		ws[i] = newWorker()
 	}
 
+	slots := make([]*windowSlot, workers)
+	for i := range slots {
+		slots[i] = win.slot()
+	}
 	stopProgress := startProgress(cfg, phase, int64(n), d, start, &done, &errs)
+	win.begin(start)
 	for i, w := range ws {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			caller := cfg.Client.NewCaller(cfg.Validate)
 			defer caller.Close()
+			slot := slots[i]
 			next := i // rotate payloads; workers start at different ones
-			for ctx.Err() == nil {
+			for ctx.Err() == nil && !win.stopped() {
 				if n > 0 && tickets.Add(1) > int64(n) {
 					return
 				}
@@ -318,12 +338,13 @@ func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d t
 					return // cut off by an interruption: not a measurement
 				}
 				w.record(out, latency, &errs)
-				done.Add(1)
+				win.record(slot, out.Err == nil, latency, done.Add(1))
 			}
 		}()
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	win.end()
 	stopProgress()
 	return merge(ws, elapsed)
 }

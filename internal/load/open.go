@@ -29,8 +29,9 @@ type job struct {
 // schedule. One goroutine paces and hands each request to a free worker;
 // workers are started as needed up to MaxInFlight. When none is free the
 // send waits, and is late: its latency still counts from the intended time
-// (no coordinated omission).
-func runOpenPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d time.Duration) phaseResult {
+// (no coordinated omission). With a windower (nil for none) the phase is
+// cut into windows and may end early.
+func runOpenPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d time.Duration, win *windower) phaseResult {
 	pacer, _ := NewPacer(cfg.Arrival, cfg.Rate, cfg.Seed) // checked by Run
 	var (
 		done, errs atomic.Int64
@@ -43,10 +44,12 @@ func runOpenPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int,
 	jobs := make(chan job)
 	start := time.Now()
 	stopProgress := startProgress(cfg, phase, int64(n), d, start, &done, &errs)
+	win.begin(start)
 
 	spawn := func() {
 		w := newWorker()
 		ws = append(ws, w)
+		slot := win.slot()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -69,7 +72,7 @@ func runOpenPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int,
 				if out.Err == nil {
 					w.service.Record(end.Sub(actual))
 				}
-				done.Add(1)
+				win.record(slot, out.Err == nil, end.Sub(j.intended), done.Add(1))
 				idle.Add(1)
 			}
 		}()
@@ -93,7 +96,7 @@ pacing:
 				break pacing
 			}
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || win.stopped() {
 			break
 		}
 		if idle.Load() == 0 && len(ws) < cfg.MaxInFlight {
@@ -109,6 +112,7 @@ pacing:
 	close(jobs)
 	wg.Wait()
 	elapsed := time.Since(start)
+	win.end()
 	stopProgress()
 
 	out := merge(ws, elapsed)

@@ -58,6 +58,20 @@ func TestHistogramMemoryIsConstant(t *testing.T) {
 	}
 }
 
+// TestCoarseHistogram: 1% resolution in a seventh of the memory.
+func TestCoarseHistogram(t *testing.T) {
+	c := NewCoarseHistogram()
+	for i := 1; i <= 1000; i++ {
+		c.Record(time.Duration(i) * 10 * time.Microsecond)
+	}
+	if p50 := c.Summary().P50; p50 < 4.95 || p50 > 5.05 {
+		t.Errorf("p50 %.3f ms, want 5 within 1%%", p50)
+	}
+	if c.ByteSize()*7 > NewHistogram().ByteSize() {
+		t.Errorf("coarse %d bytes, full %d", c.ByteSize(), NewHistogram().ByteSize())
+	}
+}
+
 func TestErrorTally(t *testing.T) {
 	a, b := NewErrorTally(), NewErrorTally()
 	long := strings.Repeat("x", 300)
