@@ -2,16 +2,19 @@ package protocol
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/inferbench/inferbench/internal/kserve"
@@ -25,14 +28,30 @@ const DefaultConnections = 1
 
 // grpcClient speaks KServe v2 gRPC (inference.GRPCInferenceService),
 // sending inputs as raw_input_contents like Triton's own clients and
-// accepting raw or typed outputs. Inference calls are spread over
-// Options.Connections connections, round robin.
+// accepting raw or typed outputs. Calls are spread round robin over
+// Options.Connections connections.
+//
+// It runs on a gRPC transport of its own (h2conn.go: HTTP/2 without TLS,
+// unary calls only) rather than grpc-go, whose unary call allocates some
+// 90 objects (5.7 KB) and hands every call between three goroutines: that
+// cost more CPU per call than the rest of the load generator. Requests
+// are encoded once, by Prepare; answers are checked in the stream's
+// buffer, not unmarshalled.
 type grpcClient struct {
-	opts  Options
-	conns []*grpc.ClientConn
-	next  atomic.Uint64
-	api   pb.GRPCInferenceServiceClient // on the first connection
-	md    metadata.MD
+	opts      Options
+	addr      string
+	dialer    net.Dialer
+	authority string
+	metadata  []headerField // the options' headers as gRPC metadata
+	inferHead []byte        // ModelInfer's header block, grpc-timeout aside
+	slots     []grpcSlot
+	next      atomic.Uint64
+}
+
+// grpcSlot holds one of the client's connections, redialled when it fails.
+type grpcSlot struct {
+	mu   sync.Mutex
+	conn atomic.Pointer[h2Conn]
 }
 
 func newGRPCClient(opts Options) (*grpcClient, error) {
@@ -43,104 +62,299 @@ func newGRPCClient(opts Options) (*grpcClient, error) {
 	if strings.Contains(target, "://") {
 		return nil, fmt.Errorf("server address %q: use host:port or grpc://host:port", opts.URL)
 	}
-	c := &grpcClient{opts: opts}
-	for range opts.Connections {
-		conn, err := grpc.NewClient(target,
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithConnectParams(grpc.ConnectParams{Backoff: backoff.DefaultConfig, MinConnectTimeout: opts.ConnectTimeout}),
-			grpc.WithDefaultCallOptions(
-				grpc.MaxCallRecvMsgSize(opts.MaxMessageSize),
-				grpc.MaxCallSendMsgSize(opts.MaxMessageSize),
-				grpc.ForceCodecV2(newRawCodec()),
-			),
-		)
-		if err != nil {
-			c.Close()
-			return nil, fmt.Errorf("gRPC client for %s: %w", target, err)
-		}
-		c.conns = append(c.conns, conn)
+	if _, _, err := net.SplitHostPort(target); err != nil {
+		return nil, fmt.Errorf("server address %q: %w", opts.URL, err)
 	}
-	c.api = pb.NewGRPCInferenceServiceClient(c.conns[0])
-	if len(opts.Headers) > 0 {
-		c.md = metadata.New(opts.Headers)
+	md, err := grpcMetadata(opts.Headers)
+	if err != nil {
+		return nil, err
+	}
+	c := &grpcClient{
+		opts: opts, addr: target, authority: target, metadata: md,
+		dialer: net.Dialer{KeepAlive: 30 * time.Second},
+		slots:  make([]grpcSlot, opts.Connections),
+	}
+	c.inferHead = c.headerBlock(pb.GRPCInferenceService_ModelInfer_FullMethodName)
+	if len(c.inferHead) > defaultFrameSize/2 {
+		return nil, fmt.Errorf("gRPC metadata of %d bytes: too large for one HEADERS frame", len(c.inferHead))
 	}
 	return c, nil
 }
 
-// pick returns the connection for the next inference call.
-func (c *grpcClient) pick() *grpc.ClientConn {
-	return c.conns[c.next.Add(1)%uint64(len(c.conns))]
+// grpcMetadata checks and renders the options' headers as gRPC metadata:
+// lower-case keys, values of "-bin" keys in base64, no reserved names.
+func grpcMetadata(headers map[string]string) ([]headerField, error) {
+	names := make([]string, 0, len(headers))
+	for k := range headers {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var md []headerField
+	for _, k := range names {
+		key, v := strings.ToLower(k), headers[k]
+		if strings.HasSuffix(key, "-bin") {
+			v = base64.RawStdEncoding.EncodeToString([]byte(v))
+		}
+		switch {
+		case !validHeader(key, v) || strings.HasPrefix(key, ":"):
+			return nil, fmt.Errorf("metadata %q: not a valid gRPC metadata key and value", k)
+		case strings.HasPrefix(key, "grpc-") || key == "content-type" || key == "te" || key == "user-agent":
+			return nil, fmt.Errorf("metadata %q is reserved to the client", k)
+		}
+		md = append(md, headerField{key, v})
+	}
+	return md, nil
+}
+
+// headerBlock renders the HPACK block of a call to method, but for its
+// grpc-timeout, appended per call.
+func (c *grpcClient) headerBlock(method string) []byte {
+	b := appendHpackIndexed(nil, hpackMethodPOST)
+	b = appendHpackIndexed(b, hpackSchemeHTTP)
+	b = appendHpackLiteral(b, hpackPath, "", method)
+	b = appendHpackLiteral(b, hpackAuthority, "", c.authority)
+	b = appendHpackLiteral(b, hpackContentType, "", "application/grpc")
+	b = appendHpackLiteral(b, 0, "te", "trailers")
+	b = appendHpackLiteral(b, hpackUserAgent, "", "inferbench")
+	for _, f := range c.metadata {
+		b = appendHpackLiteral(b, 0, f.name, f.value)
+	}
+	return b
+}
+
+// appendTimeoutField appends the grpc-timeout field for d.
+func appendTimeoutField(b []byte, d time.Duration) []byte {
+	var v [16]byte
+	value := appendGRPCTimeout(v[:0], d)
+	b = appendHpackInt(b, 4, 0, 0)
+	b = appendHpackString(b, "grpc-timeout")
+	b = appendHpackInt(b, 7, 0, uint64(len(value)))
+	return append(b, value...)
 }
 
 func (c *grpcClient) Kind() Kind { return KServeGRPC }
 
 func (c *grpcClient) Close() error {
-	var errs []error
-	for _, conn := range c.conns {
-		errs = append(errs, conn.Close())
+	for i := range c.slots {
+		s := &c.slots[i]
+		s.mu.Lock()
+		if conn := s.conn.Swap(nil); conn != nil {
+			conn.close()
+		}
+		s.mu.Unlock()
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
-// call prepares a call's context: the deadline and the metadata.
-func (c *grpcClient) call(ctx context.Context) (context.Context, context.CancelFunc) {
-	ctx, cancel := withTimeout(ctx, c.opts.Timeout)
-	if c.md != nil {
-		ctx = metadata.NewOutgoingContext(ctx, c.md)
+// conn returns the next slot's connection, dialling a new one when it has
+// none or its connection failed or is going away.
+func (c *grpcClient) conn(ctx context.Context, deadline time.Time) (*h2Conn, error) {
+	s := &c.slots[c.next.Add(1)%uint64(len(c.slots))]
+	if conn := s.conn.Load(); conn != nil && conn.usable() {
+		return conn, nil
 	}
-	return ctx, cancel
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if conn := s.conn.Load(); conn != nil && conn.usable() {
+		return conn, nil
+	}
+	if cd := time.Now().Add(c.opts.ConnectTimeout); cd.Before(deadline) {
+		deadline = cd
+	}
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	conn, err := dialH2(ctx, &c.dialer, c.addr, c.opts.MaxMessageSize)
+	if err != nil {
+		return nil, err
+	}
+	if old := s.conn.Swap(conn); old != nil {
+		old.closeWhenIdle()
+	}
+	return conn, nil
 }
 
-// grpcErr turns a gRPC status into a ServerError; transport failures
-// (UNAVAILABLE while connecting, DEADLINE_EXCEEDED) keep their status so
-// that callers can classify them.
-func grpcErr(err error) error {
+// grpcCall is the state of one caller: a stream, a timer and a header
+// block, all reused.
+type grpcCall struct {
+	c     *grpcClient
+	s     *h2Stream
+	timer *time.Timer
+	block []byte
+	watch abortWatch
+}
+
+func (c *grpcClient) newCall() *grpcCall {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	return &grpcCall{c: c, s: newH2Stream(), timer: timer}
+}
+
+// do runs one unary call of the rendered head (a method's header block)
+// with a length-prefixed message, and returns the answer's message, which
+// lives in the stream's buffer until the next call. op names the call in
+// errors. A call refused before the server processed it (GOAWAY,
+// REFUSED_STREAM) is sent once more, on a new connection if need be.
+func (g *grpcCall) do(ctx context.Context, op string, head, frame []byte) ([]byte, error) {
+	timeout := g.c.opts.Timeout
+	now := time.Now()
+	deadline := now.Add(timeout)
+	ctxFirst := false
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline, ctxFirst = d, true
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	g.watch.follow(ctx)
+	g.timer.Reset(deadline.Sub(now))
+	defer g.timer.Stop()
+	var err error
+	for attempt := 0; attempt < 2; attempt++ {
+		var conn *h2Conn
+		if conn, err = g.c.conn(ctx, deadline); err != nil {
+			break
+		}
+		g.block = appendTimeoutField(append(g.block[:0], head...), time.Until(deadline))
+		if err = conn.call(ctx, g.s, g.block, frame, deadline, timeout, g.timer, &g.watch); err == nil {
+			err = g.s.err
+		}
+		if !isRefused(err) {
+			break
+		}
+	}
 	if err == nil {
-		return nil
+		return g.s.answer()
 	}
-	st, ok := status.FromError(err)
-	if !ok {
+	switch {
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("%s: %w", op, ctx.Err())
+	case isTimeout(err) && ctxFirst:
+		return nil, fmt.Errorf("%s: %w", op, context.DeadlineExceeded)
+	case isTimeout(err):
+		return nil, &timeoutError{op: op, after: timeout}
+	case isMalformed(err):
+		return nil, err
+	}
+	var reset *h2StreamReset
+	if errors.As(err, &reset) {
+		return nil, &ServerError{GRPCCode: resetCode(reset), Message: reset.Error()}
+	}
+	return nil, &transportError{op: op, err: err}
+}
+
+// answer returns the message of a stream that ended, or the status it
+// ended with as a ServerError.
+func (s *h2Stream) answer() ([]byte, error) {
+	switch {
+	case s.httpStatus != 200:
+		return nil, &ServerError{GRPCCode: httpStatusCode(s.httpStatus),
+			Message: fmt.Sprintf("unexpected HTTP status code received from server: %d", s.httpStatus)}
+	case s.grpcStatus < 0:
+		return nil, &ServerError{GRPCCode: codes.Internal, Message: "the server ended the call without a grpc-status"}
+	case s.grpcStatus != 0:
+		return nil, &ServerError{GRPCCode: codes.Code(s.grpcStatus), Message: decodeGRPCMessage(s.grpcMessage)}
+	}
+	return s.message()
+}
+
+// httpStatusCode maps a non-200 HTTP status to a gRPC code, as the gRPC
+// specification (http-grpc-status-mapping.md) does.
+func httpStatusCode(status int) codes.Code {
+	switch status {
+	case 400:
+		return codes.Internal
+	case 401:
+		return codes.Unauthenticated
+	case 403:
+		return codes.PermissionDenied
+	case 404:
+		return codes.Unimplemented
+	case 429, 502, 503, 504:
+		return codes.Unavailable
+	}
+	return codes.Unknown
+}
+
+// resetCode maps a stream's end without status to a gRPC code, as grpc-go
+// does for RST_STREAM's error codes.
+func resetCode(r *h2StreamReset) codes.Code {
+	switch r.code {
+	case h2RefusedStream:
+		return codes.Unavailable
+	case h2Cancel:
+		return codes.Canceled
+	case h2FlowControl, h2EnhanceYourCalm:
+		return codes.ResourceExhausted
+	}
+	return codes.Internal
+}
+
+// decodeGRPCMessage undoes grpc-message's percent-encoding.
+func decodeGRPCMessage(msg string) string {
+	if !strings.Contains(msg, "%") {
+		return msg
+	}
+	if s, err := url.PathUnescape(msg); err == nil {
+		return s
+	}
+	return msg
+}
+
+// frameMessage length-prefixes an encoded message.
+func frameMessage(msg []byte) []byte {
+	b := make([]byte, grpcPrefixLen, grpcPrefixLen+len(msg))
+	binary.BigEndian.PutUint32(b[1:], uint32(len(msg)))
+	return append(b, msg...)
+}
+
+// invoke runs a call of the control plane (health, metadata, statistics):
+// proto messages, allocations allowed.
+func (c *grpcClient) invoke(ctx context.Context, method string, req, reply proto.Message) error {
+	b, err := proto.Marshal(req)
+	if err != nil {
 		return err
 	}
-	return &ServerError{GRPCCode: st.Code(), Message: st.Message()}
+	g := c.newCall()
+	defer g.watch.release()
+	op := method[strings.LastIndexByte(method, '/')+1:]
+	msg, err := g.do(ctx, op, c.headerBlock(method), frameMessage(b))
+	if err != nil {
+		return err
+	}
+	if err := proto.Unmarshal(msg, reply); err != nil {
+		return &MalformedResponseError{Err: fmt.Errorf("%s: %w", op, err)}
+	}
+	return nil
 }
 
 func (c *grpcClient) ServerLive(ctx context.Context) (bool, error) {
-	ctx, cancel := c.call(ctx)
-	defer cancel()
-	r, err := c.api.ServerLive(ctx, &pb.ServerLiveRequest{})
-	if err != nil {
-		return false, grpcErr(err)
+	var r pb.ServerLiveResponse
+	if err := c.invoke(ctx, pb.GRPCInferenceService_ServerLive_FullMethodName, &pb.ServerLiveRequest{}, &r); err != nil {
+		return false, err
 	}
 	return r.GetLive(), nil
 }
 
 func (c *grpcClient) ServerReady(ctx context.Context) (bool, error) {
-	ctx, cancel := c.call(ctx)
-	defer cancel()
-	r, err := c.api.ServerReady(ctx, &pb.ServerReadyRequest{})
-	if err != nil {
-		return false, grpcErr(err)
+	var r pb.ServerReadyResponse
+	if err := c.invoke(ctx, pb.GRPCInferenceService_ServerReady_FullMethodName, &pb.ServerReadyRequest{}, &r); err != nil {
+		return false, err
 	}
 	return r.GetReady(), nil
 }
 
 func (c *grpcClient) ModelReady(ctx context.Context, model, version string) (bool, error) {
-	ctx, cancel := c.call(ctx)
-	defer cancel()
-	r, err := c.api.ModelReady(ctx, &pb.ModelReadyRequest{Name: model, Version: version})
-	if err != nil {
-		return false, grpcErr(err)
+	var r pb.ModelReadyResponse
+	if err := c.invoke(ctx, pb.GRPCInferenceService_ModelReady_FullMethodName, &pb.ModelReadyRequest{Name: model, Version: version}, &r); err != nil {
+		return false, err
 	}
 	return r.GetReady(), nil
 }
 
 func (c *grpcClient) ServerMetadata(ctx context.Context) (*kserve.ServerMetadata, error) {
-	ctx, cancel := c.call(ctx)
-	defer cancel()
-	r, err := c.api.ServerMetadata(ctx, &pb.ServerMetadataRequest{})
-	if err != nil {
-		return nil, grpcErr(err)
+	var r pb.ServerMetadataResponse
+	if err := c.invoke(ctx, pb.GRPCInferenceService_ServerMetadata_FullMethodName, &pb.ServerMetadataRequest{}, &r); err != nil {
+		return nil, err
 	}
 	return &kserve.ServerMetadata{Name: r.GetName(), Version: r.GetVersion(), Extensions: r.GetExtensions()}, nil
 }
@@ -154,11 +368,9 @@ func tensorMetadata(ts []*pb.ModelMetadataResponse_TensorMetadata) []kserve.Tens
 }
 
 func (c *grpcClient) ModelMetadata(ctx context.Context, model, version string) (*kserve.ModelMetadata, error) {
-	ctx, cancel := c.call(ctx)
-	defer cancel()
-	r, err := c.api.ModelMetadata(ctx, &pb.ModelMetadataRequest{Name: model, Version: version})
-	if err != nil {
-		return nil, grpcErr(err)
+	var r pb.ModelMetadataResponse
+	if err := c.invoke(ctx, pb.GRPCInferenceService_ModelMetadata_FullMethodName, &pb.ModelMetadataRequest{Name: model, Version: version}, &r); err != nil {
+		return nil, err
 	}
 	return &kserve.ModelMetadata{
 		Name: r.GetName(), Versions: r.GetVersions(), Platform: r.GetPlatform(),
@@ -167,31 +379,28 @@ func (c *grpcClient) ModelMetadata(ctx context.Context, model, version string) (
 }
 
 func (c *grpcClient) ModelConfig(ctx context.Context, model, version string) (*pb.ModelConfig, error) {
-	ctx, cancel := c.call(ctx)
-	defer cancel()
-	r, err := c.api.ModelConfig(ctx, &pb.ModelConfigRequest{Name: model, Version: version})
-	if err != nil {
-		return nil, grpcErr(err)
+	var r pb.ModelConfigResponse
+	if err := c.invoke(ctx, pb.GRPCInferenceService_ModelConfig_FullMethodName, &pb.ModelConfigRequest{Name: model, Version: version}, &r); err != nil {
+		return nil, err
 	}
 	return r.GetConfig(), nil
 }
 
 func (c *grpcClient) ModelStatistics(ctx context.Context, model, version string) (*pb.ModelStatisticsResponse, error) {
-	ctx, cancel := c.call(ctx)
-	defer cancel()
-	r, err := c.api.ModelStatistics(ctx, &pb.ModelStatisticsRequest{Name: model, Version: version})
-	if err != nil {
-		return nil, grpcErr(err)
+	var r pb.ModelStatisticsResponse
+	if err := c.invoke(ctx, pb.GRPCInferenceService_ModelStatistics_FullMethodName, &pb.ModelStatisticsRequest{Name: model, Version: version}, &r); err != nil {
+		return nil, err
 	}
-	return r, nil
+	return &r, nil
 }
 
-// grpcPayload is a request message encoded once.
+// grpcPayload is a ModelInferRequest encoded and length-prefixed once.
 type grpcPayload struct {
-	wire *encodedRequest
+	frame []byte
 }
 
-func (p *grpcPayload) Size() int { return p.wire.size }
+// Size is the encoded message's length.
+func (p *grpcPayload) Size() int { return len(p.frame) - grpcPrefixLen }
 
 // Prepare encodes the ModelInferRequest once; calls send these bytes.
 func (c *grpcClient) Prepare(model, version string, req *kserve.InferRequest) (Payload, error) {
@@ -204,7 +413,10 @@ func (c *grpcClient) Prepare(model, version string, req *kserve.InferRequest) (P
 	if err != nil {
 		return nil, fmt.Errorf("encoding the ModelInferRequest: %w", err)
 	}
-	return &grpcPayload{wire: newEncodedRequest(b)}, nil
+	if len(b) > c.opts.MaxMessageSize {
+		return nil, fmt.Errorf("the ModelInferRequest of %d bytes exceeds the message size limit of %d bytes", len(b), c.opts.MaxMessageSize)
+	}
+	return &grpcPayload{frame: frameMessage(b)}, nil
 }
 
 // grpcPayloadOf checks that p was prepared by a gRPC client.
@@ -216,16 +428,22 @@ func grpcPayloadOf(p Payload) (*grpcPayload, error) {
 	return gp, nil
 }
 
+const inferOp = "ModelInfer"
+
 func (c *grpcClient) Infer(ctx context.Context, p Payload) (*kserve.InferResponse, error) {
 	gp, err := grpcPayloadOf(p)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := c.call(ctx)
-	defer cancel()
+	g := c.newCall()
+	defer g.watch.release()
+	msg, err := g.do(ctx, inferOp, c.inferHead, gp.frame)
+	if err != nil {
+		return nil, err
+	}
 	var r pb.ModelInferResponse
-	if err := c.pick().Invoke(ctx, pb.GRPCInferenceService_ModelInfer_FullMethodName, gp.wire, &r); err != nil {
-		return nil, grpcErr(err)
+	if err := proto.Unmarshal(msg, &r); err != nil {
+		return nil, &MalformedResponseError{Err: fmt.Errorf("ModelInferResponse: %w", err)}
 	}
 	resp, err := kserve.ResponseFromProto(&r)
 	if err != nil {
@@ -236,12 +454,12 @@ func (c *grpcClient) Infer(ctx context.Context, p Payload) (*kserve.InferRespons
 
 // grpcCaller is one worker's hot path over gRPC.
 type grpcCaller struct {
-	c     *grpcClient
-	reply checkedReply
+	call  *grpcCall
+	check *Checker
 }
 
 func (c *grpcClient) NewCaller(check *Checker) Caller {
-	return &grpcCaller{c: c, reply: checkedReply{check: check}}
+	return &grpcCaller{call: c.newCall(), check: check}
 }
 
 func (gc *grpcCaller) Call(ctx context.Context, p Payload) Outcome {
@@ -249,17 +467,17 @@ func (gc *grpcCaller) Call(ctx context.Context, p Payload) Outcome {
 	if err != nil {
 		return Outcome{Err: err}
 	}
-	gc.reply.reset()
-	ctx, cancel := gc.c.call(ctx)
-	err = gc.c.pick().Invoke(ctx, pb.GRPCInferenceService_ModelInfer_FullMethodName, gp.wire, &gc.reply)
-	cancel()
-	out := Outcome{RequestBytes: gp.wire.size, ResponseBytes: gc.reply.size}
-	if err != nil {
-		out.Err = grpcErr(err)
-	} else {
-		out.Err = gc.reply.err
+	g := gc.call
+	msg, err := g.do(ctx, inferOp, g.c.inferHead, gp.frame)
+	out := Outcome{RequestBytes: gp.Size(), ResponseBytes: max(len(g.s.buf)-grpcPrefixLen, 0)}
+	if err == nil {
+		err = gc.check.protoMsg(msg)
 	}
+	out.Err = err
 	return out
 }
 
-func (gc *grpcCaller) Close() error { return nil }
+func (gc *grpcCaller) Close() error {
+	gc.call.watch.release()
+	return nil
+}

@@ -177,8 +177,3 @@ func IsServerError(err error) (*ServerError, bool) {
 	ok := errors.As(err, &se)
 	return se, ok
 }
-
-// withTimeout applies the per-call timeout.
-func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, d)
-}

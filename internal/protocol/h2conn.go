@@ -1,0 +1,541 @@
+package protocol
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http2/hpack"
+)
+
+// h2Conn is one HTTP/2 connection (h2c, prior knowledge) carrying gRPC
+// calls: the lean gRPC transport of the client (see grpc.go for why it is
+// not grpc-go). Callers write their frames themselves, under wmu; one
+// reader goroutine per connection reads every frame and hands each stream
+// its headers, data and trailers. Nothing is allocated per call in steady
+// state: streams belong to callers and are reused, header blocks are
+// rendered once, and the HPACK decoder's dynamic table holds the headers
+// a server repeats.
+type h2Conn struct {
+	nc    net.Conn
+	limit int // largest message received
+
+	// wmu serialises writes. Its holder also sends the control frames the
+	// reader queued (ACKs, window updates), so that the reader never waits
+	// for a writer.
+	wmu    sync.Mutex
+	wbuf   []byte
+	iovBuf [][]byte
+	iov    net.Buffers
+	wdl    time.Time // the write deadline set on nc
+	writer net.Conn  // nc, whose SetDeadline moves the write deadline only (abortWatch)
+
+	pmu     sync.Mutex
+	pending []byte // control frames queued by the reader
+
+	mu         sync.Mutex
+	streams    map[uint32]*h2Stream
+	active     int
+	nextID     uint32
+	sendWin    int64       // the connection's send window
+	initWin    int64       // the server's initial stream window
+	maxFrame   int         // the server's SETTINGS_MAX_FRAME_SIZE
+	maxStreams int         // the server's SETTINGS_MAX_CONCURRENT_STREAMS
+	goAway     bool        // no new streams; streams above lastID were refused
+	spent      atomic.Bool // failed or going away: set with err or goAway, read without mu
+	lastID     uint32
+	err        error // the connection failed: every call fails
+	waiters    int
+	wake       chan struct{} // closed when window or a stream slot frees, while waiters > 0
+
+	settled    chan struct{} // closed when the server's first SETTINGS arrived, or the connection failed
+	settleOnce sync.Once
+
+	// The reader's own state.
+	dec       *hpack.Decoder
+	hdr       h2HeaderBlock
+	inBlock   bool   // a header block awaits its CONTINUATION frames
+	block     []byte // header block fragments being gathered
+	recvAcked int64  // bytes received and not yet given back as window
+}
+
+// h2HeaderBlock is what the client reads of a header block.
+type h2HeaderBlock struct {
+	stream      uint32
+	endStream   bool
+	status      int    // :status
+	contentType bool   // content-type is application/grpc[+...]
+	grpcStatus  int    // -1 when absent
+	grpcMessage string // percent-encoded, as sent
+}
+
+// connWindowRefill is how much of the connection's receive window is used
+// before it is given back in one WINDOW_UPDATE.
+const connWindowRefill = 1 << 24
+
+// dialH2 opens a connection and sends the preface: no server push, the
+// largest stream window (a response never waits for a window update of its
+// stream) and the largest connection window.
+func dialH2(ctx context.Context, d *net.Dialer, addr string, limit int) (*h2Conn, error) {
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	c := &h2Conn{
+		nc: nc, limit: limit, streams: map[uint32]*h2Stream{}, nextID: 1,
+		sendWin: defaultWindow, initWin: defaultWindow, maxFrame: defaultFrameSize, maxStreams: 1 << 30,
+		wake: make(chan struct{}), settled: make(chan struct{}),
+	}
+	c.writer = writeDeadliner{nc}
+	c.dec = hpack.NewDecoder(4096, c.onField)
+	b := append([]byte(nil), clientPreface...)
+	b = appendFrameHeader(b, 12, frameSettings, 0, 0)
+	b = appendSetting(b, settingEnablePush, 0)
+	b = appendSetting(b, settingInitialWindowSize, maxWindow)
+	b = appendFrameHeader(b, 4, frameWindowUpdate, 0, 0)
+	b = binary.BigEndian.AppendUint32(b, maxWindow-defaultWindow)
+	if dl, ok := ctx.Deadline(); ok {
+		nc.SetWriteDeadline(dl)
+	}
+	if _, err := nc.Write(b); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	nc.SetWriteDeadline(time.Time{})
+	go c.readLoop()
+	// The server's settings (its windows, frame size, stream limit) come
+	// first on its side; no stream opens before them, as in grpc-go.
+	select {
+	case <-c.settled:
+		c.mu.Lock()
+		err := c.err
+		c.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	case <-ctx.Done():
+		c.fail(ctx.Err())
+		return nil, fmt.Errorf("no HTTP/2 settings from the server: %w", ctx.Err())
+	}
+}
+
+// writeDeadliner is a connection whose SetDeadline sets the write deadline
+// only: an abortWatch interrupts a caller's blocked write without failing
+// the reads of the other calls on the connection.
+type writeDeadliner struct{ net.Conn }
+
+func (w writeDeadliner) SetDeadline(t time.Time) error { return w.Conn.SetWriteDeadline(t) }
+
+// usable reports whether new calls may start on the connection.
+func (c *h2Conn) usable() bool { return !c.spent.Load() }
+
+// close closes the connection; calls in flight fail.
+func (c *h2Conn) close() {
+	c.fail(errConnClosed)
+}
+
+// closeWhenIdle closes the connection once its calls in flight are over.
+func (c *h2Conn) closeWhenIdle() {
+	c.mu.Lock()
+	c.goAway = true
+	c.spent.Store(true)
+	idle := c.active == 0
+	c.mu.Unlock()
+	if idle {
+		c.close()
+	}
+}
+
+var errConnClosed = errors.New("the client closed the connection")
+
+// fail marks the connection failed, fails every stream and closes the
+// socket. The first error is kept.
+func (c *h2Conn) fail(err error) {
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = err
+		c.spent.Store(true)
+		c.settle()
+		for _, s := range c.streams {
+			c.finishLocked(s, err)
+		}
+		c.broadcastLocked()
+	}
+	c.mu.Unlock()
+	c.nc.Close()
+}
+
+// settle marks the server's settings applied, or the connection failed.
+func (c *h2Conn) settle() { c.settleOnce.Do(func() { close(c.settled) }) }
+
+// finishLocked ends a stream: it leaves the table and its caller wakes.
+func (c *h2Conn) finishLocked(s *h2Stream, err error) {
+	if c.streams[s.id] != s {
+		return
+	}
+	delete(c.streams, s.id)
+	c.active--
+	s.err = err
+	s.done <- struct{}{}
+	c.broadcastLocked()
+	if c.goAway && c.active == 0 && c.err == nil {
+		go c.close() // drained after a GOAWAY (fail takes mu)
+	}
+}
+
+// broadcastLocked wakes the callers waiting for window or a stream slot;
+// a new channel is made only when someone waits.
+func (c *h2Conn) broadcastLocked() {
+	if c.waiters > 0 {
+		close(c.wake)
+		c.wake = make(chan struct{})
+		c.waiters = 0
+	}
+}
+
+// waitLocked waits, with c.mu held, until the next broadcast, the timer or
+// ctx; it returns with c.mu held and the reason it woke.
+func (c *h2Conn) waitLocked(ctx context.Context, timer *time.Timer) error {
+	c.waiters++
+	wake := c.wake
+	c.mu.Unlock()
+	var err error
+	select {
+	case <-wake:
+	case <-timer.C:
+		err = context.DeadlineExceeded
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	c.mu.Lock()
+	return err
+}
+
+// queueControl queues a control frame for the writer and sends it now if
+// no call is writing; the reader uses it, so that it never waits for wmu.
+func (c *h2Conn) queueControl(frame func([]byte) []byte) {
+	c.pmu.Lock()
+	c.pending = frame(c.pending)
+	c.pmu.Unlock()
+	if c.wmu.TryLock() {
+		c.unlockWriter()
+	}
+}
+
+// unlockWriter sends the queued control frames and releases wmu; a frame
+// queued after the release finds wmu free and is sent by its queuer.
+func (c *h2Conn) unlockWriter() {
+	for {
+		c.pmu.Lock()
+		if len(c.pending) == 0 {
+			c.pmu.Unlock()
+			break
+		}
+		c.wbuf = append(c.wbuf[:0], c.pending...)
+		c.pending = c.pending[:0]
+		c.pmu.Unlock()
+		if _, err := c.nc.Write(c.wbuf); err != nil {
+			c.wmu.Unlock()
+			c.fail(err)
+			return
+		}
+	}
+	c.wmu.Unlock()
+	c.pmu.Lock()
+	more := len(c.pending) > 0
+	c.pmu.Unlock()
+	if more && c.wmu.TryLock() {
+		c.unlockWriter()
+	}
+}
+
+// setWriteDeadline bounds the writes of a call; the deadline on the socket
+// is moved only when the call's is earlier or well later, to spare a
+// timer update per call.
+func (c *h2Conn) setWriteDeadline(deadline time.Time, timeout time.Duration) error {
+	if deadline.Before(c.wdl) || deadline.Sub(c.wdl) > timeout/8 {
+		c.wdl = deadline
+		return c.nc.SetWriteDeadline(deadline)
+	}
+	return nil
+}
+
+// readLoop reads every frame until the connection fails.
+func (c *h2Conn) readLoop() {
+	br := bufio.NewReaderSize(c.nc, 32<<10)
+	var head [frameHeaderLen]byte
+	var payload []byte
+	for {
+		if _, err := io.ReadFull(br, head[:]); err != nil {
+			c.fail(err)
+			return
+		}
+		length := int(head[0])<<16 | int(head[1])<<8 | int(head[2])
+		typ, flags := head[3], head[4]
+		id := binary.BigEndian.Uint32(head[5:]) & 0x7fffffff
+		payload = grow(&payload, length)
+		if _, err := io.ReadFull(br, payload); err != nil {
+			c.fail(err)
+			return
+		}
+		if err := c.onFrame(typ, flags, id, payload); err != nil {
+			c.fail(err)
+			return
+		}
+	}
+}
+
+// h2ConnError is a violation of HTTP/2 by the server.
+type h2ConnError struct{ msg string }
+
+func (e *h2ConnError) Error() string { return "HTTP/2 protocol error: " + e.msg }
+
+func protocolError(format string, args ...any) error {
+	return &h2ConnError{msg: fmt.Sprintf(format, args...)}
+}
+
+// unpad removes the padding of a DATA or HEADERS frame.
+func unpad(flags byte, p []byte) ([]byte, error) {
+	if flags&flagPadded == 0 {
+		return p, nil
+	}
+	if len(p) < 1 || int(p[0]) >= len(p) {
+		return nil, protocolError("padding longer than the frame")
+	}
+	return p[1 : len(p)-int(p[0])], nil
+}
+
+// onFrame handles one frame.
+func (c *h2Conn) onFrame(typ, flags byte, id uint32, p []byte) error {
+	if c.inBlock && typ != frameContinuation {
+		return protocolError("frame of type %d inside a header block", typ)
+	}
+	switch typ {
+	case frameData:
+		return c.onData(flags, id, p)
+	case frameHeaders:
+		block, err := unpad(flags, p)
+		if err != nil {
+			return err
+		}
+		if flags&flagPriority != 0 {
+			if len(block) < 5 {
+				return protocolError("HEADERS too short for its priority")
+			}
+			block = block[5:]
+		}
+		c.hdr = h2HeaderBlock{stream: id, endStream: flags&flagEndStream != 0, grpcStatus: -1}
+		return c.onHeaderFragment(flags, block)
+	case frameContinuation:
+		if !c.inBlock || id != c.hdr.stream {
+			return protocolError("CONTINUATION of another stream")
+		}
+		return c.onHeaderFragment(flags, p)
+	case frameRSTStream:
+		if len(p) != 4 {
+			return protocolError("RST_STREAM of %d bytes", len(p))
+		}
+		c.mu.Lock()
+		if s := c.streams[id]; s != nil {
+			c.finishLocked(s, &h2StreamReset{code: binary.BigEndian.Uint32(p)})
+		}
+		c.mu.Unlock()
+	case frameSettings:
+		if flags&flagAck != 0 {
+			return nil
+		}
+		if len(p)%6 != 0 {
+			return protocolError("SETTINGS of %d bytes", len(p))
+		}
+		if err := c.onSettings(p); err != nil {
+			return err
+		}
+		c.settle()
+		c.queueControl(func(b []byte) []byte { return appendFrameHeader(b, 0, frameSettings, flagAck, 0) })
+	case framePing:
+		if flags&flagAck == 0 && len(p) == 8 {
+			var data [8]byte
+			copy(data[:], p)
+			c.queueControl(func(b []byte) []byte {
+				return append(appendFrameHeader(b, 8, framePing, flagAck, 0), data[:]...)
+			})
+		}
+	case frameGoAway:
+		if len(p) < 8 {
+			return protocolError("GOAWAY of %d bytes", len(p))
+		}
+		c.onGoAway(binary.BigEndian.Uint32(p)&0x7fffffff, binary.BigEndian.Uint32(p[4:]))
+	case frameWindowUpdate:
+		if len(p) != 4 {
+			return protocolError("WINDOW_UPDATE of %d bytes", len(p))
+		}
+		inc := int64(binary.BigEndian.Uint32(p) & 0x7fffffff)
+		c.mu.Lock()
+		if id == 0 {
+			c.sendWin += inc
+		} else if s := c.streams[id]; s != nil {
+			s.sendWin += inc
+		}
+		c.broadcastLocked()
+		c.mu.Unlock()
+	case framePushPromise:
+		return protocolError("PUSH_PROMISE, though push is disabled")
+	}
+	return nil // PRIORITY and unknown frame types are ignored
+}
+
+// onData hands a DATA frame to its stream and gives back window.
+func (c *h2Conn) onData(flags byte, id uint32, p []byte) error {
+	data, err := unpad(flags, p)
+	if err != nil {
+		return err
+	}
+	reset := false
+	c.mu.Lock()
+	if s := c.streams[id]; s != nil {
+		if err := s.onData(data, c.limit); err != nil {
+			c.finishLocked(s, err)
+			reset = true
+		} else if flags&flagEndStream != 0 {
+			c.finishLocked(s, &h2StreamReset{code: h2NoError, noTrailers: true})
+		}
+	}
+	c.mu.Unlock()
+	if reset { // the caller has its error; the server need not send the rest
+		c.queueControl(func(b []byte) []byte { return appendRST(b, id, h2Cancel) })
+	}
+	if c.recvAcked += int64(len(p)); c.recvAcked >= connWindowRefill {
+		n := c.recvAcked
+		c.recvAcked = 0
+		c.queueControl(func(b []byte) []byte { return appendWindowUpdate(b, 0, uint32(n)) })
+	}
+	return nil
+}
+
+// appendRST appends a RST_STREAM frame.
+func appendRST(b []byte, id uint32, code uint32) []byte {
+	return binary.BigEndian.AppendUint32(appendFrameHeader(b, 4, frameRSTStream, 0, id), code)
+}
+
+// appendWindowUpdate appends a WINDOW_UPDATE frame.
+func appendWindowUpdate(b []byte, id uint32, inc uint32) []byte {
+	return binary.BigEndian.AppendUint32(appendFrameHeader(b, 4, frameWindowUpdate, 0, id), inc)
+}
+
+// onHeaderFragment gathers a header block and decodes it when complete.
+// Every block is decoded, whether its stream is still wanted or not, to
+// keep the HPACK table in step with the server's.
+func (c *h2Conn) onHeaderFragment(flags byte, fragment []byte) error {
+	block := fragment
+	if flags&flagEndHeaders == 0 || c.inBlock {
+		c.block = append(c.block, fragment...)
+		c.inBlock = flags&flagEndHeaders == 0
+		if c.inBlock {
+			return nil
+		}
+		block = c.block
+	}
+	_, err := c.dec.Write(block)
+	if err == nil {
+		err = c.dec.Close()
+	}
+	c.block = c.block[:0]
+	if err != nil {
+		return protocolError("header block: %v", err)
+	}
+	c.mu.Lock()
+	if s := c.streams[c.hdr.stream]; s != nil {
+		if done, err := s.onHeaders(&c.hdr); done {
+			c.finishLocked(s, err)
+		}
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// onField reads one decoded header field into c.hdr.
+func (c *h2Conn) onField(f hpack.HeaderField) {
+	switch f.Name {
+	case ":status":
+		if n, err := parseStatusCode(f.Value); err == nil {
+			c.hdr.status = n
+		}
+	case "content-type":
+		c.hdr.contentType = f.Value == "application/grpc" || len(f.Value) > 17 && f.Value[:17] == "application/grpc+" || len(f.Value) > 17 && f.Value[:17] == "application/grpc;"
+	case "grpc-status":
+		if n, err := parseStatusCode(f.Value); err == nil {
+			c.hdr.grpcStatus = n
+		}
+	case "grpc-message":
+		c.hdr.grpcMessage = f.Value
+	}
+}
+
+// parseStatusCode parses a short decimal header value without allocating.
+func parseStatusCode(v string) (int, error) {
+	if len(v) == 0 || len(v) > 9 {
+		return 0, errBadStatus
+	}
+	n := 0
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0, errBadStatus
+		}
+		n = n*10 + int(v[i]-'0')
+	}
+	return n, nil
+}
+
+var errBadStatus = errors.New("not a status code")
+
+// onSettings applies the server's settings.
+func (c *h2Conn) onSettings(p []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for ; len(p) >= 6; p = p[6:] {
+		id, v := binary.BigEndian.Uint16(p), binary.BigEndian.Uint32(p[2:])
+		switch id {
+		case settingMaxConcurrentStreams:
+			c.maxStreams = int(min(v, 1<<30))
+		case settingInitialWindowSize:
+			if v > maxWindow {
+				return protocolError("SETTINGS_INITIAL_WINDOW_SIZE %d", v)
+			}
+			delta := int64(v) - c.initWin
+			c.initWin = int64(v)
+			for _, s := range c.streams {
+				s.sendWin += delta
+			}
+		case settingMaxFrameSize:
+			if v < defaultFrameSize || v > maxReadFrameSize-1 {
+				return protocolError("SETTINGS_MAX_FRAME_SIZE %d", v)
+			}
+			c.maxFrame = int(v)
+		}
+	}
+	c.broadcastLocked()
+	return nil
+}
+
+// onGoAway stops new streams and refuses those the server will not
+// process, so that their callers retry them elsewhere.
+func (c *h2Conn) onGoAway(last, code uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.goAway, c.lastID = true, last
+	c.spent.Store(true)
+	for id, s := range c.streams {
+		if id > last {
+			c.finishLocked(s, &h2StreamReset{code: h2RefusedStream, goAway: code})
+		}
+	}
+	c.broadcastLocked()
+}

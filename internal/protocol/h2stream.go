@@ -1,0 +1,307 @@
+package protocol
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"time"
+)
+
+// h2Stream is one call's stream. A caller owns one and reuses it from call
+// to call; the fields the reader sets are written under the connection's
+// mu, and read by the caller once done has signalled.
+type h2Stream struct {
+	id      uint32
+	done    chan struct{} // the reader signals the stream's end (buffered)
+	sendWin int64
+
+	buf         []byte // the DATA received: the length-prefixed message
+	headers     bool
+	httpStatus  int
+	grpcStatus  int // -1 until trailers say
+	grpcMessage string
+	err         error // the stream ended without an answer
+}
+
+func newH2Stream() *h2Stream { return &h2Stream{done: make(chan struct{}, 1)} }
+
+// reset prepares the stream for a call.
+func (s *h2Stream) reset() {
+	s.id, s.sendWin = 0, 0
+	s.buf = s.buf[:0]
+	s.headers, s.httpStatus, s.grpcStatus, s.grpcMessage, s.err = false, 0, -1, "", nil
+}
+
+// onData appends a DATA payload, bounded by limit.
+func (s *h2Stream) onData(data []byte, limit int) error {
+	if !s.headers {
+		return &h2StreamReset{code: h2ProtocolError, dataFirst: true}
+	}
+	if len(s.buf)+len(data) > limit+grpcPrefixLen {
+		return malformed("response message exceeds the limit of %d bytes", limit)
+	}
+	s.buf = append(s.buf, data...)
+	return nil
+}
+
+// onHeaders takes a header block: the response headers, or the trailers
+// that end the stream. done is set when the stream is over.
+func (s *h2Stream) onHeaders(h *h2HeaderBlock) (done bool, err error) {
+	if !s.headers {
+		s.headers = true
+		s.httpStatus = h.status
+		if !h.endStream {
+			return false, nil
+		}
+	} else if !h.endStream {
+		return true, &h2StreamReset{code: h2ProtocolError, noTrailers: true}
+	}
+	s.grpcStatus, s.grpcMessage = h.grpcStatus, h.grpcMessage
+	return true, nil
+}
+
+// h2StreamReset is a stream that ended without a gRPC status: reset by the
+// server, refused (RST_STREAM REFUSED_STREAM, or above a GOAWAY's last
+// stream: never processed, so safe to send again), or broken.
+type h2StreamReset struct {
+	code       uint32
+	goAway     uint32 // the GOAWAY's error code, for a refusal by GOAWAY
+	noTrailers bool
+	dataFirst  bool
+}
+
+func (e *h2StreamReset) refused() bool { return e.code == h2RefusedStream }
+
+func (e *h2StreamReset) Error() string {
+	switch {
+	case e.noTrailers:
+		return "the server closed the stream without sending trailers"
+	case e.dataFirst:
+		return "the server sent data before headers"
+	case e.goAway != 0 || e.code == h2RefusedStream:
+		return "the server refused the stream (it was not processed)"
+	}
+	return fmt.Sprintf("the server reset the stream (HTTP/2 error code %d)", e.code)
+}
+
+// errStreamIDs is a connection out of stream identifiers; a new one is made.
+var errStreamIDs = &h2StreamReset{code: h2RefusedStream}
+
+// openErrLocked is why no stream can open on the connection now.
+func (c *h2Conn) openErrLocked() error {
+	switch {
+	case c.err != nil:
+		return c.err
+	case c.goAway:
+		return errStreamIDs // refused: the caller retries on another connection
+	}
+	return nil
+}
+
+// call runs one unary call on s: the header block, the length-prefixed
+// message, then the wait for the answer, bounded by timer (armed by the
+// caller for the call's deadline) and ctx. A nil error means the stream
+// ended: s holds the answer, or in s.err why there is none. Otherwise no
+// answer will come (the deadline, the context, the connection).
+func (c *h2Conn) call(ctx context.Context, s *h2Stream, block, msg []byte, deadline time.Time, timeout time.Duration, timer *time.Timer, w *abortWatch) error {
+	s.reset()
+	// A stream slot first, then its identifier and headers in one hold of
+	// wmu: identifiers must reach the server in increasing order.
+	c.mu.Lock()
+	for c.openErrLocked() == nil && c.active >= c.maxStreams {
+		if err := c.waitLocked(ctx, timer); err != nil {
+			c.mu.Unlock()
+			return err
+		}
+	}
+	if err := c.openErrLocked(); err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	c.active++
+	c.mu.Unlock()
+
+	c.wmu.Lock()
+	c.mu.Lock()
+	if err := c.openErrLocked(); err != nil {
+		c.active--
+		c.broadcastLocked()
+		c.mu.Unlock()
+		c.unlockWriter()
+		return err
+	}
+	s.id = c.nextID
+	if c.nextID += 2; c.nextID > maxWindow-2 {
+		c.goAway = true // out of identifiers: the next call opens a new connection
+		c.spent.Store(true)
+	}
+	c.streams[s.id] = s
+	s.sendWin = c.initWin
+	n := c.reserveLocked(s, len(msg))
+	maxFrame := c.maxFrame
+	c.mu.Unlock()
+	c.wbuf = appendFrameHeader(c.wbuf[:0], len(block), frameHeaders, flagEndHeaders, s.id)
+	c.wbuf = append(c.wbuf, block...)
+	err := c.writeData(s.id, msg[:n], n == len(msg), maxFrame, deadline, timeout, w)
+	c.unlockWriter()
+	if err != nil {
+		c.fail(err)
+		return err
+	}
+
+	// The rest of a large message, as the server's windows open.
+	for sent := n; sent < len(msg); sent += n {
+		c.mu.Lock()
+		for n = c.reserveLocked(s, len(msg)-sent); n == 0 && c.streams[s.id] == s; n = c.reserveLocked(s, len(msg)-sent) {
+			if err := c.waitLocked(ctx, timer); err != nil {
+				c.mu.Unlock()
+				c.abandon(s)
+				return err
+			}
+		}
+		maxFrame := c.maxFrame
+		c.mu.Unlock()
+		if n == 0 {
+			break // the stream ended early: the server answered already
+		}
+		c.wmu.Lock()
+		c.wbuf = c.wbuf[:0]
+		err := c.writeData(s.id, msg[sent:sent+n], sent+n == len(msg), maxFrame, deadline, timeout, w)
+		c.unlockWriter()
+		if err != nil {
+			c.fail(err)
+			return err
+		}
+	}
+
+	select {
+	case <-s.done:
+		return nil
+	case <-timer.C:
+		c.abandon(s)
+		return context.DeadlineExceeded
+	case <-ctx.Done():
+		c.abandon(s)
+		return ctx.Err()
+	}
+}
+
+// reserveLocked takes send window for up to want bytes of s's message.
+func (c *h2Conn) reserveLocked(s *h2Stream, want int) int {
+	n := int64(want)
+	n = min(n, c.sendWin, s.sendWin)
+	if n <= 0 {
+		return 0
+	}
+	c.sendWin -= n
+	s.sendWin -= n
+	return int(n)
+}
+
+// smallWrite is the size up to which DATA is copied behind the frame
+// headers and written in one piece; larger data is written from the
+// caller's buffer (a vectored write), not copied.
+const smallWrite = 16 << 10
+
+// writeData writes c.wbuf (frames already rendered) and data as DATA
+// frames of at most maxFrame bytes, END_STREAM on the last if end. It is
+// called with wmu held.
+func (c *h2Conn) writeData(id uint32, data []byte, end bool, maxFrame int, deadline time.Time, timeout time.Duration, w *abortWatch) error {
+	if err := c.setWriteDeadline(deadline, timeout); err != nil {
+		return err
+	}
+	if !w.attach(c.writer) {
+		return context.Canceled
+	}
+	defer w.detach()
+	flags := func(rest int) byte {
+		if end && rest == 0 {
+			return flagEndStream
+		}
+		return 0
+	}
+	if len(data) <= smallWrite {
+		for len(data) > 0 || end {
+			k := min(len(data), maxFrame)
+			c.wbuf = appendFrameHeader(c.wbuf, k, frameData, flags(len(data)-k), id)
+			c.wbuf = append(c.wbuf, data[:k]...)
+			if data = data[k:]; len(data) == 0 {
+				break
+			}
+		}
+		_, err := c.nc.Write(c.wbuf)
+		return err
+	}
+	// Frame headers first in wbuf, then the vector: header, data, header...
+	frames := (len(data) + maxFrame - 1) / maxFrame
+	start := len(c.wbuf)
+	for i, rest := 0, len(data); i < frames; i++ {
+		k := min(rest, maxFrame)
+		rest -= k
+		c.wbuf = appendFrameHeader(c.wbuf, k, frameData, flags(rest), id)
+	}
+	c.iovBuf = append(c.iovBuf[:0], c.wbuf[:start+frameHeaderLen])
+	for i := 0; i < frames; i++ {
+		k := min(len(data), maxFrame)
+		if i > 0 {
+			h := start + i*frameHeaderLen
+			c.iovBuf = append(c.iovBuf, c.wbuf[h:h+frameHeaderLen])
+		}
+		c.iovBuf = append(c.iovBuf, data[:k])
+		data = data[k:]
+	}
+	c.iov = c.iovBuf
+	_, err := c.iov.WriteTo(c.nc)
+	return err
+}
+
+// abandon gives up a stream at the deadline or on cancellation: it leaves
+// the table and the server is told to stop (RST_STREAM CANCEL). If the
+// reader ended it meanwhile, its signal is drained so the stream can be
+// reused.
+func (c *h2Conn) abandon(s *h2Stream) {
+	c.mu.Lock()
+	live := s.id != 0 && c.streams[s.id] == s
+	if live {
+		delete(c.streams, s.id)
+		c.active--
+		c.broadcastLocked()
+		if c.goAway && c.active == 0 && c.err == nil {
+			go c.close()
+		}
+	}
+	select {
+	case <-s.done:
+	default:
+	}
+	c.mu.Unlock()
+	if live {
+		id := s.id
+		c.queueControl(func(b []byte) []byte { return appendRST(b, id, h2Cancel) })
+	}
+}
+
+// message returns the one message of a stream that ended with status OK:
+// the length prefix checked and removed.
+func (s *h2Stream) message() ([]byte, error) {
+	switch {
+	case len(s.buf) == 0:
+		return nil, malformed("the server answered OK without a response message")
+	case len(s.buf) < grpcPrefixLen:
+		return nil, malformed("a response message of %d bytes is shorter than its prefix", len(s.buf))
+	case s.buf[0] != 0:
+		return nil, malformed("a compressed response message, though the client asked for no compression")
+	}
+	n := binary.BigEndian.Uint32(s.buf[1:])
+	if int64(n) != int64(len(s.buf)-grpcPrefixLen) {
+		return nil, malformed("the response holds %d bytes after a message of %d bytes", len(s.buf)-grpcPrefixLen, n)
+	}
+	return s.buf[grpcPrefixLen:], nil
+}
+
+// isRefused reports whether a call was refused before the server
+// processed it (safe to send again).
+func isRefused(err error) bool {
+	r, ok := err.(*h2StreamReset) // as the reader and call return it, unwrapped
+	return ok && r.refused()
+}
