@@ -110,6 +110,27 @@ func TestSearchOverloadBacksOffToHalf(t *testing.T) {
 	}
 }
 
+// TestMaxUsefulAcrossBisectedLevels: levels close together (a bisection's)
+// need only a gain in proportion to their step to count as useful.
+func TestMaxUsefulAcrossBisectedLevels(t *testing.T) {
+	// Throughput grows as c^0.5 up to 16, then stays flat.
+	grow := func(c float64) Level {
+		return Level{Load: c, Throughput: 100 * math.Sqrt(math.Min(c, 16)), P50: 10, P99: 12}
+	}
+	var history []Level
+	for _, c := range []float64{1, 2, 4, 8, 16, 11, 13, 14, 15, 32} {
+		history = append(history, grow(c))
+	}
+	if out := Conclude(Objective{MaxErrorRate: 0.05}, history, ""); out.MaxUseful != 16 {
+		t.Errorf("max useful %v, want 16 (13 -> 14 -> 15 -> 16 each add about 3.5%%, in steps of 7%%)", out.MaxUseful)
+	}
+	for _, tt := range []struct{ a, b, want float64 }{{4, 8, 0.05}, {8, 4, 0.05}, {10, 11, 0.0067}, {1, 4, 0.1025}} {
+		if got := usefulGain(tt.a, tt.b); math.Abs(got-tt.want) > 5e-4 {
+			t.Errorf("usefulGain(%v, %v) = %.4f, want %.4f", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
 func TestSearchBaselineFails(t *testing.T) {
 	_, step, _ := search(t, concurrency, DefaultObjective, func(c float64) Level { return Level{Load: c, ErrorRate: 1} })
 	if step.Phase != "baseline failed" || !strings.Contains(step.Reason, "errors 100.0%") {
