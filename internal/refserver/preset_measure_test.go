@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 // TestMeasureFieldGuide prints the preset's throughput curves, for the

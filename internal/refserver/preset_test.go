@@ -79,4 +79,3 @@ func presetCallers(t *testing.T, pods map[string]*refserver.Pod) map[string]func
 }
 
 var presetOrder = []string{refserver.PodBaseYOLO, refserver.PodNIMBinary, refserver.PodNIMGRPC, refserver.PodNIMBatching}
-

@@ -43,4 +43,3 @@ func TestFieldGuideOrderAtConcurrency16(t *testing.T) {
 		t.Errorf("throughput at 16: batching %.0f, grpc %.0f, binary %.0f, base-yolo %.0f; want them in this order, base-yolo far below", batching, grpc, binary, yolo)
 	}
 }
-
