@@ -28,6 +28,9 @@ type File struct {
 	Environment *Environment `json:"environment,omitempty"`
 	Plan        *PlanInfo    `json:"plan,omitempty"`
 	Runs        []Run        `json:"runs"`
+	// Searches are the sweet-spot searches of `inferbench sweep`, one per
+	// deployment; their levels are runs above.
+	Searches []Search `json:"searches,omitempty"`
 }
 
 // Environment is the machine the client ran on.
@@ -82,6 +85,8 @@ type Run struct {
 	// Server is what the server's metrics or statistics say about the
 	// step, per request on average; nil when they could not be read.
 	Server *observe.Breakdown `json:"server,omitempty"`
+	// Stability is set on a level measured in windows (a sweep's).
+	Stability *Stability `json:"stability,omitempty"`
 	// Validity says whether the numbers may be trusted: a server that
 	// restarted during the step, for one, makes them invalid.
 	Validity *Validity `json:"validity,omitempty"`
