@@ -90,6 +90,9 @@ type Run struct {
 	// Validity says whether the numbers may be trusted: a server that
 	// restarted during the step, for one, makes them invalid.
 	Validity *Validity `json:"validity,omitempty"`
+	// Pods is what Kubernetes said about the deployment's pods over the
+	// step; nil when pod checks were off.
+	Pods *Pods `json:"pods,omitempty"`
 }
 
 // Validity is a run's verdict on its own numbers, as MLPerf's
