@@ -12,6 +12,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/inferbench/inferbench/internal/imaging"
 )
 
 // Box is one detection. Its corners are in the coordinates of whatever
@@ -173,4 +175,21 @@ func Summary(boxes []Box) string {
 		parts[i] = fmt.Sprintf("%s %.2f", b.label(), b.Confidence)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// FromLetterbox takes boxes in model-input pixels back to a w x h image
+// that was letterboxed as lb says, as Ultralytics' scale_boxes does: the
+// padding is taken off, the scale undone, the corners clipped to the
+// image; a box left without area (it lay on the padding) is dropped.
+func FromLetterbox(boxes []Box, lb imaging.Letterbox, w, h int) []Box {
+	out := make([]Box, 0, len(boxes))
+	for _, b := range boxes {
+		b.X1, b.Y1 = lb.Unmap(b.X1, b.Y1)
+		b.X2, b.Y2 = lb.Unmap(b.X2, b.Y2)
+		b = b.Clip(float64(w), float64(h))
+		if b.X2 > b.X1 && b.Y2 > b.Y1 {
+			out = append(out, b)
+		}
+	}
+	return out
 }

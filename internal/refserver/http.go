@@ -23,11 +23,16 @@ var (
 	modelRoute  = regexp.MustCompile(`^/v2/models/([^/]+)(?:/versions/([0-9]+))?(?:/(infer|ready|config|stats))?$`)
 )
 
-// HTTPHandler serves the KServe v2 HTTP API with Triton's extensions.
+// HTTPHandler serves the KServe v2 HTTP API with Triton's extensions, and
+// NIM's /v1 API for a model with an image input (nim.go).
 func (s *Server) HTTPHandler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
+	if strings.HasPrefix(path, "/v1/") {
+		s.serveNIM(w, r)
+		return
+	}
 	if path == "/v2/models/stats" {
 		if !allow(w, r, http.MethodGet) {
 			return

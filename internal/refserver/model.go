@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	"github.com/inferbench/inferbench/internal/detect"
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/kserve/pb"
 )
@@ -40,6 +41,11 @@ type model struct {
 	// records into the statistics it was admitted under.
 	stats  atomic.Pointer[modelStats]
 	faults *injector
+	// image is the input an image is letterboxed into (vision.go): the
+	// model's only image-shaped input with a batch of 1, or a default
+	// 640x640 FP32 "images"; hasImage is set for the former.
+	image    kserve.TensorMetadata
+	hasImage bool
 }
 
 func newModel(spec ModelSpec) (*model, error) {
@@ -94,6 +100,7 @@ func newModel(spec ModelSpec) (*model, error) {
 	}
 	m := &model{spec: spec, faults: newInjector(spec.Seed)}
 	m.stats.Store(newModelStats())
+	m.image, m.hasImage = m.imageInput()
 	return m, nil
 }
 
@@ -247,7 +254,8 @@ func (m *model) wantedOutputs(req *kserve.InferRequest) ([]kserve.TensorMetadata
 }
 
 // outputs builds the wanted outputs for a request of this batch size, each
-// stamped with the inputs' fingerprint.
+// stamped with the inputs' fingerprint; a YOLO-shaped output of a model
+// with an image input also carries the detections derived from it.
 func (m *model) outputs(wanted []kserve.TensorMetadata, batch int, fp uint32) ([]kserve.Tensor, error) {
 	out := make([]kserve.Tensor, len(wanted))
 	for i, t := range wanted {
@@ -273,6 +281,12 @@ func (m *model) outputs(wanted []kserve.TensorMetadata, batch int, fp uint32) ([
 			tensor.Data = make([]byte, size)
 		}
 		kserve.StampFingerprint(&tensor, fp)
+		if m.hasImage {
+			// A detector's answer: the boxes every transport gives for
+			// this input (vision.go), where a YOLO output has them.
+			w, h := m.imageSize()
+			detect.EncodeYOLO(&tensor, detect.Generate(fp, w, h))
+		}
 		out[i] = tensor
 	}
 	return out, nil

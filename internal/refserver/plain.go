@@ -1,15 +1,10 @@
 package refserver
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"image"
-	_ "image/jpeg" // the image formats the plain API accepts
-	_ "image/png"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -17,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/inferbench/inferbench/internal/detect"
 	"github.com/inferbench/inferbench/internal/kserve"
 )
 
@@ -31,9 +27,9 @@ import (
 //	   200  a JSON array of detections in Ultralytics' shape:
 //	        [{"name": "person", "class": 0, "confidence": 0.8731,
 //	          "box": {"x1": 12.5, "y1": 40, "x2": 210.25, "y2": 380.75}}]
-//	        header X-Inferbench-Fingerprint: CRC-32C (Castagnoli) of the
-//	        image file's bytes, 8 hex digits; the detections are a
-//	        deterministic function of it and of the image's size
+//	        header X-Inferbench-Fingerprint: the fingerprint of the image
+//	        letterboxed into the model's image input, 8 hex digits; the
+//	        detections derive from it (vision.go)
 //	   400  not an image, bad JSON or base64, no "file" field
 //	   413  body over the maximum request size
 //	   503  the queue is full (uvicorn's --limit-concurrency), or the pod
@@ -42,7 +38,8 @@ import (
 //	GET /health                  {"status": "ok"}
 //
 // Errors are FastAPI's {"detail": "..."}. The image is decoded with the
-// standard library to validate it; the cost is the model's emulator's.
+// standard library and letterboxed, as a real service would before its
+// model runs; the model's cost is the emulator's.
 
 // PlainFingerprintHeader carries the fingerprint of the image a plain
 // request sent.
@@ -90,8 +87,9 @@ func (s *Server) servePredict(w http.ResponseWriter, r *http.Request, m *model) 
 		return
 	}
 	data, err := s.readImage(r)
+	var answer imageAnswer
 	if err == nil {
-		err = validateImage(data)
+		answer, err = m.answerImage(data)
 	}
 	var bad *plainBadRequest
 	if errors.As(err, &bad) {
@@ -101,7 +99,6 @@ func (s *Server) servePredict(w http.ResponseWriter, r *http.Request, m *model) 
 		plainError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	cfg, _, _ := image.DecodeConfig(bytes.NewReader(data))
 
 	start := time.Now()
 	ex, err := s.execute(r.Context(), m, 1, start)
@@ -110,14 +107,14 @@ func (s *Server) servePredict(w http.ResponseWriter, r *http.Request, m *model) 
 		return
 	}
 	outStart := time.Now()
-	fp := crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli))
-	body, err := json.Marshal(detections(fp, cfg.Width, cfg.Height))
+	body, err := json.Marshal(detect.ToUltralytics(answer.boxes))
 	if err != nil {
 		ex.fail(ReasonOther)
 		plainError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
 	ex.succeed(time.Since(outStart))
+	fp := answer.fp
 	w.Header().Set(PlainFingerprintHeader, fmt.Sprintf("%08x", fp))
 	if ex.drop {
 		dropResponse(w, http.StatusOK, "application/json", body)
@@ -194,17 +191,4 @@ func (s *Server) readImage(r *http.Request) ([]byte, error) {
 		return data, nil
 	}
 	return nil, &plainBadRequest{http.StatusUnsupportedMediaType, fmt.Sprintf("unsupported Content-Type %q: send application/json {\"image\": \"<base64>\"}, multipart/form-data with a \"file\" field, or the image itself", ct)}
-}
-
-// validateImage decodes the image to check it is a PNG or JPEG.
-func validateImage(data []byte) error {
-	if len(data) == 0 {
-		return badImage("the image is empty")
-	}
-	if _, format, err := image.Decode(bytes.NewReader(data)); err != nil {
-		return badImage("the data is not a PNG or JPEG image: %v", err)
-	} else if format != "png" && format != "jpeg" {
-		return badImage("image format %q is not supported: send PNG or JPEG", format)
-	}
-	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -15,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inferbench/inferbench/internal/detect"
+	"github.com/inferbench/inferbench/internal/imaging"
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/refserver"
 )
@@ -39,6 +40,21 @@ func testImage(t *testing.T, format string, w, h int) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// imageFingerprint is the fingerprint of an encoded image letterboxed
+// into an input, as a client computes it.
+func imageFingerprint(t *testing.T, data []byte, meta kserve.TensorMetadata) uint32 {
+	t.Helper()
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tensor, _, err := imaging.Tensor(img, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kserve.Fingerprint([]kserve.Tensor{tensor})
 }
 
 func plainPod(t *testing.T, em refserver.Emulator) *refserver.Running {
@@ -100,11 +116,13 @@ func TestPlainAPI(t *testing.T) {
 				}
 				return
 			}
-			var dets []refserver.Detection
+			var dets []detect.Ultralytics
 			if err := json.Unmarshal(a.body, &dets); err != nil || len(dets) < 1 {
 				t.Fatalf("answer %s is not a list of detections: %v", a.body, err)
 			}
-			want := fmt.Sprintf("%08x", crc32.Checksum(tt.image, crc32.MakeTable(crc32.Castagnoli)))
+			// The fingerprint of the image letterboxed into the default
+			// 640x640 input, as a KServe client would send it.
+			want := fmt.Sprintf("%08x", imageFingerprint(t, tt.image, kserve.TensorMetadata{Name: "images", Datatype: kserve.FP32, Shape: []int64{1, 3, 640, 640}}))
 			if got := a.header.Get(refserver.PlainFingerprintHeader); got != want {
 				t.Errorf("fingerprint %q, want %q", got, want)
 			}

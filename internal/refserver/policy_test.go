@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/inferbench/inferbench/internal/kserve"
 )
 
 func TestBatchPolicy(t *testing.T) {
@@ -203,17 +205,30 @@ func TestStallWait(t *testing.T) {
 	}
 }
 
-func TestDetectionsAreDeterministic(t *testing.T) {
-	a, b := detections(0xdeadbeef, 640, 480), detections(0xdeadbeef, 640, 480)
-	if !slices.Equal(a, b) || len(a) < 1 || len(a) > 3 {
-		t.Fatalf("detections differ or count %d outside 1..3: %v %v", len(a), a, b)
+func TestImageInput(t *testing.T) {
+	img := func(name string, dt kserve.DataType, dims ...int64) kserve.TensorMetadata {
+		return kserve.TensorMetadata{Name: name, Datatype: dt, Shape: dims}
 	}
-	for _, d := range a {
-		if d.Box.X1 < 0 || d.Box.X2 > 640 || d.Box.Y2 > 480 || d.Box.X1 >= d.Box.X2 || d.Box.Y1 >= d.Box.Y2 || d.Confidence < 0.5 || d.Confidence > 1 || cocoNames[d.Class] != d.Name {
-			t.Errorf("detection out of shape: %+v", d)
+	tests := []struct {
+		name   string
+		batch  int
+		inputs []kserve.TensorMetadata
+		want   kserve.TensorMetadata
+		ok     bool
+	}{
+		{"YOLO input", 0, []kserve.TensorMetadata{img("images", kserve.FP32, 1, 3, 64, 64)}, img("images", kserve.FP32, 1, 3, 64, 64), true},
+		{"batched, batch of one", 8, []kserve.TensorMetadata{img("x", kserve.UINT8, 3, 32, 48)}, img("x", kserve.UINT8, 1, 3, 32, 48), true},
+		{"CHW", 0, []kserve.TensorMetadata{img("x", kserve.FP16, 3, 32, 32)}, img("x", kserve.FP16, 3, 32, 32), true},
+		{"image beside other inputs", 0, []kserve.TensorMetadata{img("thresholds", kserve.FP32, 1, 2), img("images", kserve.FP32, 1, 3, 64, 64)}, img("images", kserve.FP32, 1, 3, 64, 64), true},
+		{"BYTES: the default", 0, []kserve.TensorMetadata{img("image", kserve.BYTES, 1)}, defaultImageInput, false},
+		{"two images: the default", 0, []kserve.TensorMetadata{img("a", kserve.FP32, 1, 3, 8, 8), img("b", kserve.FP32, 1, 3, 8, 8)}, defaultImageInput, false},
+		{"variable size: the default", 0, []kserve.TensorMetadata{img("images", kserve.FP32, 1, 3, -1, -1)}, defaultImageInput, false},
+	}
+	for _, tt := range tests {
+		m := &model{spec: ModelSpec{MaxBatchSize: tt.batch, Inputs: tt.inputs}}
+		got, ok := m.imageInput()
+		if ok != tt.ok || got.Name != tt.want.Name || got.Datatype != tt.want.Datatype || !slices.Equal(got.Shape, tt.want.Shape) {
+			t.Errorf("%s: %+v %v, want %+v %v", tt.name, got, ok, tt.want, tt.ok)
 		}
-	}
-	if slices.Equal(a, detections(0xdeadbeee, 640, 480)) {
-		t.Error("different fingerprints give the same detections")
 	}
 }

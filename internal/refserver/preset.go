@@ -49,13 +49,15 @@ const (
 // decode, three timed phases).
 //
 //   - base-yolo: a PyTorch model behind FastAPI, the plain HTTP API
-//     (POST /predict). The gil emulator: 23 ms an image at concurrency 1,
-//     80% of it under the GIL, 0.1 ms of lock contention per waiting
-//     thread: throughput goes from about 37/s at 1 to about 50/s, no more
-//     (1/18.4 ms), and slightly down as threads pile up; latency grows
-//     with every worker. A queue limit of 15 waiting for the GIL stands for
-//     uvicorn's --limit-concurrency 16: beyond 16, concurrency "just adds
-//     errors with no throughput gain" (503).
+//     (POST /predict), letterboxing images to 64x64 as the NIMs' inputs
+//     (so one image gets the same detections from the four). The gil
+//     emulator: 23 ms an image at concurrency 1, 80% of it under the GIL,
+//     0.1 ms of lock contention per waiting thread: throughput goes from
+//     about 37/s at 1 to about 50/s, no more (1/18.4 ms), and slightly
+//     down as threads pile up; latency grows with every worker. A queue
+//     limit of 15 waiting for the GIL stands for uvicorn's
+//     --limit-concurrency 16: beyond 16, concurrency "just adds errors
+//     with no throughput gain" (503).
 //   - nim-binary: a NIM over KServe HTTP with one TensorRT instance. The
 //     pipelined emulator: 8 ms alone, 1.5 ms more for each other request
 //     in flight, at most 24 in flight: 125/s at 1, about 430/s at 8, 525/s
@@ -107,7 +109,9 @@ func FieldGuide(basePort int) Config {
 			Name: PodBaseYOLO, HTTP: addr(0, 0), Metrics: addr(0, 2), HTTPAPI: APIPlain,
 			Models: []ModelConfig{{
 				Name: "yolov8n", Platform: "pytorch_fastapi", Seed: 1,
-				Inputs:  []kserve.TensorMetadata{{Name: "image", Datatype: kserve.BYTES, Shape: []int64{1}}},
+				// The image is letterboxed to 64x64 as the NIMs' inputs,
+				// so that one image gets the same answer from all four.
+				Inputs:  []kserve.TensorMetadata{{Name: "images", Datatype: kserve.FP32, Shape: []int64{1, 3, 64, 64}}},
 				Outputs: []kserve.TensorMetadata{{Name: "detections", Datatype: kserve.BYTES, Shape: []int64{-1}}},
 				Emulator: EmulatorConfig{Kind: KindGIL, ServiceTime: 23 * time.Millisecond, GILHeld: 0.8,
 					GILSwitch: 100 * time.Microsecond, QueueLimit: 15, Jitter: Jitter{Dist: "lognormal", Spread: 0.15}},
