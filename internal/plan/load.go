@@ -35,7 +35,7 @@ func (e *Error) Error() string {
 // lists the same; a test keeps them in step.
 var (
 	planKeys       = []string{"deployments", "sequence", "steps"}
-	deploymentKeys = []string{"name", "protocol", "url", "model", "version", "timeout", "headers", "inputs", "batching", "metrics_url"}
+	deploymentKeys = []string{"name", "protocol", "url", "model", "version", "timeout", "headers", "inputs", "batching", "metrics_url", "kubernetes"}
 	inputKeys      = []string{"shapes", "batch_size", "data", "image"}
 	stepKeys       = []string{"name", "concurrency", "rate", "arrival", "requests", "duration", "deployments"}
 )
@@ -247,6 +247,11 @@ func (p *parser) deployments(n *yaml.Node) ([]Deployment, error) {
 		}
 		if v, ok := f["inputs"]; ok {
 			if d.Inputs, err = p.inputs(v, what); err != nil {
+				return nil, err
+			}
+		}
+		if v, ok := f["kubernetes"]; ok {
+			if d.Kubernetes, err = p.kubernetes(v, what); err != nil {
 				return nil, err
 			}
 		}

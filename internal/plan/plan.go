@@ -34,6 +34,8 @@ type Deployment struct {
 	// MetricsURL is the server's Prometheus metrics: a URL, "auto" (the
 	// default: Triton's port 8002, else the statistics API) or "off".
 	MetricsURL string
+	// Kubernetes names the deployment's pods for the pod checks; nil: off.
+	Kubernetes *Kubernetes
 }
 
 // Inputs say what a deployment is sent.
