@@ -20,7 +20,7 @@ import (
 // over each protocol.
 func TestBenchAcceptance(t *testing.T) {
 	r := refServer(t, refserver.NewInstances(16, 5*time.Millisecond), 0)
-	for _, kind := range protocol.Kinds {
+	for _, kind := range protocol.KServeKinds {
 		t.Run(string(kind), func(t *testing.T) {
 			f, log, err := benchJSON(t, context.Background(), "--url", urlFor(r, kind), "--protocol", string(kind), "--model", "m", "-c", "8", "-n", "800")
 			if err != nil {

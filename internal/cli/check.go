@@ -115,8 +115,8 @@ func runCheck(cmd *cobra.Command, f *checkFlags) error {
 		if f.url == "" {
 			return fmt.Errorf("give --url (and --protocol), or --reference to check the built-in reference server")
 		}
-		if !slices.Contains(protocol.Kinds, protocol.Kind(f.protocol)) {
-			return fmt.Errorf("--protocol %q: want one of %v", f.protocol, protocol.Kinds)
+		if !slices.Contains(protocol.KServeKinds, protocol.Kind(f.protocol)) {
+			return fmt.Errorf("--protocol %q: check speaks the Open Inference Protocol, one of %v (use bench for %s and %s)", f.protocol, protocol.KServeKinds, protocol.NIMHTTP, protocol.HTTPJSON)
 		}
 		targets = []checkTarget{{protocol.Kind(f.protocol), f.url}}
 	}

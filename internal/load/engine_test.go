@@ -96,7 +96,7 @@ func TestExactCountsAndWarmup(t *testing.T) {
 
 func TestInjectedErrorsAreCountedNotFatal(t *testing.T) {
 	r, _ := server(t, refserver.NewInstances(8, 0), 0.2)
-	for _, kind := range protocol.Kinds {
+	for _, kind := range protocol.KServeKinds {
 		t.Run(string(kind), func(t *testing.T) {
 			c, p := client(t, r, kind, 0)
 			res, err := load.Run(context.Background(), load.Config{Client: c, Payloads: []protocol.Payload{p}, Concurrency: 4, Requests: 500, Warmup: 10})

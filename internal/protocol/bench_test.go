@@ -64,7 +64,7 @@ func reportCPU(b *testing.B, start time.Duration) {
 	b.ReportMetric(float64((cpuTime()-start).Microseconds())/float64(b.N), "cpu-µs/op")
 }
 
-var tinyKinds = protocol.Kinds
+var tinyKinds = protocol.KServeKinds
 
 var yoloKinds = []protocol.Kind{protocol.KServeHTTP, protocol.KServeGRPC}
 

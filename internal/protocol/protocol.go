@@ -1,8 +1,9 @@
 // Package protocol holds the Client interface the load engine drives and
 // one adapter per wire: KServe v2 over HTTP with Triton's binary tensors
 // (kserve-http), over HTTP with pure JSON (kserve-http-json) and over gRPC
-// (kserve-grpc). Every call runs under a deadline. It knows nothing of
-// plans or reports.
+// (kserve-grpc); and two that send images rather than tensors: NIM's
+// /v1/infer (nim-http) and any HTTP model service (http-json). Every call
+// runs under a deadline. It knows nothing of plans or reports.
 package protocol
 
 import (
@@ -25,10 +26,20 @@ const (
 	KServeHTTP     Kind = "kserve-http"      // KServe v2 HTTP, inputs and outputs as Triton binary tensors
 	KServeHTTPJSON Kind = "kserve-http-json" // KServe v2 HTTP, pure JSON
 	KServeGRPC     Kind = "kserve-grpc"      // KServe v2 gRPC, raw_input_contents
+	NIMHTTP        Kind = "nim-http"         // NIM's POST /v1/infer, images as base64 data URLs
+	HTTPJSON       Kind = "http-json"        // any HTTP model service: the image in a body template, multipart or raw
 )
 
 // Kinds lists the protocol kinds.
-var Kinds = []Kind{KServeHTTP, KServeHTTPJSON, KServeGRPC}
+var Kinds = []Kind{KServeHTTP, KServeHTTPJSON, KServeGRPC, NIMHTTP, HTTPJSON}
+
+// KServeKinds lists the kinds that speak the Open Inference Protocol:
+// tensors in, tensors out, the model's metadata from the server.
+var KServeKinds = []Kind{KServeHTTP, KServeHTTPJSON, KServeGRPC}
+
+// SendsImages reports whether a kind sends encoded images (PNG, JPEG)
+// rather than tensors: its requests carry the image files themselves.
+func (k Kind) SendsImages() bool { return k == NIMHTTP || k == HTTPJSON }
 
 // Defaults for Options.
 const (
@@ -62,6 +73,8 @@ type Options struct {
 	// Connections is the number of gRPC connections (HTTP/2 channels)
 	// calls are spread over, DefaultConnections if zero.
 	Connections int
+	// HTTP shapes the requests of the image kinds (nim-http, http-json).
+	HTTP HTTPOptions
 }
 
 func (o Options) withDefaults() Options {
@@ -145,6 +158,8 @@ func New(opts Options) (Client, error) {
 		return newHTTPClient(opts)
 	case KServeGRPC:
 		return newGRPCClient(opts)
+	case NIMHTTP, HTTPJSON:
+		return newImageClient(opts)
 	}
 	return nil, fmt.Errorf("unknown protocol %q (want one of %v)", opts.Kind, Kinds)
 }

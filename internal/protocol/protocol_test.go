@@ -38,7 +38,7 @@ func serve(t *testing.T, models ...refserver.ModelSpec) *refserver.Running {
 func clients(t *testing.T, r *refserver.Running, opts protocol.Options) map[protocol.Kind]protocol.Client {
 	t.Helper()
 	out := map[protocol.Kind]protocol.Client{}
-	for _, k := range protocol.Kinds {
+	for _, k := range protocol.KServeKinds {
 		o := opts
 		o.Kind = k
 		o.URL = "http://" + r.HTTPAddr
