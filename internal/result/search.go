@@ -18,6 +18,7 @@ type Stability struct {
 
 // Search statuses.
 const (
+	SearchRunning        = "running" // in a checkpoint written while it runs
 	SearchComplete       = "complete"
 	SearchBaselineFailed = "baseline failed"
 	SearchInterrupted    = "interrupted"

@@ -32,6 +32,10 @@ type StepOptions struct {
 	ProgressInterval time.Duration
 	// Watch, if set, reads the server's counters around the step.
 	Watch *ServerWatch
+	// WindowRequests and OnWindow cut the measured phase into windows
+	// (see load.Config); a sweep uses them to measure until stable.
+	WindowRequests int
+	OnWindow       func(load.Window) bool
 }
 
 // Step runs one level against a target and returns its result entry. The
@@ -64,6 +68,7 @@ func Step(ctx context.Context, t *Target, lvl Level, opts StepOptions) result.Ru
 		Concurrency: lvl.Concurrency, Rate: lvl.Rate, Arrival: lvl.Arrival, Seed: lvl.Seed, MaxInFlight: lvl.MaxInFlight,
 		Requests: lvl.Requests, Duration: lvl.Duration, Warmup: warmup,
 		Grace: opts.Grace, OnProgress: opts.OnProgress, ProgressInterval: opts.ProgressInterval,
+		WindowRequests: opts.WindowRequests, OnWindow: opts.OnWindow,
 	})
 	if err != nil {
 		run.Status = result.StatusFailed
