@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/inferbench/inferbench/internal/kube"
 	"github.com/inferbench/inferbench/internal/load"
 	"github.com/inferbench/inferbench/internal/measure"
 	"github.com/inferbench/inferbench/internal/plan"
@@ -30,6 +31,11 @@ type PlanOptions struct {
 	ProgressInterval time.Duration
 	Grace            time.Duration
 	DefaultTimeout   time.Duration
+	// Kubeconfig is the file for the pod checks of deployments with a
+	// kubernetes section; empty: as kubectl finds it. PodWatch, if set,
+	// replaces kube.Setup (tests).
+	Kubeconfig string
+	PodWatch   func(context.Context, kube.Target) (*kube.PodWatch, string)
 }
 
 // Preflight is what checking one deployment before the plan found.
@@ -40,6 +46,10 @@ type Preflight struct {
 	// Watch reads the server's side of each step; nil when it cannot.
 	Watch     *ServerWatch
 	WatchLine string // what the watch chose, for the log
+	// Pods watches the deployment's pods around each step; nil when pod
+	// checks are off, and PodsLine says why.
+	Pods     *kube.PodWatch
+	PodsLine string
 }
 
 // deploymentOf describes a plan deployment in result terms.
@@ -126,7 +136,8 @@ func Execute(ctx context.Context, p *plan.Plan, steps []plan.Step, opts PlanOpti
 	for _, d := range p.Deployments {
 		pf := Check(ctx, d, opts.DefaultTimeout)
 		if pf.Target != nil {
-			logf("Check %-16s ok: %s %s, %d bytes per request; %s", d.Name, d.Protocol, d.URL, pf.Target.PayloadB, pf.WatchLine)
+			pf.Pods, pf.PodsLine = opts.podWatch(ctx, d)
+			logf("Check %-16s ok: %s %s, %d bytes per request; %s; %s", d.Name, d.Protocol, d.URL, pf.Target.PayloadB, pf.WatchLine, pf.PodsLine)
 			defer pf.Target.Client.Close()
 		} else {
 			logf("Check %-16s FAILED: %v", d.Name, pf.Err)
@@ -166,7 +177,7 @@ func Execute(ctx context.Context, p *plan.Plan, steps []plan.Step, opts PlanOpti
 				}
 				lvl := Level{Concurrency: step.Concurrency, Rate: step.Rate, Arrival: step.Arrival, Seed: 1,
 					Requests: step.Requests, Duration: step.Duration, Warmup: -1}
-				r = Step(ctx, pf.Target, lvl, StepOptions{Grace: opts.Grace, OnProgress: progress, ProgressInterval: opts.ProgressInterval, Watch: pf.Watch})
+				r = Step(ctx, pf.Target, lvl, StepOptions{Grace: opts.Grace, OnProgress: progress, ProgressInterval: opts.ProgressInterval, Watch: pf.Watch, Pods: pf.Pods})
 				logf("  %-16s %s", d.Name, summary(&r))
 			}
 			r.Step = step.Name

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/inferbench/inferbench/internal/analyze"
+	"github.com/inferbench/inferbench/internal/kube"
 	"github.com/inferbench/inferbench/internal/load"
 	"github.com/inferbench/inferbench/internal/measure"
 	"github.com/inferbench/inferbench/internal/result"
@@ -32,6 +33,8 @@ type StepOptions struct {
 	ProgressInterval time.Duration
 	// Watch, if set, reads the server's counters around the step.
 	Watch *ServerWatch
+	// Pods, if set, watches the deployment's Kubernetes pods around it.
+	Pods *kube.PodWatch
 	// WindowRequests and OnWindow cut the measured phase into windows
 	// (see load.Config); a sweep uses them to measure until stable.
 	WindowRequests int
@@ -63,6 +66,10 @@ func Step(ctx context.Context, t *Target, lvl Level, opts StepOptions) result.Ru
 	if opts.Watch != nil {
 		watching = opts.Watch.Start(ctx)
 	}
+	var pods *kube.Watching
+	if opts.Pods != nil {
+		pods = opts.Pods.Start(ctx, lvl.Concurrency)
+	}
 	res, err := load.Run(ctx, load.Config{
 		Client: t.Client, Payloads: t.Payloads, Validate: t.Validate,
 		Concurrency: lvl.Concurrency, Rate: lvl.Rate, Arrival: lvl.Arrival, Seed: lvl.Seed, MaxInFlight: lvl.MaxInFlight,
@@ -76,12 +83,18 @@ func Step(ctx context.Context, t *Target, lvl Level, opts StepOptions) result.Ru
 		if watching != nil {
 			_, _, _ = watching.Stop()
 		}
+		if pods != nil {
+			pods.Stop()
+		}
 		judge(&run)
 		return run
 	}
 	run = fromEngine(run, res)
 	if watching != nil {
 		applyServer(&run, watching, int64(res.WarmupSucceeded))
+	}
+	if pods != nil {
+		applyPods(&run, pods)
 	}
 	judge(&run)
 	return run
