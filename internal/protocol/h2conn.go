@@ -257,13 +257,16 @@ func (c *h2Conn) unlockWriter() {
 	}
 }
 
-// setWriteDeadline bounds the writes of a call; the deadline on the socket
-// is moved only when the call's is earlier or well later, to spare a
-// timer update per call.
+// setWriteDeadline bounds the writes of a call, which the connection's
+// calls share: a write that times out fails the connection, so the
+// deadline on the socket is never earlier than the call's. It is moved
+// ahead by an eighth of the timeout at a time, to spare a timer update per
+// call; a write blocked by a server that stopped reading fails at most
+// that much after the call's deadline.
 func (c *h2Conn) setWriteDeadline(deadline time.Time, timeout time.Duration) error {
-	if deadline.Before(c.wdl) || deadline.Sub(c.wdl) > timeout/8 {
-		c.wdl = deadline
-		return c.nc.SetWriteDeadline(deadline)
+	if deadline.After(c.wdl) {
+		c.wdl = deadline.Add(timeout / 8)
+		return c.nc.SetWriteDeadline(c.wdl)
 	}
 	return nil
 }
