@@ -9,6 +9,7 @@ package report
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,5 +78,30 @@ func TestBrowserLoadsTheReport(t *testing.T) {
 	headless(t, "--screenshot="+shot, "--window-size=1400,1800", "--hide-scrollbars", "file://"+page)
 	if st, err := os.Stat(shot); err != nil || st.Size() < 10_000 {
 		t.Errorf("screenshot: %v", err)
+	}
+}
+
+// TestBrowserLoadsASweepReport: the searches' path charts parse and render
+// in a real browser: every point and bar of the page is in its DOM.
+func TestBrowserLoadsASweepReport(t *testing.T) {
+	page := filepath.Join(t.TempDir(), "sweep.html")
+	var b bytes.Buffer
+	if err := HTML(&b, sweepFile()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(page, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	marks := strings.Count(b.String(), `class="pt"`) + strings.Count(b.String(), `class="bar"`)
+	dom, log := headless(t, "--dump-dom", "file://"+page)
+	if m := regexp.MustCompile(`CONSOLE.*`).FindString(log); m != "" {
+		t.Errorf("console output: %s", m)
+	}
+	tag := regexp.MustCompile(`<html[^>]*>`).FindString(dom)
+	if strings.Contains(tag, "data-errors") || !strings.Contains(tag, fmt.Sprintf(`data-points="%d"`, marks)) {
+		t.Errorf("the browser's DOM does not hold the page's %d chart marks, or recorded errors: %s", marks, tag)
+	}
+	if !strings.Contains(dom, `id="chart-search-1"`) || !strings.Contains(dom, `data-order="6" data-x="32"`) {
+		t.Errorf("the search charts are missing from the DOM")
 	}
 }

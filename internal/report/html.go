@@ -27,7 +27,7 @@ svg{width:100%;height:auto} .title{font-weight:600;font-size:14px} .tick{font-si
 table{border-collapse:collapse;background:#fff;font-size:13px;width:100%} th,td{border:1px solid #dde1e7;padding:4px 8px;text-align:right;white-space:nowrap}
 th{background:#eef1f5} td:first-child,th:first-child,td.l{text-align:left}
 .scroll{overflow-x:auto} pre{background:#fff;border:1px solid #dde1e7;padding:10px;overflow-x:auto;font-size:12px}
-ol{margin:4px 0 12px}
+ol{margin:4px 0 12px} .num{font-size:11px;fill:#333}
 `
 
 // runKey labels a run in charts: its step, or its load level.
@@ -136,16 +136,18 @@ func HTML(w io.Writer, f *result.File) error {
 		b.WriteString("</table></div>")
 	}
 
+	b.WriteString(searchesHTML(f, color))
+
 	// Every run.
 	b.WriteString(`<h2>All runs</h2><div class="scroll"><table id="runs"><tr><th>step</th>`)
-	for _, h := range header {
+	for _, h := range runHeader(f) {
 		fmt.Fprintf(&b, "<th>%s</th>", html.EscapeString(strings.ToLower(h)))
 	}
 	b.WriteString("<th>check and notes</th></tr>")
 	for i := range f.Runs {
 		r := &f.Runs[i]
 		fmt.Fprintf(&b, `<tr><td class="l">%s</td>`, html.EscapeString(r.Step))
-		for _, c := range row(r) {
+		for _, c := range runRow(f, r) {
 			fmt.Fprintf(&b, "<td>%s</td>", html.EscapeString(c))
 		}
 		notes := []string{}

@@ -107,9 +107,9 @@ func Text(w io.Writer, f *result.File, opts Options) error {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
+	fmt.Fprintln(tw, strings.Join(runHeader(f), "\t")+"\t")
 	for i := range f.Runs {
-		fmt.Fprintln(tw, strings.Join(row(&f.Runs[i]), "\t")+"\t")
+		fmt.Fprintln(tw, strings.Join(runRow(f, &f.Runs[i]), "\t")+"\t")
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -146,6 +146,9 @@ func Text(w io.Writer, f *result.File, opts Options) error {
 		for _, l := range lines {
 			fmt.Fprintf(w, "  %s\n", l)
 		}
+	}
+	if err := searchesText(w, f); err != nil {
+		return err
 	}
 	if err := comparison(w, f); err != nil {
 		return err
@@ -189,7 +192,7 @@ func operatingRows(f *result.File) [][]string {
 	var rows [][]string
 	for _, d := range analyze.Deployments(f.Runs) {
 		pts := analyze.Points(f.Runs, d)
-		if len(pts) < 2 {
+		if len(pts) < 2 || searched(f, d) {
 			continue
 		}
 		o := analyze.Operating(d, pts)
@@ -233,20 +236,22 @@ func Markdown(w io.Writer, f *result.File) error {
 	for _, warning := range clientWarnings(f) {
 		fmt.Fprintf(w, "> **Warning:** %s\n\n", warning)
 	}
-	fmt.Fprintf(w, "| %s |\n", strings.Join(header, " | "))
-	aligns := make([]string, len(header))
+	cols := runHeader(f)
+	fmt.Fprintf(w, "| %s |\n", strings.Join(cols, " | "))
+	aligns := make([]string, len(cols))
 	for i := range aligns {
 		aligns[i] = "---:"
 	}
 	aligns[0], aligns[2] = "---", "---"
 	fmt.Fprintf(w, "|%s|\n", strings.Join(aligns, "|"))
 	for i := range f.Runs {
-		cells := row(&f.Runs[i])
+		cells := runRow(f, &f.Runs[i])
 		for j, c := range cells {
 			cells[j] = strings.ReplaceAll(c, "|", "\\|")
 		}
 		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
 	}
+	searchesMarkdown(w, f)
 	if ranks := analyze.Rank(f.Runs, analyze.Deployments(f.Runs)); len(ranks) > 0 {
 		fmt.Fprintln(w, "\n### Comparison")
 		for _, r := range ranks {
@@ -283,9 +288,11 @@ var csvHeader = []string{"deployment", "protocol", "url", "model", "model_versio
 	"error_rate", "error_band", "throughput_rps", "elapsed_s", "latency_min_ms", "latency_mean_ms", "latency_stddev_ms",
 	"latency_p50_ms", "latency_p90_ms", "latency_p95_ms", "latency_p99_ms", "latency_p999_ms", "latency_max_ms",
 	"latency_vs_baseline_p50", "latency_vs_baseline_p99", "client_cpu_percent", "late_sends",
-	"valid", "server_queue_ms", "server_compute_ms", "server_avg_batch_size"}
+	"valid", "server_queue_ms", "server_compute_ms", "server_avg_batch_size",
+	"stable", "stability_windows", "throughput_spread", "p50_spread"}
 
-// CSV writes one row per run.
+// CSV writes one row per run, then the sweet-spot searches, if any, as a
+// second table after a blank line.
 func CSV(w io.Writer, f *result.File) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(csvHeader); err != nil {
@@ -308,9 +315,12 @@ func CSV(w io.Writer, f *result.File) error {
 		if b := r.Server; b != nil {
 			rec[len(rec)-3], rec[len(rec)-2], rec[len(rec)-1] = fl(b.QueueMs), fl(b.ComputeMs()), fl(b.AvgBatchSize)
 		}
-		if err := cw.Write(rec); err != nil {
+		if err := cw.Write(append(rec, stabilityCSV(&r)...)); err != nil {
 			return err
 		}
+	}
+	if err := searchesCSV(cw, f); err != nil {
+		return err
 	}
 	cw.Flush()
 	return cw.Error()

@@ -21,6 +21,13 @@ type series struct {
 	color  string
 	dashed bool
 	points []xy
+	// ordered joins the points in the order given (a search's path)
+	// instead of by x; labels then number them, hollow draws some as
+	// rings, and spot (1-based, 0 for none) circles one of them.
+	ordered bool
+	labels  []string
+	hollow  []bool
+	spot    int
 }
 
 // chart is a line chart drawn as inline SVG, with a point (and its
@@ -177,7 +184,9 @@ func (c chart) svg() string {
 	// Lines and points.
 	for _, s := range c.series {
 		pts := append([]xy(nil), s.points...)
-		sort.Slice(pts, func(i, j int) bool { return pts[i].x < pts[j].x })
+		if !s.ordered {
+			sort.Slice(pts, func(i, j int) bool { return pts[i].x < pts[j].x })
+		}
 		var path strings.Builder
 		for i, p := range pts {
 			cmd := "L"
@@ -191,7 +200,11 @@ func (c chart) svg() string {
 			dash = ` stroke-dasharray="6 4"`
 		}
 		fmt.Fprintf(&b, `<path class="line" d="%s" stroke="%s"%s/>`, strings.TrimSpace(path.String()), s.color, dash)
-		for _, p := range pts {
+		for i, p := range pts {
+			if s.ordered {
+				b.WriteString(s.mark(i, px(p.x), py(p.y), p, c))
+				continue
+			}
 			fmt.Fprintf(&b, `<circle class="pt" cx="%.1f" cy="%.1f" r="3.5" fill="%s" data-series="%s" data-x="%g" data-y="%g"><title>%s: %s %s, %s %s</title></circle>`,
 				px(p.x), py(p.y), s.color, html.EscapeString(s.name), p.x, p.y,
 				html.EscapeString(s.name), fmtNum(p.x), c.xUnit, fmtNum(p.y), c.yUnit)
@@ -206,6 +219,30 @@ func (c chart) svg() string {
 		fmt.Fprintf(&b, `<span class="key%s"><i style="background:%s"></i>%s</span>`, style, s.color, html.EscapeString(s.name))
 	}
 	b.WriteString(`</figcaption></figure>`)
+	return b.String()
+}
+
+// mark draws point i of an ordered series at (x, y): a dot, or a ring
+// when hollow, its number beside it, and a circle around the spot.
+func (s series) mark(i int, x, y float64, p xy, c chart) string {
+	var b strings.Builder
+	label := ""
+	if i < len(s.labels) {
+		label = s.labels[i]
+	}
+	fill, stroke := s.color, ""
+	if i < len(s.hollow) && s.hollow[i] {
+		fill, stroke = "#fff", fmt.Sprintf(` stroke="%s" stroke-width="2"`, s.color)
+	}
+	if s.spot == i+1 {
+		fmt.Fprintf(&b, `<circle class="spot" cx="%.1f" cy="%.1f" r="9" fill="none" stroke="%s" stroke-width="1.5"/>`, x, y, s.color)
+	}
+	fmt.Fprintf(&b, `<circle class="pt" cx="%.1f" cy="%.1f" r="4" fill="%s"%s data-series="%s" data-order="%s" data-x="%g" data-y="%g"><title>%s, level %s: %s %s, %s %s</title></circle>`,
+		x, y, fill, stroke, html.EscapeString(s.name), html.EscapeString(label), p.x, p.y,
+		html.EscapeString(s.name), html.EscapeString(label), fmtNum(p.x), c.xUnit, fmtNum(p.y), c.yUnit)
+	if label != "" {
+		fmt.Fprintf(&b, `<text class="num" x="%.1f" y="%.1f">%s</text>`, x+6, y-7, html.EscapeString(label))
+	}
 	return b.String()
 }
 
