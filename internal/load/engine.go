@@ -31,6 +31,15 @@ type Config struct {
 	// Payloads are sent in rotation; prepared before the run so that no
 	// encoding happens while the clock runs.
 	Payloads []protocol.Payload
+	// Produce, if set, makes each request's payload as it is sent (the
+	// payload index, rotating over len(Payloads) as they would), instead
+	// of taking a prepared one: the client's preprocessing per request
+	// (--preprocess-per-request). Its time is kept apart in
+	// Result.Preprocess: in closed loop the latency clock starts after
+	// it; in open loop it delays the actual send (it is in the latency
+	// from the intended time, not in the service time). A Produce error
+	// is a failed request (PreprocessError).
+	Produce func(i int) (protocol.Payload, error)
 	// Validate checks each response in place (protocol.NewChecker, built
 	// from the model's metadata): a response that is malformed or lacks
 	// what the metadata promises counts as a failure. Nil checks only that
@@ -129,6 +138,9 @@ type Result struct {
 	// messages (bodies or gRPC messages) of the measured phase's answered
 	// requests, failures included.
 	RequestBytes, ResponseBytes int64
+	// Preprocess is the time Config.Produce took per request of the
+	// measured phase (nil without Produce).
+	Preprocess *measure.Histogram
 }
 
 func (c *Config) check() error {
@@ -223,6 +235,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.SendRate = m.sendRate
 	res.ErrorGroups = m.tally.Groups()
 	res.RequestBytes, res.ResponseBytes = m.reqBytes, m.respBytes
+	res.Preprocess = m.prep
 	res.Interrupted = ctx.Err() != nil
 	return res, nil
 }
@@ -238,6 +251,7 @@ type phaseResult struct {
 	sendRate float64 // open loop only
 
 	reqBytes, respBytes int64
+	prep                *measure.Histogram // with Config.Produce only
 }
 
 // worker holds one worker's observations; no locks on the hot path.
@@ -249,6 +263,7 @@ type worker struct {
 	late    int64
 
 	reqBytes, respBytes int64
+	prep                *measure.Histogram // with Config.Produce only
 }
 
 func newWorker() *worker {
@@ -266,10 +281,41 @@ func merge(ws []*worker, elapsed time.Duration) phaseResult {
 		out.late += w.late
 		out.reqBytes += w.reqBytes
 		out.respBytes += w.respBytes
+		if w.prep != nil {
+			if out.prep == nil {
+				out.prep = measure.NewHistogram()
+			}
+			out.prep.Merge(w.prep)
+		}
 	}
 	out.sent = out.ok + out.tally.Total()
 	return out
 }
+
+// payload returns the payload of request i: one of the prepared ones in
+// rotation, or with Config.Produce one made now, its time recorded.
+func (w *worker) payload(cfg *Config, i uint64) (protocol.Payload, error) {
+	if cfg.Produce == nil {
+		return cfg.Payloads[i%uint64(len(cfg.Payloads))], nil
+	}
+	if w.prep == nil {
+		w.prep = measure.NewHistogram()
+	}
+	start := time.Now()
+	p, err := cfg.Produce(int(i % uint64(len(cfg.Payloads))))
+	w.prep.Record(time.Since(start))
+	if err != nil {
+		return nil, &PreprocessError{Err: err}
+	}
+	return p, nil
+}
+
+// PreprocessError is a request whose payload could not be made
+// (Config.Produce failed): it counts as a failed request.
+type PreprocessError struct{ Err error }
+
+func (e *PreprocessError) Error() string { return "preprocessing the request: " + e.Err.Error() }
+func (e *PreprocessError) Unwrap() error { return e.Err }
 
 // record notes the outcome of one request: its bytes are added up, an
 // error is classified and counted, a success's latency recorded.
@@ -326,8 +372,13 @@ func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d t
 				if n > 0 && tickets.Add(1) > int64(n) {
 					return
 				}
-				p := cfg.Payloads[next%len(cfg.Payloads)]
+				p, err := w.payload(cfg, uint64(next))
 				next++
+				if err != nil {
+					w.record(protocol.Outcome{Err: err}, 0, &errs)
+					win.record(slot, false, 0, done.Add(1))
+					continue
+				}
 				sent := time.Now()
 				if d > 0 && !sent.Before(deadline) {
 					return

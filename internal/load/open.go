@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/inferbench/inferbench/internal/protocol"
 )
 
 // DefaultMaxInFlight bounds the open-loop requests awaiting answers; a
@@ -57,11 +59,17 @@ func runOpenPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int,
 			defer caller.Close()
 			for j := range jobs {
 				idle.Add(-1)
+				p, err := w.payload(cfg, j.seq)
+				if err != nil {
+					w.record(protocol.Outcome{Err: err}, 0, &errs)
+					win.record(slot, false, 0, done.Add(1))
+					idle.Add(1)
+					continue
+				}
 				actual := time.Now()
 				if actual.Sub(j.intended) > LateThreshold {
 					w.late++
 				}
-				p := cfg.Payloads[j.seq%uint64(len(cfg.Payloads))]
 				out := caller.Call(reqCtx, p)
 				end := time.Now()
 				if out.Err != nil && reqCtx.Err() != nil {
