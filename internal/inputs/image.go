@@ -28,10 +28,14 @@ type Image struct {
 var imageExtensions = map[string]bool{".jpg": true, ".jpeg": true, ".png": true}
 
 // LoadImages reads the images a path names: a file, a folder (its .jpg,
-// .jpeg and .png files, in name order) or a glob. Every image is decoded
+// .jpeg and .png files, in name order), a glob, or "builtin" for the
+// built-in image. Every image is decoded
 // once, here, so that a corrupt file is reported, by name, before any load
 // is sent.
 func LoadImages(path string) ([]Image, error) {
+	if path == BuiltinImage {
+		return []Image{Builtin()}, nil
+	}
 	files, err := imageFiles(path)
 	if err != nil {
 		return nil, err

@@ -34,8 +34,9 @@ func (e *Error) Error() string {
 // The keys each part of a plan accepts. The JSON Schema (schema.json)
 // lists the same; a test keeps them in step.
 var (
-	planKeys       = []string{"deployments", "sequence", "steps"}
-	deploymentKeys = []string{"name", "protocol", "url", "model", "version", "timeout", "headers", "inputs", "batching", "metrics_url", "kubernetes"}
+	planKeys       = []string{"deployments", "sequence", "steps", "check_outputs"}
+	deploymentKeys = []string{"name", "protocol", "url", "model", "version", "timeout", "headers", "inputs", "batching", "metrics_url", "kubernetes", "http"}
+	httpKeys       = []string{"preset", "method", "path", "body", "content_type", "multipart_field", "form", "raw", "check_path", "health", "detections"}
 	inputKeys      = []string{"shapes", "batch_size", "data", "image"}
 	stepKeys       = []string{"name", "concurrency", "rate", "arrival", "requests", "duration", "deployments"}
 )
@@ -84,6 +85,11 @@ func Parse(file string, data []byte, getenv func(string) (string, bool)) (*Plan,
 		return nil, err
 	}
 	plan := &Plan{Path: file}
+	if v, ok := fields["check_outputs"]; ok {
+		if err := p.scalar(v, "check_outputs", &plan.CheckOutputs); err != nil {
+			return nil, err
+		}
+	}
 	depNode, ok := fields["deployments"]
 	if !ok {
 		return nil, p.errorf(root, "the plan has no deployments")
@@ -255,9 +261,65 @@ func (p *parser) deployments(n *yaml.Node) ([]Deployment, error) {
 				return nil, err
 			}
 		}
+		if v, ok := f["http"]; ok {
+			if d.HTTP, err = p.http(v, what, protocol.Kind(d.Protocol)); err != nil {
+				return nil, err
+			}
+		}
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// http reads a deployment's http section: how an image kind sends the
+// image and checks the answer.
+func (p *parser) http(n *yaml.Node, what string, kind protocol.Kind) (protocol.HTTPOptions, error) {
+	var o protocol.HTTPOptions
+	if !kind.SendsImages() {
+		return o, p.errorf(n, "%s: http applies to protocols %s and %s, not %s", what, protocol.NIMHTTP, protocol.HTTPJSON, kind)
+	}
+	f, err := p.mapping(n, what+" http", httpKeys)
+	if err != nil {
+		return o, err
+	}
+	for key, dst := range map[string]*string{"preset": &o.Preset, "method": &o.Method, "path": &o.Path, "body": &o.Body,
+		"content_type": &o.ContentType, "multipart_field": &o.MultipartField, "check_path": &o.CheckPath, "health": &o.Health, "detections": &o.Detections} {
+		if v, ok := f[key]; ok {
+			if err := p.scalar(v, what+" http."+key, dst); err != nil {
+				return o, err
+			}
+		}
+	}
+	if v, ok := f["raw"]; ok {
+		if err := p.scalar(v, what+" http.raw", &o.Raw); err != nil {
+			return o, err
+		}
+	}
+	if v, ok := f["form"]; ok {
+		if v.Kind != yaml.MappingNode {
+			return o, p.errorf(v, "%s http.form must map field names to values", what)
+		}
+		o.Form = map[string]string{}
+		for i := 0; i+1 < len(v.Content); i += 2 {
+			var value string
+			if err := p.scalar(v.Content[i+1], fmt.Sprintf("%s http.form.%s", what, v.Content[i].Value), &value); err != nil {
+				return o, err
+			}
+			o.Form[v.Content[i].Value] = value
+		}
+	}
+	if _, err := o.Resolve(kind); err != nil {
+		// Place the error at the key it is about, when there is one.
+		at := n
+		for _, key := range httpKeys {
+			if v, ok := f[key]; ok && strings.Contains(err.Error(), strings.ReplaceAll(key, "_", " ")) {
+				at = v
+				break
+			}
+		}
+		return o, p.errorf(at, "%s http: %v", what, err)
+	}
+	return o, nil
 }
 
 func kindsList() string {

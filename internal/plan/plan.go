@@ -7,6 +7,8 @@ package plan
 import (
 	"fmt"
 	"time"
+
+	"github.com/inferbench/inferbench/internal/protocol"
 )
 
 // Plan is a checked plan.
@@ -16,6 +18,9 @@ type Plan struct {
 	Steps       []Step
 	// Sequence names the built-in sequence the steps come from, if any.
 	Sequence string
+	// CheckOutputs compares the deployments' answers for the same images
+	// before the load (check_outputs: true).
+	CheckOutputs bool
 }
 
 // Deployment is one way the model is deployed.
@@ -36,6 +41,9 @@ type Deployment struct {
 	MetricsURL string
 	// Kubernetes names the deployment's pods for the pod checks; nil: off.
 	Kubernetes *Kubernetes
+	// HTTP shapes the requests of the image kinds (nim-http, http-json);
+	// its preset's defaults apply to what it leaves empty.
+	HTTP protocol.HTTPOptions
 }
 
 // Inputs say what a deployment is sent.

@@ -200,3 +200,58 @@ func TestSchemaMatchesLoader(t *testing.T) {
 		t.Errorf("schema step keys %v, loader %v", step, stepKeys)
 	}
 }
+
+func TestHTTPDeployments(t *testing.T) {
+	yaml := `
+check_outputs: true
+deployments:
+  - name: base-yolo
+    protocol: http-json
+    url: http://127.0.0.1:8000
+    model: yolov8n
+    inputs: {image: builtin}
+  - name: uploads
+    protocol: http-json
+    url: http://127.0.0.1:9000
+    model: yolov8n
+    http:
+      preset: fastapi-multipart
+      path: /detect
+      form: {conf: "0.25", imgsz: "640"}
+      check_path: "0.box"
+      health: none
+  - name: nim
+    protocol: nim-http
+    url: http://127.0.0.1:8010
+    model: yolox
+    inputs: {image: examples/images, batch_size: 2}
+sequence: baseline
+`
+	p, err := Parse("p.yaml", []byte(yaml), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.CheckOutputs || p.Deployments[0].HTTP.Preset != "" || p.Deployments[0].Inputs.Image != "builtin" {
+		t.Errorf("plan %+v", p)
+	}
+	if h := p.Deployments[1].HTTP; h.Preset != "fastapi-multipart" || h.Path != "/detect" || h.Form["imgsz"] != "640" || h.CheckPath != "0.box" || h.Health != "none" {
+		t.Errorf("http %+v", h)
+	}
+	dep := "deployments:\n  - name: a\n    protocol: http-json\n    url: http://x\n    model: m\n    http:\n"
+	tests := []struct{ name, yaml, want string }{
+		{"unknown http key", dep + "      verb: GET\nsequence: baseline\n", `p.yaml:7:7: unknown key "verb" in deployment "a" http`},
+		{"unknown preset", dep + "      preset: flask\nsequence: baseline\n", `p.yaml:7:15: deployment "a" http: unknown HTTP preset "flask"`},
+		{"bad template", dep + "      body: '{\"image\": \"{{.Picture}}\"}'\nsequence: baseline\n", `p.yaml:7:13: deployment "a" http: body template`},
+		{"two ways", dep + "      body: x\n      raw: true\nsequence: baseline\n", "give one way to send the image"},
+		{"raw not a bool", dep + "      raw: maybe\nsequence: baseline\n", `raw: "maybe" is not a boolean`},
+		{"bad path", dep + "      path: predict\nsequence: baseline\n", `p.yaml:7:13: deployment "a" http: path "predict" must start with /`},
+		{"http on kserve", "deployments:\n  - name: a\n    protocol: kserve-grpc\n    url: x:1\n    model: m\n    http: {path: /x}\nsequence: baseline\n", `p.yaml:6:11: deployment "a": http applies to protocols nim-http and http-json, not kserve-grpc`},
+		{"check_outputs not a bool", "check_outputs: yes please\n" + dep + "      path: /p\nsequence: baseline\n", `check_outputs: "yes please" is not a boolean`},
+	}
+	for _, tt := range tests {
+		_, err := Parse("p.yaml", []byte(tt.yaml), env(nil))
+		if err == nil || !strings.Contains(err.Error(), tt.want) || !IsPlanError(err) {
+			t.Errorf("%s: err = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}

@@ -28,6 +28,9 @@ type File struct {
 	Environment *Environment `json:"environment,omitempty"`
 	Plan        *PlanInfo    `json:"plan,omitempty"`
 	Runs        []Run        `json:"runs"`
+	// OutputCheck compares the deployments' answers for the same images
+	// (--check-outputs); nil when they were not compared.
+	OutputCheck *OutputCheck `json:"output_check,omitempty"`
 	// Searches are the sweet-spot searches of `inferbench sweep`, one per
 	// deployment; their levels are runs above.
 	Searches []Search `json:"searches,omitempty"`
@@ -93,6 +96,9 @@ type Run struct {
 	// Pods is what Kubernetes said about the deployment's pods over the
 	// step; nil when pod checks were off.
 	Pods *Pods `json:"pods,omitempty"`
+	// Payload is what a request and its answer weighed on the wire, on
+	// average over the measured phase.
+	Payload *Payload `json:"payload,omitempty"`
 }
 
 // Validity is a run's verdict on its own numbers, as MLPerf's

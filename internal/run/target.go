@@ -24,6 +24,17 @@ type Target struct {
 	// place: see protocol.Checker.
 	Validate *protocol.Checker
 	PayloadB int // bytes one request puts on the wire
+	// Images are the images the payloads carry: payload i starts with
+	// image i. Nil when the inputs are not images.
+	Images []inputs.Image
+	// ImageInput is the model input a KServe kind letterboxes images
+	// into; its name is empty for the image kinds.
+	ImageInput kserve.TensorMetadata
+	// Produce makes payload i afresh, preprocessing included (decoding,
+	// letterboxing and encoding the image): the engine calls it per
+	// request with --preprocess-per-request. Nil when the inputs are not
+	// images.
+	Produce func(i int) (protocol.Payload, error)
 }
 
 // InputOptions say what to send.
@@ -36,6 +47,11 @@ type InputOptions struct {
 	DataFile string
 	// Seed for random data.
 	Seed uint64
+	// Images are sent in rotation: letterboxed into the model's image
+	// input by the KServe kinds, as the files themselves by the image
+	// kinds (nim-http, http-json), which send the built-in image when
+	// there are none.
+	Images []inputs.Image
 }
 
 // Prepare reads the model's metadata, makes the inputs, and encodes the
@@ -44,6 +60,13 @@ func Prepare(ctx context.Context, client protocol.Client, dep result.Deployment,
 	md, err := client.ModelMetadata(ctx, dep.Model, dep.ModelVersion)
 	if err != nil {
 		return nil, fmt.Errorf("model metadata of '%s' at %s: %w", dep.Model, dep.URL, err)
+	}
+	if client.Kind().SendsImages() || len(opts.Images) > 0 {
+		t := &Target{Deployment: dep, Client: client, Metadata: md, Validate: protocol.NewChecker(md, nil)}
+		if err := t.prepareImages(opts); err != nil {
+			return nil, err
+		}
+		return t, nil
 	}
 	meta, err := inputs.Resolve(md.Inputs, opts.Shapes, opts.BatchSize)
 	if err != nil {
