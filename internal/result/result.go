@@ -166,6 +166,10 @@ type Client struct {
 	Cores      int     `json:"cores,omitempty"`   // cores the machine has
 	Limited    bool    `json:"limited,omitempty"` // the client, not the server, probably set the numbers
 	Warning    string  `json:"warning,omitempty"` // why Limited is set
+	// PreprocessMs is the client's preprocessing per request (decoding,
+	// letterboxing and encoding the image), measured apart from the
+	// latency with --preprocess-per-request; nil otherwise.
+	PreprocessMs *measure.Latency `json:"preprocess_ms,omitempty"`
 }
 
 // New makes an empty, incomplete file.

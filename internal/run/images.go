@@ -8,6 +8,7 @@ import (
 	"github.com/inferbench/inferbench/internal/imaging"
 	"github.com/inferbench/inferbench/internal/inputs"
 	"github.com/inferbench/inferbench/internal/kserve"
+	"github.com/inferbench/inferbench/internal/plan"
 	"github.com/inferbench/inferbench/internal/protocol"
 )
 
@@ -97,6 +98,17 @@ func (t *Target) prepareImages(opts InputOptions) error {
 		s := append([]kserve.Tensor(nil), samples[i]...)
 		s[at] = tensor
 		return c.Prepare(dep.Model, dep.ModelVersion, &kserve.InferRequest{Inputs: s})
+	}
+	return nil
+}
+
+// checkImages loads every deployment's images once, so that a missing or
+// corrupt file stops the plan, named, before any load is sent.
+func checkImages(p *plan.Plan) error {
+	for _, d := range p.Deployments {
+		if _, err := LoadImages(d.Inputs.Image); err != nil {
+			return fmt.Errorf("deployment %q: %w", d.Name, err)
+		}
 	}
 	return nil
 }

@@ -36,6 +36,11 @@ type PlanOptions struct {
 	// replaces kube.Setup (tests).
 	Kubeconfig string
 	PodWatch   func(context.Context, kube.Target) (*kube.PodWatch, string)
+	// CheckOutputs compares the deployments' answers for the same images
+	// before the steps (as the plan's check_outputs); PreprocessPerRequest
+	// makes each payload as it is sent, timed apart.
+	CheckOutputs         bool
+	PreprocessPerRequest bool
 }
 
 // Preflight is what checking one deployment before the plan found.
@@ -65,7 +70,7 @@ func Check(ctx context.Context, d plan.Deployment, defaultTimeout time.Duration)
 	if timeout == 0 {
 		timeout = defaultTimeout
 	}
-	client, err := protocol.New(protocol.Options{Kind: protocol.Kind(d.Protocol), URL: d.URL, Timeout: timeout, Headers: d.Headers})
+	client, err := protocol.New(protocol.Options{Kind: protocol.Kind(d.Protocol), URL: d.URL, Timeout: timeout, Headers: d.Headers, HTTP: d.HTTP})
 	if err != nil {
 		pf.Err = err
 		return pf
@@ -83,7 +88,11 @@ func Check(ctx context.Context, d plan.Deployment, defaultTimeout time.Duration)
 	if ready, err := client.ModelReady(ctx, d.Model, d.Version); err != nil || !ready {
 		return fail(fmt.Errorf("model %q is not ready (%v)", d.Model, err))
 	}
-	target, err := Prepare(ctx, client, deploymentOf(d), InputOptions{Shapes: d.Inputs.Shapes, BatchSize: d.Inputs.BatchSize, DataFile: d.Inputs.Data, Seed: 1})
+	images, err := LoadImages(d.Inputs.Image)
+	if err != nil {
+		return fail(err)
+	}
+	target, err := Prepare(ctx, client, deploymentOf(d), InputOptions{Shapes: d.Inputs.Shapes, BatchSize: d.Inputs.BatchSize, DataFile: d.Inputs.Data, Seed: 1, Images: images})
 	if err != nil {
 		return fail(err)
 	}
@@ -131,6 +140,9 @@ func Execute(ctx context.Context, p *plan.Plan, steps []plan.Step, opts PlanOpti
 		}
 	}
 	f.Runs = kept
+	if err := checkImages(p); err != nil {
+		return err
+	}
 
 	preflight := map[string]Preflight{}
 	for _, d := range p.Deployments {
@@ -146,6 +158,9 @@ func Execute(ctx context.Context, p *plan.Plan, steps []plan.Step, opts PlanOpti
 		if ctx.Err() != nil {
 			return nil
 		}
+	}
+	if p.CheckOutputs || opts.CheckOutputs {
+		f.OutputCheck = checkOutputs(ctx, p, preflight, logf)
 	}
 
 	for i, step := range steps {
@@ -177,10 +192,12 @@ func Execute(ctx context.Context, p *plan.Plan, steps []plan.Step, opts PlanOpti
 				}
 				lvl := Level{Concurrency: step.Concurrency, Rate: step.Rate, Arrival: step.Arrival, Seed: 1,
 					Requests: step.Requests, Duration: step.Duration, Warmup: -1}
-				r = Step(ctx, pf.Target, lvl, StepOptions{Grace: opts.Grace, OnProgress: progress, ProgressInterval: opts.ProgressInterval, Watch: pf.Watch, Pods: pf.Pods})
+				r = Step(ctx, pf.Target, lvl, StepOptions{Grace: opts.Grace, OnProgress: progress, ProgressInterval: opts.ProgressInterval, Watch: pf.Watch, Pods: pf.Pods,
+					PreprocessPerRequest: opts.PreprocessPerRequest})
 				logf("  %-16s %s", d.Name, summary(&r))
 			}
 			r.Step = step.Name
+			MarkOutputs(&r, f.OutputCheck)
 			f.Runs = append(f.Runs, r)
 			Assess(f.Runs)
 			if opts.Save != nil {

@@ -39,6 +39,9 @@ type StepOptions struct {
 	// (see load.Config); a sweep uses them to measure until stable.
 	WindowRequests int
 	OnWindow       func(load.Window) bool
+	// PreprocessPerRequest makes each payload as it is sent, its time
+	// reported apart (payload.go).
+	PreprocessPerRequest bool
 }
 
 // Step runs one level against a target and returns its result entry. The
@@ -76,6 +79,7 @@ func Step(ctx context.Context, t *Target, lvl Level, opts StepOptions) result.Ru
 		Requests: lvl.Requests, Duration: lvl.Duration, Warmup: warmup,
 		Grace: opts.Grace, OnProgress: opts.OnProgress, ProgressInterval: opts.ProgressInterval,
 		WindowRequests: opts.WindowRequests, OnWindow: opts.OnWindow,
+		Produce: produceFor(t, opts),
 	})
 	if err != nil {
 		run.Status = result.StatusFailed
@@ -106,6 +110,7 @@ func fromEngine(run result.Run, res *load.Result) result.Run {
 	run.Counts = result.Counts{Sent: res.Sent, OK: res.OK, Errors: res.Errors}
 	run.ElapsedS = round(res.Elapsed.Seconds(), 3)
 	run.LatencyMs = res.Latency.Summary()
+	clientSide(&run, res)
 	if res.ErrorGroups != nil {
 		run.Errors = res.ErrorGroups
 	}
