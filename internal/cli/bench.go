@@ -61,11 +61,7 @@ perf_analyzer-style JSON. Payloads are encoded once, before the clock starts.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.url, "url", "", "server URL: http://host:port or host:port (required)")
-	fl.StringVar(&f.protocol, "protocol", string(protocol.KServeHTTP), "kserve-http|kserve-http-json|kserve-grpc")
-	fl.StringVar(&f.model, "model", "", "model name (required)")
-	fl.StringVar(&f.version, "model-version", "", "model version (empty: the server's choice)")
-	fl.StringVar(&f.name, "name", "", "deployment name in reports (default: protocol and host)")
+	addTargetFlags(fl, f)
 	fl.IntVarP(&f.concurrency, "concurrency", "c", 1, "concurrent workers, each with one request in flight")
 	fl.StringVar(&f.concurrencyRange, "concurrency-range", "", "several levels in one run: start:end:xFACTOR, start:end:+STEP or a,b,c")
 	fl.Float64Var(&f.rate, "rate", 0, "open loop: send this many requests per second whatever the answers (latency counts from the intended send time)")
@@ -73,21 +69,6 @@ perf_analyzer-style JSON. Payloads are encoded once, before the clock starts.`,
 	fl.IntVar(&f.maxInFlight, "max-inflight", load.DefaultMaxInFlight, "open loop: requests awaiting answers at most; further sends wait and count as late")
 	fl.IntVarP(&f.requests, "requests", "n", 0, "measured requests per level, sent exactly (default 100 unless --duration)")
 	fl.DurationVarP(&f.duration, "duration", "d", 0, "length of each level's measured phase, instead of --requests")
-	fl.IntVar(&f.warmup, "warmup", -1, "warmup requests per level (default: min(10, max(5, n/20)); 10 for --duration)")
-	fl.DurationVar(&f.timeout, "timeout", protocol.DefaultTimeout, "timeout of each request, HTTP and gRPC alike")
-	fl.DurationVar(&f.connectTimeout, "connect-timeout", protocol.DefaultConnectTimeout, "timeout of establishing a connection")
-	fl.DurationVar(&f.grace, "grace", load.DefaultGrace, "after Ctrl-C, how long requests in flight may finish")
-	fl.StringArrayVar(&f.shapes, "shape", nil, "input shape name:dims for variable dimensions, e.g. images:1,3,640,640 (repeatable)")
-	fl.IntVar(&f.batchSize, "batch-size", 1, "size of a leading variable (batch) dimension")
-	fl.StringVar(&f.inputData, "input-data", "", "input samples in perf_analyzer's JSON format, sent in rotation")
-	fl.Uint64Var(&f.seed, "seed", 1, "seed of the random input data")
-	fl.StringArrayVarP(&f.headers, "header", "H", nil, `header "Name: value" sent with every call (gRPC metadata for gRPC; repeatable)`)
-	fl.IntVar(&f.connections, "connections", protocol.DefaultConnections, "gRPC: connections (HTTP/2 channels) the calls are spread over, round robin")
-	fl.StringVar(&f.format, "format", "text", "report format: "+strings.Join(report.Formats, "|"))
-	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file instead of standard output")
-	fl.StringVar(&f.results, "results", "", "also keep the result file (JSON, inferbench.result/v1) here, rewritten after every level")
-	fl.StringVar(&f.metricsURL, "metrics-url", run.MetricsAuto, "the server's Prometheus metrics: a URL, auto (Triton's port 8002 on the server's host, else its statistics API) or off")
-	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress output")
 	return cmd
 }
 

@@ -45,6 +45,6 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newDemoCommand(), newRunCommand(), newBenchCommand(), newServeCommand(), newCheckCommand(), newReportCommand(), newSchemaCommand())
+	root.AddCommand(newDemoCommand(), newRunCommand(), newBenchCommand(), newSweepCommand(), newServeCommand(), newCheckCommand(), newReportCommand(), newSchemaCommand())
 	return root
 }
