@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/inferbench/inferbench/internal/inputs"
 	"github.com/inferbench/inferbench/internal/load"
 	"github.com/inferbench/inferbench/internal/plan"
 	"github.com/inferbench/inferbench/internal/protocol"
@@ -31,7 +32,9 @@ ports (base-yolo, a GIL-bound PyTorch service; nim-binary and nim-grpc, single-i
 NIMs over HTTP and gRPC; nim-batching, a NIM with dynamic batching), run the guide's
 recommended sequence against them (with two more levels, c=4 and c=24, so that each
 deployment's plateau shows), print the comparison, and write results.json, report.html
-and plan.yaml (the same plan, to edit for your own endpoints).`,
+and plan.yaml (the same plan, to edit for your own endpoints). All four are sent the
+same built-in picture (base-yolo as a base64 JSON body over plain HTTP, the NIMs as
+letterboxed tensors), and their answers are compared before the load.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runDemo(cmd, outDir, quiet) },
 	}
@@ -47,6 +50,12 @@ func demoPlan(pods []*refserver.Pod) (*plan.Plan, string) {
 		addr[p.Server.Name()] = p
 	}
 	var deps []plan.Deployment
+	if p := addr[refserver.PodBaseYOLO]; p != nil {
+		// A plain FastAPI service: http-json with its default preset
+		// (POST /predict {"image": "<base64>"}), the refserver's plain API.
+		deps = append(deps, plan.Deployment{Name: refserver.PodBaseYOLO, Protocol: string(protocol.HTTPJSON), URL: "http://" + p.HTTPAddr, Model: "yolov8n",
+			MetricsURL: metricsOf(p), HTTP: protocol.HTTPOptions{Preset: "fastapi"}})
+	}
 	if p := addr[refserver.PodNIMBinary]; p != nil {
 		deps = append(deps, plan.Deployment{Name: refserver.PodNIMBinary, Protocol: string(protocol.KServeHTTP), URL: "http://" + p.HTTPAddr, Model: "yolov8n", MetricsURL: metricsOf(p)})
 	}
@@ -56,7 +65,12 @@ func demoPlan(pods []*refserver.Pod) (*plan.Plan, string) {
 	if p := addr[refserver.PodNIMBatching]; p != nil {
 		deps = append(deps, plan.Deployment{Name: refserver.PodNIMBatching, Protocol: string(protocol.KServeGRPC), URL: p.GRPCAddr, Model: "yolov8n", Batching: true, MetricsURL: metricsOf(p)})
 	}
-	p := &plan.Plan{Path: "demo", Deployments: deps, Steps: demoSteps()}
+	// Every deployment gets the same picture (the built-in street scene),
+	// and their answers are compared before the load.
+	for i := range deps {
+		deps[i].Inputs.Image = inputs.BuiltinImage
+	}
+	p := &plan.Plan{Path: "demo", Deployments: deps, Steps: demoSteps(), CheckOutputs: true}
 	return p, planYAML(p)
 }
 
@@ -95,6 +109,15 @@ func planYAML(p *plan.Plan) string {
 		if d.Batching {
 			b.WriteString("    batching: true\n")
 		}
+		if d.HTTP.Preset != "" {
+			fmt.Fprintf(&b, "    http:\n      preset: %s\n", d.HTTP.Preset)
+		}
+		if d.Inputs.Image != "" {
+			fmt.Fprintf(&b, "    inputs:\n      image: %s\n", d.Inputs.Image)
+		}
+	}
+	if p.CheckOutputs {
+		b.WriteString("check_outputs: true\n")
 	}
 	if p.Sequence != "" {
 		fmt.Fprintf(&b, "sequence: %s\n", p.Sequence)
