@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/inferbench/inferbench/internal/result"
 )
@@ -54,4 +55,32 @@ func RangeLabel(mode string, r []float64) string {
 		return fmt.Sprintf("c=%g", r[0])
 	}
 	return fmt.Sprintf("c=%g-%g", r[0], r[1])
+}
+
+// searchVerdict opens the report of a sweep: each deployment's sweet spot,
+// and which has the most throughput there; "" without searches.
+func searchVerdict(searches []result.Search) string {
+	if len(searches) == 0 {
+		return ""
+	}
+	var parts []string
+	best := -1
+	for i := range searches {
+		sp := searches[i].SweetSpot
+		if sp == nil {
+			parts = append(parts, searches[i].Deployment.Name+" none")
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %s (%.1f req/s, p50 %.2f ms)", searches[i].Deployment.Name, LevelLabel(*sp), sp.ThroughputRPS, sp.P50Ms))
+		if best < 0 || sp.ThroughputRPS > searches[best].SweetSpot.ThroughputRPS {
+			best = i
+		}
+	}
+	if best < 0 {
+		return "FAIL: no level of any deployment met the objective (" + searches[0].Reason + ")"
+	}
+	if len(searches) == 1 {
+		return "OK, sweet spot of " + parts[0]
+	}
+	return fmt.Sprintf("OK, sweet spots: %s; the most throughput at its sweet spot: %s", strings.Join(parts, ", "), searches[best].Deployment.Name)
 }

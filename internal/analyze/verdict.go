@@ -57,6 +57,9 @@ func Verdict(f *result.File) string {
 	if failed > 0 {
 		failedNote = fmt.Sprintf("; %d of %d levels failed", failed, len(runs))
 	}
+	if v := searchVerdict(f.Searches); v != "" {
+		return prefix + v + failedNote
+	}
 	if deps := Deployments(runs); len(deps) > 1 {
 		if v := compareVerdict(runs, deps); v != "" {
 			return prefix + v + failedNote
