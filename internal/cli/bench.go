@@ -41,6 +41,7 @@ type benchFlags struct {
 	format, output, results             string
 	metricsURL                          string
 	quiet                               bool
+	img                                 imageFlags
 }
 
 func newBenchCommand() *cobra.Command {
@@ -69,6 +70,7 @@ perf_analyzer-style JSON. Payloads are encoded once, before the clock starts.`,
 	fl.IntVar(&f.maxInFlight, "max-inflight", load.DefaultMaxInFlight, "open loop: requests awaiting answers at most; further sends wait and count as late")
 	fl.IntVarP(&f.requests, "requests", "n", 0, "measured requests per level, sent exactly (default 100 unless --duration)")
 	fl.DurationVarP(&f.duration, "duration", "d", 0, "length of each level's measured phase, instead of --requests")
+	addImageRunFlags(fl, &f.img)
 	return cmd
 }
 
@@ -162,6 +164,9 @@ func (f *benchFlags) plan() (*benchPlan, error) {
 	}
 	p.dep = result.Deployment{Name: name, Protocol: string(kind), URL: f.url, Model: f.model, ModelVersion: f.version}
 	p.inputs = run.InputOptions{Shapes: shapes, BatchSize: f.batchSize, DataFile: f.inputData, Seed: f.seed}
+	if err := f.img.apply(kind, p); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -203,6 +208,7 @@ func runBench(cmd *cobra.Command, f *benchFlags) error {
 	}
 
 	file := result.New(Version, time.Now())
+	file.OutputCheck = f.img.outputCheck(ctx, target, p.dep.Name, log, f.quiet)
 	view := newProgressView(log, f.quiet)
 	for _, c := range p.levels {
 		if ctx.Err() != nil {
@@ -223,7 +229,8 @@ func runBench(cmd *cobra.Command, f *benchFlags) error {
 		lvl := run.Level{Concurrency: c, Requests: f.requests, Duration: f.duration, Warmup: f.warmup,
 			Rate: f.rate, Arrival: f.arrival, Seed: f.seed, MaxInFlight: f.maxInFlight}
 		r := run.Step(ctx, target, lvl,
-			run.StepOptions{Grace: f.grace, OnProgress: view.update, ProgressInterval: view.interval(), Watch: watch})
+			run.StepOptions{Grace: f.grace, OnProgress: view.update, ProgressInterval: view.interval(), Watch: watch,
+				PreprocessPerRequest: f.img.perRequest})
 		if r.Status == result.StatusFailed && !f.quiet {
 			fmt.Fprintf(log, "Level %s failed: %s\n", label, r.Failure)
 		}

@@ -16,7 +16,7 @@ import (
 // benchFlags.plan.
 func addTargetFlags(fl *pflag.FlagSet, f *benchFlags) {
 	fl.StringVar(&f.url, "url", "", "server URL: http://host:port or host:port (required)")
-	fl.StringVar(&f.protocol, "protocol", string(protocol.KServeHTTP), "kserve-http|kserve-http-json|kserve-grpc")
+	fl.StringVar(&f.protocol, "protocol", string(protocol.KServeHTTP), "kserve-http|kserve-http-json|kserve-grpc|nim-http|http-json")
 	fl.StringVar(&f.model, "model", "", "model name (required)")
 	fl.StringVar(&f.version, "model-version", "", "model version (empty: the server's choice)")
 	fl.StringVar(&f.name, "name", "", "deployment name in reports (default: protocol and host)")
@@ -35,4 +35,5 @@ func addTargetFlags(fl *pflag.FlagSet, f *benchFlags) {
 	fl.StringVar(&f.results, "results", "", "also keep the result file (JSON, inferbench.result/v1) here, rewritten after every level")
 	fl.StringVar(&f.metricsURL, "metrics-url", run.MetricsAuto, "the server's Prometheus metrics: a URL, auto (Triton's port 8002 on the server's host, else its statistics API) or off")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress output")
+	addImageFlags(fl, &f.img)
 }
