@@ -121,3 +121,43 @@ func TestBenchImageErrors(t *testing.T) {
 		t.Errorf("the server served %d inferences before the errors", n)
 	}
 }
+
+// TestRunPlanWithImages: a plan of a plain service and a NIM, compared
+// with --check-outputs, preprocessing per request.
+func TestRunPlanWithImages(t *testing.T) {
+	kserveAPI, plain := yoloPod(t, refserver.APIKServe), yoloPod(t, refserver.APIPlain)
+	path := writePlan(t, `
+deployments:
+  - name: base-yolo
+    protocol: http-json
+    url: http://`+plain.HTTPAddr+`
+    model: yolov8n
+    metrics_url: "off"
+    http: {preset: fastapi-raw}
+  - name: nim
+    protocol: nim-http
+    url: http://`+kserveAPI.HTTPAddr+`
+    model: yolov8n
+    metrics_url: "off"
+    inputs: {image: builtin}
+steps:
+  - {name: c2, concurrency: 2, requests: 10}
+`)
+	out := t.TempDir()
+	_, log, err := runCLI(context.Background(), "run", path, "-o", out, "-q", "--check-outputs", "--preprocess-per-request")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log)
+	}
+	f, err := result.Read(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.OutputCheck == nil || f.OutputCheck.Verdict != result.OutputsSame {
+		t.Errorf("output check %+v", f.OutputCheck)
+	}
+	for _, r := range f.Runs {
+		if r.Counts.OK != 10 || r.Client.PreprocessMs == nil || r.Payload == nil {
+			t.Errorf("%s: %+v %+v %+v", r.Deployment.Name, r.Counts, r.Client, r.Payload)
+		}
+	}
+}

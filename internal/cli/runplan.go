@@ -28,6 +28,9 @@ type runFlags struct {
 	format string
 	quiet  bool
 	grace  time.Duration
+	// checkOutputs and perRequest: as the plan's check_outputs, and
+	// preprocessing per request.
+	checkOutputs, perRequest bool
 }
 
 func newRunCommand() *cobra.Command {
@@ -56,6 +59,8 @@ See 'inferbench schema' for the plan format, and examples/plan.yaml.`,
 	fl.StringVar(&f.format, "format", "text", "report format on standard output: "+strings.Join(report.Formats, "|"))
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress output")
 	fl.DurationVar(&f.grace, "grace", load.DefaultGrace, "after Ctrl-C, how long requests in flight may finish")
+	fl.BoolVar(&f.checkOutputs, "check-outputs", false, "before the steps, send each deployment's images once and compare the answers (as the plan's check_outputs)")
+	fl.BoolVar(&f.perRequest, "preprocess-per-request", false, "decode, letterbox and encode each image per request, timed apart (client.preprocess_ms)")
 	return cmd
 }
 
@@ -100,6 +105,7 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 	save := func(rf *result.File) error { return result.Write(resultsPath, rf) }
 	err = run.Execute(ctx, p, steps, run.PlanOptions{
 		File: file, Save: save, Log: logWriter(log, f.quiet), Grace: f.grace, DefaultTimeout: protocol.DefaultTimeout,
+		CheckOutputs: f.checkOutputs, PreprocessPerRequest: f.perRequest,
 		Progress:         func(label string) func(load.Progress) { view.level(label); return view.update },
 		ProgressInterval: view.interval(),
 	})
