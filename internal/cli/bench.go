@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/inferbench/inferbench/internal/analyze"
+	"github.com/inferbench/inferbench/internal/kube"
 	"github.com/inferbench/inferbench/internal/load"
 	"github.com/inferbench/inferbench/internal/protocol"
 	"github.com/inferbench/inferbench/internal/report"
@@ -42,6 +43,8 @@ type benchFlags struct {
 	metricsURL                          string
 	quiet                               bool
 	img                                 imageFlags
+	kube                                kube.Target
+	kubeconfig                          string
 }
 
 func newBenchCommand() *cobra.Command {
@@ -70,6 +73,7 @@ perf_analyzer-style JSON. Payloads are encoded once, before the clock starts.`,
 	fl.IntVar(&f.maxInFlight, "max-inflight", load.DefaultMaxInFlight, "open loop: requests awaiting answers at most; further sends wait and count as late")
 	fl.IntVarP(&f.requests, "requests", "n", 0, "measured requests per level, sent exactly (default 100 unless --duration)")
 	fl.DurationVarP(&f.duration, "duration", "d", 0, "length of each level's measured phase, instead of --requests")
+	addKubeFlags(fl, &f.kube, &f.kubeconfig)
 	addImageRunFlags(fl, &f.img)
 	return cmd
 }
@@ -203,8 +207,10 @@ func runBench(cmd *cobra.Command, f *benchFlags) error {
 	}
 
 	watch, watchLine := run.NewServerWatch(ctx, client, p.dep.URL, p.dep.Model, p.dep.ModelVersion, f.metricsURL)
+	pods, podsLine := kube.Setup(ctx, f.kube, f.kubeconfig)
 	if !f.quiet {
 		fmt.Fprintln(log, watchLine)
+		fmt.Fprintln(log, podsLine)
 	}
 
 	file := result.New(Version, time.Now())
@@ -229,7 +235,7 @@ func runBench(cmd *cobra.Command, f *benchFlags) error {
 		lvl := run.Level{Concurrency: c, Requests: f.requests, Duration: f.duration, Warmup: f.warmup,
 			Rate: f.rate, Arrival: f.arrival, Seed: f.seed, MaxInFlight: f.maxInFlight}
 		r := run.Step(ctx, target, lvl,
-			run.StepOptions{Grace: f.grace, OnProgress: view.update, ProgressInterval: view.interval(), Watch: watch,
+			run.StepOptions{Grace: f.grace, OnProgress: view.update, ProgressInterval: view.interval(), Watch: watch, Pods: pods,
 				PreprocessPerRequest: f.img.perRequest})
 		if r.Status == result.StatusFailed && !f.quiet {
 			fmt.Fprintf(log, "Level %s failed: %s\n", label, r.Failure)

@@ -31,6 +31,8 @@ type runFlags struct {
 	// checkOutputs and perRequest: as the plan's check_outputs, and
 	// preprocessing per request.
 	checkOutputs, perRequest bool
+	// kubeconfig is for the pod checks of deployments with a kubernetes section.
+	kubeconfig string
 }
 
 func newRunCommand() *cobra.Command {
@@ -61,6 +63,7 @@ See 'inferbench schema' for the plan format, and examples/plan.yaml.`,
 	fl.DurationVar(&f.grace, "grace", load.DefaultGrace, "after Ctrl-C, how long requests in flight may finish")
 	fl.BoolVar(&f.checkOutputs, "check-outputs", false, "before the steps, send each deployment's images once and compare the answers (as the plan's check_outputs)")
 	fl.BoolVar(&f.perRequest, "preprocess-per-request", false, "decode, letterbox and encode each image per request, timed apart (client.preprocess_ms)")
+	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig for the pod checks of deployments with a kubernetes section (default: $KUBECONFIG, ~/.kube/config, or in-cluster)")
 	return cmd
 }
 
@@ -107,7 +110,7 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 		File: file, Save: save, Log: logWriter(log, f.quiet), Grace: f.grace, DefaultTimeout: protocol.DefaultTimeout,
 		CheckOutputs: f.checkOutputs, PreprocessPerRequest: f.perRequest,
 		Progress:         func(label string) func(load.Progress) { view.level(label); return view.update },
-		ProgressInterval: view.interval(),
+		ProgressInterval: view.interval(), Kubeconfig: f.kubeconfig,
 	})
 	if err != nil {
 		return err
