@@ -190,7 +190,7 @@ func runSweep(cmd *cobra.Command, args []string, f *sweepFlags) error {
 	switch {
 	case f.preset != "":
 		var stop func()
-		targets, stop, err = presetTargets(ctx, f.preset, opts.MaxConcurrency, logWriter(log, f.quiet))
+		targets, stop, err = presetTargets(ctx, f.preset, logWriter(log, f.quiet))
 		if err != nil {
 			return err
 		}
