@@ -164,6 +164,9 @@ func HTML(w io.Writer, f *result.File) error {
 			notes = append(notes, fmt.Sprintf("%d x %s: %s", e.Count, e.Class, e.Example))
 		}
 		notes = append(notes, r.Assessment.Notes...)
+		if p := podsSummary(r.Pods); p != "" {
+			notes = append(notes, p)
+		}
 		fmt.Fprintf(&b, `<td class="l">%s</td></tr>`, html.EscapeString(strings.Join(notes, " · ")))
 	}
 	b.WriteString("</table></div>")

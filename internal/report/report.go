@@ -139,6 +139,9 @@ func Text(w io.Writer, f *result.File, opts Options) error {
 		for _, n := range r.Assessment.Notes {
 			lines = append(lines, "note: "+n)
 		}
+		if p := podsSummary(r.Pods); p != "" {
+			lines = append(lines, p)
+		}
 		if len(lines) == 0 {
 			continue
 		}
