@@ -96,7 +96,6 @@ func TestExecuteWithImages(t *testing.T) {
 	}
 }
 
-
 // TestCorruptImageStopsThePlan: a corrupt file is named before any load.
 func TestCorruptImageStopsThePlan(t *testing.T) {
 	dir := t.TempDir()
