@@ -47,6 +47,43 @@ type Running struct {
 	wg    sync.WaitGroup
 	errMu sync.Mutex
 	err   error
+
+	// fresh remembers the HTTP connections that have not sent a request
+	// yet, so that Shutdown can close them at once.
+	fresh freshConns
+}
+
+// freshConns tracks HTTP connections in http.StateNew. http.Server's
+// Shutdown waits up to 5 s for such a connection to send its first
+// request (Go issue 22682); a client's transport often dials a spare one it
+// never uses, which would hold a shutdown for those 5 s.
+type freshConns struct {
+	mu    sync.Mutex
+	conns map[net.Conn]bool
+}
+
+// track is an http.Server's ConnState hook.
+func (f *freshConns) track(c net.Conn, state http.ConnState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.conns == nil {
+		f.conns = map[net.Conn]bool{}
+	}
+	if state == http.StateNew {
+		f.conns[c] = true
+	} else {
+		delete(f.conns, c)
+	}
+}
+
+// closeAll closes the connections that never sent a request.
+func (f *freshConns) closeAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c := range f.conns {
+		c.Close()
+		delete(f.conns, c)
+	}
 }
 
 // listeners are a pod's bound listeners, nil for those off.
@@ -130,7 +167,7 @@ func (r *Running) serveLocked(ls listeners) {
 		if r.s.httpAPI == APIPlain {
 			handler = r.s.PlainHandler()
 		}
-		hs := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 5 * time.Minute}
+		hs := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 5 * time.Minute, ConnState: r.fresh.track}
 		r.httpServer = hs
 		serve(func() error { return hs.Serve(ls.http) })
 	}
@@ -141,7 +178,7 @@ func (r *Running) serveLocked(ls listeners) {
 		serve(func() error { return gs.Serve(l) })
 	}
 	if ls.metrics != nil {
-		ms := &http.Server{Handler: r.s.MetricsHandler(), ReadHeaderTimeout: 30 * time.Second}
+		ms := &http.Server{Handler: r.s.MetricsHandler(), ReadHeaderTimeout: 30 * time.Second, ConnState: r.fresh.track}
 		r.metricsServer = ms
 		serve(func() error { return ms.Serve(ls.metrics) })
 	}
@@ -239,6 +276,8 @@ func (r *Running) Shutdown(ctx context.Context) error {
 		if h == nil {
 			continue
 		}
+		h.SetKeepAlivesEnabled(false)
+		r.fresh.closeAll()
 		if err := h.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
 			h.Close()

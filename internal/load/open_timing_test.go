@@ -1,0 +1,38 @@
+//go:build !race
+
+// A timing test: under the race detector on a busy 2-core machine the
+// pacing goroutine itself falls behind, so it runs in the test script's
+// uninstrumented pass.
+
+package load_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/inferbench/inferbench/internal/load"
+	"github.com/inferbench/inferbench/internal/protocol"
+	"github.com/inferbench/inferbench/internal/refserver"
+)
+
+func TestOpenLoopKeepsTheRate(t *testing.T) {
+	r, _ := server(t, refserver.NewInstances(4, 5*time.Millisecond), 0)
+	c, p := client(t, r, protocol.KServeGRPC, 0)
+	res, err := load.Run(context.Background(), load.Config{
+		Client: c, Payloads: []protocol.Payload{p}, Rate: 200, Arrival: load.ArrivalConstant, Duration: 5 * time.Second, Warmup: 5,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("sent %d at %.2f/s, late %d, latency p50 %.2f ms, service p50 %.2f ms", res.Sent, res.SendRate, res.LateSends, res.Latency.Summary().P50, res.ServiceTime.Summary().P50)
+	if res.SendRate < 196 || res.SendRate > 204 {
+		t.Errorf("achieved %.2f/s, want 200 within 2%%", res.SendRate)
+	}
+	if res.Sent < 980 || res.Sent > 1000 || res.Errors != 0 || res.WarmupAttempted != 5 {
+		t.Errorf("sent %d errors %d warmup %d: want about 1000 and none", res.Sent, res.Errors, res.WarmupAttempted)
+	}
+	if s := res.ServiceTime.Summary(); s.P50 < 5 || s.P50 > 15 {
+		t.Errorf("service time p50 %.2f ms, want about 5", s.P50)
+	}
+}
