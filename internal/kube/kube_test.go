@@ -139,6 +139,18 @@ func TestAQuietStepIsValid(t *testing.T) {
 	if len(invalid) != 1 || !strings.Contains(invalid[0], "pod web-2 went away during the step") {
 		t.Errorf("invalid %q", invalid)
 	}
+
+	// A pod that appears during a step and has restarted already counts.
+	g = w.Start(ctx, 4)
+	p := testPod("ml", "web-3", map[string]string{"app": "web"}, "1", "8Gi")
+	p.Status.ContainerStatuses[0].RestartCount = 2
+	if _, err := c.Core.CoreV1().Pods("ml").Create(ctx, p, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	view, invalid, _ = g.Stop()
+	if len(invalid) != 1 || !strings.Contains(invalid[0], "pod web-3 restarted during the step (restarts 0 -> 2)") || len(view.Pods) != 2 || !view.Pods[1].New {
+		t.Errorf("invalid %q, pods %+v", invalid, view.Pods)
+	}
 }
 
 func TestOpenWithoutPods(t *testing.T) {

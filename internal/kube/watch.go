@@ -80,7 +80,6 @@ type Watching struct {
 	concurrency int
 	start       time.Time
 	beforeErr   error
-	before      map[string]bool
 
 	mu         sync.Mutex
 	pods       map[string]*track
@@ -103,7 +102,7 @@ func (w *PodWatch) Start(ctx context.Context, concurrency int) *Watching {
 		interval = time.Second
 	}
 	g := &Watching{w: w, ctx: context.WithoutCancel(ctx), concurrency: concurrency, start: time.Now(),
-		before: map[string]bool{}, pods: map[string]*track{}, quit: make(chan struct{}), done: make(chan struct{})}
+		pods: map[string]*track{}, quit: make(chan struct{}), done: make(chan struct{})}
 	g.beforeErr = g.poll(true)
 	go func() {
 		defer close(g.done)
@@ -140,9 +139,7 @@ func (g *Watching) poll(first bool) error {
 		listed[s.Name] = true
 		t, ok := g.pods[s.Name]
 		if !ok {
-			if first {
-				g.before[s.Name] = true
-			} else {
+			if !first { // it appeared during the step: all its restarts are the step's
 				s.New = true
 				s.RestartsBefore = 0
 			}
