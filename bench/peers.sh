@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# bench/peers.sh: client overhead of inferbench beside other load generators,
+# measured in one run on one endpoint.
+#
+# It installs hey, vegeta and ghz (go install, pinned versions) and, when apt
+# has it, wrk; builds inferbench; starts `inferbench serve` on loopback with a
+# tiny model (x FP32 [1,4] -> y FP32 [1,8]) on 64 instances without service
+# time, so that the server answers as fast as it can; then, at concurrency 1,
+# 8 and 64, runs a bounded number of requests with each tool:
+#
+#   HTTP, the same JSON POST to /v2/models/tiny/infer:
+#     inferbench bench --protocol kserve-http-json  (and kserve-http, binary tensors)
+#     hey -n N -c C -m POST -T application/json -D body.json URL
+#     vegeta attack -rate 0 -workers C -max-workers C -duration D  (closed loop:
+#            no rate, C workers; vegeta has no request count, so D is sized to
+#            about N requests from inferbench's rate in the same cell)
+#     wrk -t T -c C -d D -s post.lua URL  (T = 1 at c=1, else 2; duration as vegeta)
+#   gRPC, the same ModelInfer with raw_input_contents:
+#     inferbench bench --protocol kserve-grpc
+#     ghz --insecure --proto proto/grpc_service.proto --import-paths proto
+#         --call inference.GRPCInferenceService.ModelInfer -d JSON -n N -c C ADDR
+#
+# Each tool runs under GNU time: its user+system CPU over the requests it
+# completed is the CPU per request; req/s is requests over the process's
+# wall time (start-up included, for every tool alike); peak RSS is maxrss.
+# The server runs in its own process, so its CPU is not counted. Last,
+# inferbench's peak RSS over 1,000,000 requests (HTTP binary and gRPC, c=64).
+#
+# Output: a Markdown table on stdout (the README's "Client overhead"), the
+# raw outputs in $OUT (default: a temporary directory, printed). Loopback
+# only; the server is stopped by its PID. About 5 minutes on 2 cores.
+#
+# Environment: N (requests per cell, default 20000), LEVELS ("1 8 64"),
+# RSS_N (1000000; 0 skips the RSS runs), OUT.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N=${N:-20000}
+LEVELS=${LEVELS:-"1 8 64"}
+RSS_N=${RSS_N:-1000000}
+HEY_VERSION=v0.1.5
+VEGETA_VERSION=v12.13.0
+GHZ_VERSION=v0.93.0
+GOBIN="$(go env GOPATH)/bin"
+export PATH="$GOBIN:$PATH"
+
+log() { printf '%s\n' "$*" >&2; }
+
+# Tools, at their pinned versions.
+installed() { # binary module-version
+  command -v "$1" >/dev/null && go version -m "$(command -v "$1")" 2>/dev/null | grep -q $'\tmod\t.*\t'"$2"$'\t'
+}
+installed hey "$HEY_VERSION" || go install "github.com/rakyll/hey@$HEY_VERSION"
+installed vegeta "$VEGETA_VERSION" || go install "github.com/tsenart/vegeta/v12@$VEGETA_VERSION"
+installed ghz "$GHZ_VERSION" || go install "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION"
+if [ ! -x /usr/bin/time ]; then
+  apt-get install -y time >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y time >/dev/null; }
+fi
+if ! command -v wrk >/dev/null; then
+  apt-get install -y wrk >/dev/null 2>&1 || log "wrk not available: its rows are left out"
+fi
+have_wrk=false
+command -v wrk >/dev/null && have_wrk=true
+
+OUT=${OUT:-$(mktemp -d)}
+mkdir -p "$OUT"
+bin="$OUT/inferbench"
+go build -o "$bin" ./cmd/inferbench
+
+"$bin" serve --http-addr 127.0.0.1:0 --grpc-addr 127.0.0.1:0 --metrics-addr "" \
+  --emulator instances --instances 64 --service-time 0 \
+  --model tiny --input x:FP32:1,4 --output y:FP32:1,8 >"$OUT/serve.log" 2>&1 &
+server=$!
+cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
+trap cleanup EXIT
+
+http="" grpc=""
+for _ in $(seq 1 100); do
+  http=$(awk '$1 == "HTTP" {print $2}' "$OUT/serve.log")
+  grpc=$(awk '$1 == "gRPC" {print $2}' "$OUT/serve.log")
+  [ -n "$http" ] && [ -n "$grpc" ] && break
+  sleep 0.1
+done
+case "$http $grpc" in
+  http://127.0.0.1:*" "127.0.0.1:*) ;;
+  *) log "server did not print loopback addresses:"; cat "$OUT/serve.log" >&2; exit 1 ;;
+esac
+url="$http/v2/models/tiny/infer"
+
+# The same request for every tool.
+printf '{"inputs":[{"name":"x","datatype":"FP32","shape":[1,4],"data":[1,2,3,4]}]}' >"$OUT/body.json"
+printf 'POST %s\nContent-Type: application/json\n@%s\n' "$url" "$OUT/body.json" >"$OUT/targets.txt"
+cat >"$OUT/post.lua" <<'EOF'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"inputs":[{"name":"x","datatype":"FP32","shape":[1,4],"data":[1,2,3,4]}]}'
+EOF
+raw=$(printf '\x00\x00\x80\x3f\x00\x00\x00\x40\x00\x00\x40\x40\x00\x00\x80\x40' | base64) # 1, 2, 3, 4
+ghz_data="{\"model_name\":\"tiny\",\"inputs\":[{\"name\":\"x\",\"datatype\":\"FP32\",\"shape\":[1,4]}],\"raw_input_contents\":[\"$raw\"]}"
+
+rows=()
+# run NAME PROTOCOL C -- COMMAND...: runs the command under GNU time into
+# $OUT/NAME-PROTOCOL-C.{out,err,time}; the caller then parses the count.
+run() {
+  local name=$1 proto=$2 c=$3
+  shift 4
+  local base="$OUT/$name-$proto-c$c"
+  log "$name $proto c=$c"
+  /usr/bin/time -f "%U %S %e %M" -o "$base.time" "$@" >"$base.out" 2>"$base.err" || {
+    log "FAILED: $*"; tail -5 "$base.err" >&2; return 1; }
+  last="$base"
+}
+# row NAME PROTOCOL C REQUESTS: adds a table row from $last.time.
+row() {
+  local name=$1 proto=$2 c=$3 n=$4
+  read -r user sys wall rss <"$last.time"
+  rows+=("$(awk -v t="$name" -v p="$proto" -v c="$c" -v n="$n" -v u="$user" -v s="$sys" -v w="$wall" -v m="$rss" 'BEGIN {
+    printf "| %s | %s | %d | %d | %.0f | %.1f | %.0f |", t, p, c, n, (w > 0 ? n / w : 0), (n > 0 ? (u + s) * 1e6 / n : 0), m / 1024 }')")
+}
+# ib_count: requests an inferbench JSON report counts.
+ib_count() { grep -o '"sent": *[0-9]*' "$1" | head -1 | grep -o '[0-9]*$'; }
+# ib_rate: the measured req/s in an inferbench JSON report.
+ib_rate() { grep -o '"throughput_rps": *[0-9.]*' "$1" | head -1 | grep -o '[0-9.]*$'; }
+
+for c in $LEVELS; do
+  # inferbench over HTTP JSON first: its rate sizes the duration-bound tools.
+  for proto in kserve-http-json kserve-http; do
+    run inferbench "$proto" "$c" -- "$bin" bench --url "$http" --protocol "$proto" --model tiny \
+      -c "$c" -n "$N" --warmup 0 -q --format json -o "$OUT/inferbench-$proto-c$c.json"
+    row inferbench "$proto" "$c" "$(ib_count "$OUT/inferbench-$proto-c$c.json")"
+  done
+  rate=$(ib_rate "$OUT/inferbench-kserve-http-json-c$c.json")
+  secs=$(awk -v n="$N" -v r="$rate" 'BEGIN { d = (r > 0 ? n / r : 2); printf "%d", (d < 1 ? 1 : d + 0.5) }')
+
+  run hey http-json "$c" -- hey -n "$N" -c "$c" -m POST -T application/json -D "$OUT/body.json" "$url"
+  row hey http-json "$c" "$(grep -E '^\s+\[[0-9]+\]' "$last.out" | awk '{s += $2} END {print s + 0}')"
+
+  run vegeta http-json "$c" -- vegeta attack -targets "$OUT/targets.txt" -rate 0 -workers "$c" -max-workers "$c" \
+    -duration "${secs}s" -output "$OUT/vegeta-c$c.bin"
+  row vegeta http-json "$c" "$(vegeta report -type json "$OUT/vegeta-c$c.bin" | grep -o '"requests": *[0-9]*' | grep -o '[0-9]*$')"
+
+  if $have_wrk; then
+    threads=2
+    [ "$c" -lt 2 ] && threads=1
+    run wrk http-json "$c" -- wrk -t "$threads" -c "$c" -d "${secs}s" -s "$OUT/post.lua" "$url"
+    row wrk http-json "$c" "$(awk '/requests in/ {print $1}' "$last.out")"
+  fi
+
+  run inferbench kserve-grpc "$c" -- "$bin" bench --url "$grpc" --protocol kserve-grpc --model tiny \
+    -c "$c" -n "$N" --warmup 0 -q --format json -o "$OUT/inferbench-kserve-grpc-c$c.json"
+  row inferbench kserve-grpc "$c" "$(ib_count "$OUT/inferbench-kserve-grpc-c$c.json")"
+
+  run ghz grpc "$c" -- ghz --insecure --proto proto/grpc_service.proto --import-paths proto \
+    --call inference.GRPCInferenceService.ModelInfer -d "$ghz_data" -n "$N" -c "$c" -O json "$grpc"
+  row ghz grpc "$c" "$(grep -o '"OK": *[0-9]*' "$last.out" | head -1 | grep -o '[0-9]*$')"
+done
+
+rss_rows=()
+if [ "$RSS_N" -gt 0 ]; then
+  for proto in kserve-http kserve-grpc; do
+    addr=$http
+    [ "$proto" = kserve-grpc ] && addr=$grpc
+    run inferbench-1M "$proto" 64 -- "$bin" bench --url "$addr" --protocol "$proto" --model tiny \
+      -c 64 -n "$RSS_N" --warmup 0 -q --format json -o "$OUT/inferbench-1M-$proto.json"
+    read -r user sys wall rss <"$last.time"
+    n=$(ib_count "$OUT/inferbench-1M-$proto.json")
+    rss_rows+=("$(awk -v p="$proto" -v n="$n" -v u="$user" -v s="$sys" -v w="$wall" -v m="$rss" 'BEGIN {
+      printf "| %s | %d | %.0f | %.1f | %.0f |", p, n, n / w, (u + s) * 1e6 / n, m / 1024 }')")
+  done
+fi
+
+versions="hey $HEY_VERSION, vegeta $VEGETA_VERSION, ghz $GHZ_VERSION"
+if $have_wrk; then
+  versions="$versions, $( (wrk --version 2>&1 || true) | awk 'NR == 1 {print $1, $2}')"
+fi
+cat <<EOF
+Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), shared with the server; $(go version | awk '{print $3}'); $versions; $N requests per cell.
+
+| tool | protocol | concurrency | requests | req/s | CPU µs/request | peak RSS MB |
+|---|---|---:|---:|---:|---:|---:|
+EOF
+printf '%s\n' "${rows[@]}"
+if [ "${#rss_rows[@]}" -gt 0 ]; then
+  printf '\ninferbench over %d requests, concurrency 64:\n\n' "$RSS_N"
+  printf '| protocol | requests | req/s | CPU µs/request | peak RSS MB |\n|---|---:|---:|---:|---:|\n'
+  printf '%s\n' "${rss_rows[@]}"
+fi
+log "raw outputs: $OUT"
