@@ -212,7 +212,10 @@ func (g *grpcCall) do(ctx context.Context, op string, head, frame []byte) ([]byt
 	for attempt := 0; attempt < 2; attempt++ {
 		var conn *h2Conn
 		if conn, err = g.c.conn(ctx, deadline); err != nil {
-			break
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("%s: %w", op, ctx.Err())
+			}
+			return nil, &transportError{op: op, err: err} // refused, unreachable, a connect timeout
 		}
 		g.block = appendTimeoutField(append(g.block[:0], head...), time.Until(deadline))
 		if err = conn.call(ctx, g.s, g.block, frame, deadline, timeout, g.timer, &g.watch); err == nil {

@@ -25,8 +25,14 @@ type h2Stream struct {
 
 func newH2Stream() *h2Stream { return &h2Stream{done: make(chan struct{}, 1)} }
 
-// reset prepares the stream for a call.
+// reset prepares the stream for a call. A signal left by the previous
+// call's end (a connection that failed under it) is drained: the stream is
+// in no connection's table now, so no other can come.
 func (s *h2Stream) reset() {
+	select {
+	case <-s.done:
+	default:
+	}
 	s.id, s.sendWin = 0, 0
 	s.buf = s.buf[:0]
 	s.headers, s.httpStatus, s.grpcStatus, s.grpcMessage, s.err = false, 0, -1, "", nil
@@ -161,8 +167,10 @@ func (c *h2Conn) call(ctx context.Context, s *h2Stream, block, msg []byte, deadl
 		}
 		maxFrame := c.maxFrame
 		c.mu.Unlock()
-		if n == 0 {
-			break // the stream ended early: the server answered already
+		if n == 0 { // the server answered already: stop sending, close our side
+			id := s.id
+			c.queueControl(func(b []byte) []byte { return appendRST(b, id, h2Cancel) })
+			break
 		}
 		c.wmu.Lock()
 		c.wbuf = c.wbuf[:0]

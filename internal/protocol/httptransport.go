@@ -52,7 +52,10 @@ func (t *httpTransport) exchange(ctx context.Context, w *abortWatch, op string, 
 		}
 		c, reused, err := t.conn(ctx, deadline)
 		if err != nil {
-			return t.wrap(ctx, op, err, ctxFirst)
+			if cerr := ctx.Err(); cerr != nil {
+				return fmt.Errorf("%s: %w", op, cerr)
+			}
+			return &transportError{op: op, err: err} // refused, unreachable, a connect timeout
 		}
 		err = roundTrip(c, w, deadline, req, method, res, body, t.limit)
 		if err == nil {
