@@ -212,7 +212,7 @@ func (p *parser) deployments(n *yaml.Node) ([]Deployment, error) {
 			key      string
 			dst      *string
 			required bool
-		}{{"name", &d.Name, true}, {"protocol", &d.Protocol, true}, {"url", &d.URL, true}, {"model", &d.Model, true}, {"version", &d.Version, false}}
+		}{{"name", &d.Name, true}, {"protocol", &d.Protocol, true}, {"url", &d.URL, true}, {"model", &d.Model, true}, {"version", &d.Version, false}, {"metrics_url", &d.MetricsURL, false}}
 		for _, s := range strs {
 			v, ok := f[s.key]
 			if !ok {
