@@ -150,6 +150,7 @@ func Text(w io.Writer, f *result.File, opts Options) error {
 			fmt.Fprintf(w, "  %s\n", l)
 		}
 	}
+	outputsText(w, f)
 	if err := searchesText(w, f); err != nil {
 		return err
 	}
@@ -254,6 +255,7 @@ func Markdown(w io.Writer, f *result.File) error {
 		}
 		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
 	}
+	outputsMarkdown(w, f)
 	searchesMarkdown(w, f)
 	if ranks := analyze.Rank(f.Runs, analyze.Deployments(f.Runs)); len(ranks) > 0 {
 		fmt.Fprintln(w, "\n### Comparison")
@@ -292,7 +294,8 @@ var csvHeader = []string{"deployment", "protocol", "url", "model", "model_versio
 	"latency_p50_ms", "latency_p90_ms", "latency_p95_ms", "latency_p99_ms", "latency_p999_ms", "latency_max_ms",
 	"latency_vs_baseline_p50", "latency_vs_baseline_p99", "client_cpu_percent", "late_sends",
 	"valid", "server_queue_ms", "server_compute_ms", "server_avg_batch_size",
-	"stable", "stability_windows", "throughput_spread", "p50_spread"}
+	"stable", "stability_windows", "throughput_spread", "p50_spread",
+	"request_bytes", "response_bytes", "preprocess_mean_ms"}
 
 // CSV writes one row per run, then the sweet-spot searches, if any, as a
 // second table after a blank line.
@@ -318,7 +321,7 @@ func CSV(w io.Writer, f *result.File) error {
 		if b := r.Server; b != nil {
 			rec[len(rec)-3], rec[len(rec)-2], rec[len(rec)-1] = fl(b.QueueMs), fl(b.ComputeMs()), fl(b.AvgBatchSize)
 		}
-		if err := cw.Write(append(rec, stabilityCSV(&r)...)); err != nil {
+		if err := cw.Write(append(append(rec, stabilityCSV(&r)...), payloadCSV(&r)...)); err != nil {
 			return err
 		}
 	}
