@@ -71,6 +71,18 @@ func (s *sweeper) addNotes(out analyze.Outcome) {
 	if len(unstable) > 0 {
 		s.note(fmt.Sprintf("%d of %d levels did not settle (%v): their numbers are less certain", len(unstable), len(se.Path), unstable))
 	}
+	if sp := se.SweetSpot; sp != nil {
+		var top *result.OperatingPoint
+		for i := range se.Path {
+			if p := &se.Path[i].OperatingPoint; se.Path[i].Passed && (top == nil || p.Concurrency > top.Concurrency || p.Rate > top.Rate) {
+				top = p
+			}
+		}
+		if top != nil && (top.Concurrency > sp.Concurrency || top.Rate > sp.Rate) {
+			s.note(fmt.Sprintf("%s passes too, with no more throughput (%.1f req/s, within %.0f%% of the best): the sweet spot is the lowest level as good",
+				analyze.LevelLabel(*top), top.ThroughputRPS, 100*analyze.SweetSpotTie))
+		}
+	}
 	if sp := se.SweetSpot; sp != nil && !sp.Stable {
 		s.note(fmt.Sprintf("the sweet spot %s was not stable: confirm it with a longer run (inferbench bench at that level with -d 30s)", analyze.LevelLabel(*sp)))
 	}
