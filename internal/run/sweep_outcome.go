@@ -84,7 +84,11 @@ func (s *sweeper) addNotes(out analyze.Outcome) {
 		}
 	}
 	if sp := se.SweetSpot; sp != nil && !sp.Stable {
-		s.note(fmt.Sprintf("the sweet spot %s was not stable: confirm it with a longer run (inferbench bench at that level with -d 30s)", analyze.LevelLabel(*sp)))
+		again := fmt.Sprintf("-c %d -d 30s", sp.Concurrency)
+		if sp.Rate > 0 {
+			again = fmt.Sprintf("--rate %g --arrival poisson -d 30s", sp.Rate)
+		}
+		s.note(fmt.Sprintf("the sweet spot %s was not stable: confirm it with a longer run (inferbench bench %s)", analyze.LevelLabel(*sp), again))
 	}
 	if se.BreakingPoint == nil && se.Status == result.SearchComplete {
 		s.note("no breaking point met (no level with more than 10% errors or an SLO miss): the search ended by " + se.End)
