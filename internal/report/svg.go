@@ -130,8 +130,12 @@ func (c chart) svg() string {
 	if hi == lo {
 		lo, hi = lo-1, hi+1
 	}
+	var linearX []float64
 	if !c.logX {
 		lo = math.Min(lo, 0)
+		// The axis ends at its last tick, so that every tick label fits.
+		linearX = niceTicks(maxX*1.02, 6)
+		hi = math.Max(hi, linearX[len(linearX)-1])
 	}
 	ticksY := niceTicks(maxY*1.05, 5)
 	topY := ticksY[len(ticksY)-1]
@@ -170,7 +174,7 @@ func (c chart) svg() string {
 			}
 		}
 	} else {
-		xticks = niceTicks(maxX*1.02, 6)
+		xticks = linearX
 	}
 	for _, t := range xticks {
 		x := px(t)
