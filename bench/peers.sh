@@ -23,20 +23,24 @@
 # Each tool runs under GNU time: its user+system CPU over the requests it
 # completed is the CPU per request; req/s is requests over the process's
 # wall time (start-up included, for every tool alike); peak RSS is maxrss.
-# The server runs in its own process, so its CPU is not counted. Last,
-# inferbench's peak RSS over 1,000,000 requests (HTTP binary and gRPC, c=64).
+# The server runs in its own process, so its CPU is not counted. Every cell
+# runs REPEAT times, in rounds (all cells, then all again), and the table
+# keeps each cell's median by CPU per request: the reference machine is
+# shared, and a single run moves by 20% or more. Last, inferbench's peak RSS
+# over 1,000,000 requests (HTTP binary and gRPC, c=64).
 #
 # Output: a Markdown table on stdout (the README's "Client overhead"), the
 # raw outputs in $OUT (default: a temporary directory, printed). Loopback
-# only; the server is stopped by its PID. About 5 minutes on 2 cores.
+# only; the server is stopped by its PID. About 8 minutes on 2 cores.
 #
 # Environment: N (requests per cell, default 20000), LEVELS ("1 8 64"),
-# RSS_N (1000000; 0 skips the RSS runs), OUT.
+# REPEAT (3), RSS_N (1000000; 0 skips the RSS runs), OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 N=${N:-20000}
 LEVELS=${LEVELS:-"1 8 64"}
+REPEAT=${REPEAT:-3}
 RSS_N=${RSS_N:-1000000}
 HEY_VERSION=v0.1.5
 VEGETA_VERSION=v12.13.0
@@ -98,46 +102,51 @@ EOF
 raw=$(printf '\x00\x00\x80\x3f\x00\x00\x00\x40\x00\x00\x40\x40\x00\x00\x80\x40' | base64) # 1, 2, 3, 4
 ghz_data="{\"model_name\":\"tiny\",\"inputs\":[{\"name\":\"x\",\"datatype\":\"FP32\",\"shape\":[1,4]}],\"raw_input_contents\":[\"$raw\"]}"
 
-rows=()
 # run NAME PROTOCOL C -- COMMAND...: runs the command under GNU time into
-# $OUT/NAME-PROTOCOL-C.{out,err,time}; the caller then parses the count.
+# $OUT/rROUND-NAME-PROTOCOL-cC.{out,err,time}; the caller then parses the
+# count from $last.out.
 run() {
   local name=$1 proto=$2 c=$3
   shift 4
-  local base="$OUT/$name-$proto-c$c"
-  log "$name $proto c=$c"
+  local base="$OUT/r$round-$name-$proto-c$c"
+  log "round $round: $name $proto c=$c"
   /usr/bin/time -f "%U %S %e %M" -o "$base.time" "$@" >"$base.out" 2>"$base.err" || {
     log "FAILED: $*"; tail -5 "$base.err" >&2; return 1; }
   last="$base"
 }
-# row NAME PROTOCOL C REQUESTS: adds a table row from $last.time.
+# row NAME PROTOCOL C REQUESTS: records a measurement of the cell from
+# $last.time in $OUT/cells.tsv: key, CPU per request, table row.
 row() {
   local name=$1 proto=$2 c=$3 n=$4
   read -r user sys wall rss <"$last.time"
-  rows+=("$(awk -v t="$name" -v p="$proto" -v c="$c" -v n="$n" -v u="$user" -v s="$sys" -v w="$wall" -v m="$rss" 'BEGIN {
-    printf "| %s | %s | %d | %d | %.0f | %.1f | %.0f |", t, p, c, n, (w > 0 ? n / w : 0), (n > 0 ? (u + s) * 1e6 / n : 0), m / 1024 }')")
+  awk -v t="$name" -v p="$proto" -v c="$c" -v n="$n" -v u="$user" -v s="$sys" -v w="$wall" -v m="$rss" 'BEGIN {
+    cpu = (n > 0 ? (u + s) * 1e6 / n : 0)
+    printf "%s %s %d\t%.3f\t| %s | %s | %d | %d | %.0f | %.1f | %.0f |\n", t, p, c, cpu, t, p, c, n, (w > 0 ? n / w : 0), cpu, m / 1024 }' >>"$OUT/cells.tsv"
 }
 # ib_count: requests an inferbench JSON report counts.
 ib_count() { grep -o '"sent": *[0-9]*' "$1" | head -1 | grep -o '[0-9]*$'; }
 # ib_rate: the measured req/s in an inferbench JSON report.
 ib_rate() { grep -o '"throughput_rps": *[0-9.]*' "$1" | head -1 | grep -o '[0-9.]*$'; }
 
+: >"$OUT/cells.tsv"
+for round in $(seq 1 "$REPEAT"); do
 for c in $LEVELS; do
   # inferbench over HTTP JSON first: its rate sizes the duration-bound tools.
   for proto in kserve-http-json kserve-http; do
+    report="$OUT/r$round-inferbench-$proto-c$c.json"
     run inferbench "$proto" "$c" -- "$bin" bench --url "$http" --protocol "$proto" --model tiny \
-      -c "$c" -n "$N" --warmup 0 -q --format json -o "$OUT/inferbench-$proto-c$c.json"
-    row inferbench "$proto" "$c" "$(ib_count "$OUT/inferbench-$proto-c$c.json")"
+      -c "$c" -n "$N" --warmup 0 -q --format json -o "$report"
+    row inferbench "$proto" "$c" "$(ib_count "$report")"
   done
-  rate=$(ib_rate "$OUT/inferbench-kserve-http-json-c$c.json")
+  rate=$(ib_rate "$OUT/r$round-inferbench-kserve-http-json-c$c.json")
   secs=$(awk -v n="$N" -v r="$rate" 'BEGIN { d = (r > 0 ? n / r : 2); printf "%d", (d < 1 ? 1 : d + 0.5) }')
 
   run hey http-json "$c" -- hey -n "$N" -c "$c" -m POST -T application/json -D "$OUT/body.json" "$url"
   row hey http-json "$c" "$(grep -E '^\s+\[[0-9]+\]' "$last.out" | awk '{s += $2} END {print s + 0}')"
 
   run vegeta http-json "$c" -- vegeta attack -targets "$OUT/targets.txt" -rate 0 -workers "$c" -max-workers "$c" \
-    -duration "${secs}s" -output "$OUT/vegeta-c$c.bin"
-  row vegeta http-json "$c" "$(vegeta report -type json "$OUT/vegeta-c$c.bin" | grep -o '"requests": *[0-9]*' | grep -o '[0-9]*$')"
+    -duration "${secs}s" -output "$OUT/r$round-vegeta-c$c.bin"
+  row vegeta http-json "$c" "$(vegeta report -type json "$OUT/r$round-vegeta-c$c.bin" | grep -o '"requests": *[0-9]*' | grep -o '[0-9]*$')"
 
   if $have_wrk; then
     threads=2
@@ -146,21 +155,38 @@ for c in $LEVELS; do
     row wrk http-json "$c" "$(awk '/requests in/ {print $1}' "$last.out")"
   fi
 
+  report="$OUT/r$round-inferbench-kserve-grpc-c$c.json"
   run inferbench kserve-grpc "$c" -- "$bin" bench --url "$grpc" --protocol kserve-grpc --model tiny \
-    -c "$c" -n "$N" --warmup 0 -q --format json -o "$OUT/inferbench-kserve-grpc-c$c.json"
-  row inferbench kserve-grpc "$c" "$(ib_count "$OUT/inferbench-kserve-grpc-c$c.json")"
+    -c "$c" -n "$N" --warmup 0 -q --format json -o "$report"
+  row inferbench kserve-grpc "$c" "$(ib_count "$report")"
 
   run ghz grpc "$c" -- ghz --insecure --proto proto/grpc_service.proto --import-paths proto \
     --call inference.GRPCInferenceService.ModelInfer -d "$ghz_data" -n "$N" -c "$c" -O json "$grpc"
   row ghz grpc "$c" "$(grep -o '"OK": *[0-9]*' "$last.out" | head -1 | grep -o '[0-9]*$')"
 done
+done
+
+# Each cell's median run by CPU per request, in the order the cells ran.
+mapfile -t rows < <(awk -F'\t' '
+  !($1 in n) { order[++k] = $1 }
+  { n[$1]++; cpu[$1, n[$1]] = $2; line[$1, n[$1]] = $3 }
+  END {
+    for (i = 1; i <= k; i++) {
+      key = order[i]; m = n[key]
+      for (a = 1; a <= m; a++) idx[a] = a
+      for (a = 1; a <= m; a++) for (b = a + 1; b <= m; b++)
+        if (cpu[key, idx[b]] < cpu[key, idx[a]]) { t = idx[a]; idx[a] = idx[b]; idx[b] = t }
+      print line[key, idx[int((m + 1) / 2)]]
+    }
+  }' "$OUT/cells.tsv")
 
 rss_rows=()
 if [ "$RSS_N" -gt 0 ]; then
   for proto in kserve-http kserve-grpc; do
     addr=$http
     [ "$proto" = kserve-grpc ] && addr=$grpc
-    run inferbench-1M "$proto" 64 -- "$bin" bench --url "$addr" --protocol "$proto" --model tiny \
+    round=1M
+    run inferbench "$proto" 64 -- "$bin" bench --url "$addr" --protocol "$proto" --model tiny \
       -c 64 -n "$RSS_N" --warmup 0 -q --format json -o "$OUT/inferbench-1M-$proto.json"
     read -r user sys wall rss <"$last.time"
     n=$(ib_count "$OUT/inferbench-1M-$proto.json")
@@ -174,7 +200,7 @@ if $have_wrk; then
   versions="$versions, $( (wrk --version 2>&1 || true) | awk 'NR == 1 {print $1, $2}')"
 fi
 cat <<EOF
-Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), shared with the server; $(go version | awk '{print $3}'); $versions; $N requests per cell.
+Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), shared with the server; $(go version | awk '{print $3}'); $versions; $N requests per cell, each cell the median of $REPEAT runs by CPU per request.
 
 | tool | protocol | concurrency | requests | req/s | CPU µs/request | peak RSS MB |
 |---|---|---:|---:|---:|---:|---:|
