@@ -240,6 +240,16 @@ func (g *grpcCall) do(ctx context.Context, op string, head, frame []byte) ([]byt
 	}
 	var reset *h2StreamReset
 	if errors.As(err, &reset) {
+		// A server that enforces the call's grpc-timeout resets the stream
+		// with CANCEL when it expires (grpc-go's does); its deadline is the
+		// client's or later, so a CANCEL at or after ours is the timeout,
+		// whichever timer fired first on a busy machine.
+		if reset.code == h2Cancel && !time.Now().Before(deadline) {
+			if ctxFirst {
+				return nil, fmt.Errorf("%s: %w", op, context.DeadlineExceeded)
+			}
+			return nil, &timeoutError{op: op, after: timeout}
+		}
 		return nil, &ServerError{GRPCCode: resetCode(reset), Message: reset.Error()}
 	}
 	return nil, &transportError{op: op, err: err}
