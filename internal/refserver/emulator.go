@@ -84,7 +84,19 @@ func describeLimit(limit int64) string {
 // Each emulator has its own; it is safe for concurrent use.
 type sleeper struct {
 	overshoot atomic.Int64 // estimated nanoseconds a sleep overruns
+	time      timeSource   // the real clock unless a test sets one
 }
+
+// timeSource is time.Now and time.Sleep, replaceable in tests.
+type timeSource interface {
+	Now() time.Time
+	Sleep(time.Duration)
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time        { return time.Now() }
+func (realClock) Sleep(d time.Duration) { time.Sleep(d) }
 
 // maxCompensation bounds the estimate, so that a machine that stalls for a
 // moment does not make every later sleep much too short.
@@ -93,7 +105,11 @@ const maxCompensation = time.Millisecond
 // until sleeps to a deadline; sleeping to an absolute time keeps the
 // overshoot of one sleep from adding up across calls.
 func (s *sleeper) until(deadline time.Time) {
-	d := time.Until(deadline)
+	c := s.time
+	if c == nil {
+		c = realClock{}
+	}
+	d := deadline.Sub(c.Now())
 	if d <= 0 {
 		return
 	}
@@ -102,9 +118,9 @@ func (s *sleeper) until(deadline time.Time) {
 	if sleep <= 0 {
 		return
 	}
-	start := time.Now()
-	time.Sleep(sleep)
-	late := min(time.Since(start)-sleep, maxCompensation)
+	start := c.Now()
+	c.Sleep(sleep)
+	late := min(c.Now().Sub(start)-sleep, maxCompensation)
 	old := s.overshoot.Load()
 	s.overshoot.Store(old + (int64(late)-old)/8)
 }

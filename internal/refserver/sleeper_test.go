@@ -5,31 +5,47 @@ import (
 	"time"
 )
 
-// TestSleeperCompensatesTheTimersOvershoot: over the same run of 5 ms
-// sleeps, the compensating sleeper overruns its deadlines less on average
-// than a plain sleep does, and never ends far before them.
-func TestSleeperCompensatesTheTimersOvershoot(t *testing.T) {
-	const n, d = 60, 5 * time.Millisecond
-	var plain, compensated time.Duration
-	var s sleeper
-	earliest := time.Duration(0)
-	for i := 0; i < n; i++ {
-		start := time.Now()
-		time.Sleep(d)
-		plain += time.Since(start) - d
+// lateClock is a clock whose every sleep overruns by a fixed amount, as a
+// busy machine's timers do.
+type lateClock struct {
+	now  time.Time
+	late time.Duration
+}
 
-		deadline := time.Now().Add(d)
-		s.until(deadline)
-		off := time.Since(deadline)
-		compensated += off
-		earliest = min(earliest, off)
+func (c *lateClock) Now() time.Time        { return c.now }
+func (c *lateClock) Sleep(d time.Duration) { c.now = c.now.Add(d + c.late) }
+
+// TestSleeperLearnsTheOvershoot: with timers that always wake 300 µs late,
+// the sleeper learns to sleep that much less, so its sleeps end on their
+// deadlines; the estimate never exceeds its bound.
+func TestSleeperLearnsTheOvershoot(t *testing.T) {
+	for _, tt := range []struct {
+		late, wantEnd time.Duration
+	}{
+		{300 * time.Microsecond, 0},
+		{0, 0},
+		{5 * time.Millisecond, 4 * time.Millisecond}, // compensation stops at its 1 ms bound
+	} {
+		c := &lateClock{now: time.Unix(0, 0), late: tt.late}
+		s := sleeper{time: c}
+		var off time.Duration
+		for i := 0; i < 100; i++ {
+			deadline := c.now.Add(5 * time.Millisecond)
+			s.until(deadline)
+			off = c.now.Sub(deadline)
+		}
+		if d := off - tt.wantEnd; d < -10*time.Microsecond || d > 10*time.Microsecond {
+			t.Errorf("timers %v late: the 100th sleep ended %v after its deadline, want %v", tt.late, off, tt.wantEnd)
+		}
+		if est := time.Duration(s.overshoot.Load()); est > maxCompensation {
+			t.Errorf("estimate %v above the bound", est)
+		}
 	}
-	plainMean, compMean := plain/n, compensated/n
-	t.Logf("mean overrun: plain sleep %v, compensated %v; earliest end %v before the deadline", plainMean, compMean, -earliest)
-	if compMean >= plainMean {
-		t.Errorf("compensated sleeps overrun by %v on average, plain ones by %v", compMean, plainMean)
-	}
-	if earliest < -maxCompensation {
-		t.Errorf("a sleep ended %v before its deadline, more than the %v bound", -earliest, maxCompensation)
+	// A deadline already past does not sleep.
+	c := &lateClock{now: time.Unix(10, 0)}
+	s := sleeper{time: c}
+	s.until(c.now.Add(-time.Millisecond))
+	if c.now != time.Unix(10, 0) {
+		t.Errorf("slept for a past deadline")
 	}
 }
