@@ -11,33 +11,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/protocol"
 	"github.com/inferbench/inferbench/internal/refserver"
+	"github.com/inferbench/inferbench/internal/reftest"
 	"github.com/inferbench/inferbench/internal/result"
 )
 
 // refServer serves a small model m (x FP32 [4] -> y FP32 [8]) on loopback.
 func refServer(t *testing.T, em refserver.Emulator, errorRate float64) *refserver.Running {
 	t.Helper()
-	srv, err := refserver.New(refserver.Options{Models: []refserver.ModelSpec{{
-		Name: "m", Emulator: em, ErrorRate: errorRate, Seed: 3,
-		Inputs:  []kserve.TensorMetadata{{Name: "x", Datatype: kserve.FP32, Shape: []int64{4}}},
-		Outputs: []kserve.TensorMetadata{{Name: "y", Datatype: kserve.FP32, Shape: []int64{8}}},
-	}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := srv.Listen(refserver.Addrs{HTTP: "127.0.0.1:0", GRPC: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		r.Shutdown(ctx)
-	})
-	return r
+	spec := reftest.Small("m", em)
+	spec.ErrorRate, spec.Seed = errorRate, 3
+	return reftest.Serve(t, refserver.Options{Models: []refserver.ModelSpec{spec}})
 }
 
 func urlFor(r *refserver.Running, kind protocol.Kind) string {

@@ -11,6 +11,7 @@ import (
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/protocol"
 	"github.com/inferbench/inferbench/internal/refserver"
+	"github.com/inferbench/inferbench/internal/reftest"
 	"github.com/inferbench/inferbench/internal/result"
 )
 
@@ -18,22 +19,9 @@ import (
 // NIM's /v1/infer) or the plain API.
 func yoloPod(t *testing.T, api string) *refserver.Running {
 	t.Helper()
-	srv, err := refserver.New(refserver.Options{HTTPAPI: api, Models: []refserver.ModelSpec{{Name: "yolov8n", Emulator: refserver.NewInstances(4, time.Millisecond),
+	return reftest.Serve(t, refserver.Options{HTTPAPI: api, Models: []refserver.ModelSpec{{Name: "yolov8n", Emulator: refserver.NewInstances(4, time.Millisecond),
 		Inputs:  []kserve.TensorMetadata{{Name: "images", Datatype: kserve.FP32, Shape: []int64{1, 3, 64, 64}}},
 		Outputs: []kserve.TensorMetadata{{Name: "output0", Datatype: kserve.FP32, Shape: []int64{1, 84, 84}}}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := srv.Listen(refserver.Addrs{HTTP: "127.0.0.1:0", GRPC: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		r.Shutdown(ctx)
-	})
-	return r
 }
 
 func TestBenchImages(t *testing.T) {

@@ -10,29 +10,21 @@ import (
 	"github.com/inferbench/inferbench/internal/measure"
 	"github.com/inferbench/inferbench/internal/protocol"
 	"github.com/inferbench/inferbench/internal/refserver"
+	"github.com/inferbench/inferbench/internal/reftest"
 )
 
-// server serves a small model (x FP32 [4] -> y FP32 [8]) on loopback.
+// server serves a small model (x FP32 [4] -> y FP32 [8]) on loopback;
+// stop shuts it down before the test ends.
 func server(t *testing.T, em refserver.Emulator, errorRate float64) (*refserver.Running, func()) {
 	t.Helper()
-	srv, err := refserver.New(refserver.Options{Models: []refserver.ModelSpec{{
-		Name: "m", Emulator: em, ErrorRate: errorRate, Seed: 7,
-		Inputs:  []kserve.TensorMetadata{{Name: "x", Datatype: kserve.FP32, Shape: []int64{4}}},
-		Outputs: []kserve.TensorMetadata{{Name: "y", Datatype: kserve.FP32, Shape: []int64{8}}},
-	}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := srv.Listen(refserver.Addrs{HTTP: "127.0.0.1:0", GRPC: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	spec := reftest.Small("m", em)
+	spec.ErrorRate, spec.Seed = errorRate, 7
+	r := reftest.Serve(t, refserver.Options{Models: []refserver.ModelSpec{spec}})
 	stop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		r.Shutdown(ctx)
 	}
-	t.Cleanup(stop)
 	return r, stop
 }
 

@@ -13,25 +13,13 @@ import (
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/protocol"
 	"github.com/inferbench/inferbench/internal/refserver"
+	"github.com/inferbench/inferbench/internal/reftest"
 )
 
 // serve starts the reference server on loopback with ephemeral ports.
 func serve(t *testing.T, models ...refserver.ModelSpec) *refserver.Running {
 	t.Helper()
-	srv, err := refserver.New(refserver.Options{Models: models})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := srv.Listen(refserver.Addrs{HTTP: "127.0.0.1:0", GRPC: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		r.Shutdown(ctx)
-	})
-	return r
+	return reftest.Serve(t, refserver.Options{Models: models})
 }
 
 // clients makes one client of every kind for a running server.

@@ -9,27 +9,15 @@ import (
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/protocol"
 	"github.com/inferbench/inferbench/internal/refserver"
+	"github.com/inferbench/inferbench/internal/reftest"
 	"github.com/inferbench/inferbench/internal/result"
 )
 
-// pod serves one small model on loopback.
+// pod serves one model on loopback.
 func pod(t *testing.T, spec refserver.ModelSpec, opts refserver.Options) *refserver.Running {
 	t.Helper()
 	opts.Models = []refserver.ModelSpec{spec}
-	srv, err := refserver.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := srv.Listen(refserver.Addrs{HTTP: "127.0.0.1:0", GRPC: "127.0.0.1:0", Metrics: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		r.Shutdown(ctx)
-	})
-	return r
+	return reftest.Serve(t, opts)
 }
 
 func target(t *testing.T, r *refserver.Running, kind protocol.Kind) *Target {
