@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -10,10 +11,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/inferbench/inferbench/internal/inputs"
 	"github.com/inferbench/inferbench/internal/kserve"
+	"github.com/inferbench/inferbench/internal/plan"
 	"github.com/inferbench/inferbench/internal/protocol"
 	"github.com/inferbench/inferbench/internal/refserver"
+	"github.com/inferbench/inferbench/internal/session"
 )
 
 // checkFlags are the flags of `inferbench check`.
@@ -25,6 +27,7 @@ type checkFlags struct {
 	version   string
 	requests  int
 	timeout   time.Duration
+	headers   []string
 	serve     serveFlags
 }
 
@@ -50,6 +53,7 @@ against the metadata and, for the reference server, against the inputs' fingerpr
 	fl.StringVar(&f.version, "model-version", "", "model version (empty: the server's choice)")
 	fl.IntVarP(&f.requests, "requests", "n", 20, "inference requests per endpoint")
 	fl.DurationVar(&f.timeout, "timeout", protocol.DefaultTimeout, "timeout of each call")
+	fl.StringArrayVarP(&f.headers, "header", "H", nil, `header "Name: value" sent with every call (gRPC metadata for gRPC; repeatable)`)
 	fl.DurationVar(&f.serve.serviceTime, "service-time", 10*time.Millisecond, "with --reference: the emulated service time")
 	return cmd
 }
@@ -170,87 +174,70 @@ func formatMs(d time.Duration) string {
 	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
 }
 
-// checkEndpoint runs the checks against one endpoint; it records what it
-// found instead of stopping at the first problem where it can go on.
+// checkEndpoint opens the endpoint as every command does, then runs the
+// checks; it records what it found instead of stopping at the first
+// problem where it can go on.
 func checkEndpoint(ctx context.Context, t checkTarget, f *checkFlags) *checkResult {
 	r := &checkResult{target: t, health: "-", metadata: "-", config: "-", outputs: "-"}
-	fail := func(what string, err error) {
-		if r.firstErr == nil {
-			r.firstErr = fmt.Errorf("%s: %w", what, err)
+	d := plan.Deployment{Name: string(t.kind), Protocol: string(t.kind), URL: t.url, Model: f.model, Version: f.version,
+		Timeout: f.timeout, Headers: map[string]string{}, MetricsURL: session.MetricsOff}
+	if err := parseHeaders(f.headers, d.Headers); err != nil {
+		r.firstErr = err
+		return r
+	}
+	target, err := session.Open(ctx, d, session.OpenOptions{})
+	if err != nil {
+		r.firstErr = err
+		var oe *session.OpenError
+		if errors.As(err, &oe) {
+			switch oe.Stage {
+			case session.StageHealth:
+				r.health = "server not ready"
+			case session.StageModel:
+				r.health = "model not ready"
+			case session.StageMetadata:
+				r.health, r.metadata = "ok", "error"
+			default:
+				r.health, r.metadata, r.outputs = "ok", "ok", "wrong"
+			}
 		}
-	}
-	client, err := protocol.New(protocol.Options{Kind: t.kind, URL: t.url, Timeout: f.timeout})
-	if err != nil {
-		fail("client", err)
 		return r
 	}
-	defer client.Close()
-
-	live, errLive := client.ServerLive(ctx)
-	ready, errReady := client.ServerReady(ctx)
-	modelReady, errModel := client.ModelReady(ctx, f.model, f.version)
-	switch {
-	case errLive != nil || errReady != nil || errModel != nil:
-		r.health = "error"
-		fail("health", firstNonNil(errLive, errReady, errModel))
-		return r
-	case live && ready && modelReady:
-		r.health = "ok"
-	default:
-		r.health = fmt.Sprintf("live=%t ready=%t model=%t", live, ready, modelReady)
-		fail("health", fmt.Errorf("server or model not ready"))
-	}
-
-	md, err := client.ModelMetadata(ctx, f.model, f.version)
-	if err != nil {
-		r.metadata = "error"
-		fail("model metadata", err)
-		return r
-	}
-	r.metadata = "ok"
+	defer target.Client.Close()
+	r.health, r.metadata = "ok", "ok"
+	client := target.Client
 	if _, err := client.ModelConfig(ctx, f.model, f.version); err != nil {
 		r.config = "n/a" // an extension: KServe servers other than Triton may not have it
 	} else {
 		r.config = "ok"
 	}
-
-	ins, err := inputs.Random(md.Inputs, 1)
-	if err != nil {
-		fail("inputs", err)
-		return r
-	}
-	req := &kserve.InferRequest{Inputs: ins}
-	payload, err := client.Prepare(f.model, f.version, req)
-	if err != nil {
-		fail("prepare request", err)
-		return r
-	}
-	want := kserve.Fingerprint(ins)
+	want := kserve.Fingerprint(target.Samples[0])
 	verified, unstamped := 0, 0
 	for i := 0; i < f.requests && ctx.Err() == nil; i++ {
 		r.sent++
 		start := time.Now()
-		resp, err := client.Infer(ctx, payload)
+		resp, err := client.Infer(ctx, target.Payloads[0])
 		elapsed := time.Since(start)
 		if err == nil {
-			err = protocol.ValidateResponse(md, nil, resp)
+			err = protocol.ValidateResponse(target.Metadata, nil, resp)
 		}
-		if err != nil {
-			fail(fmt.Sprintf("inference %d", i+1), err)
-			continue
-		}
-		r.ok++
-		r.latencies = append(r.latencies, elapsed)
-		for j := range resp.Outputs {
-			got, ok := kserve.ReadFingerprint(&resp.Outputs[j])
-			switch {
-			case !ok:
-				unstamped++
-			case got == want:
-				verified++
-			default:
-				fail(fmt.Sprintf("inference %d", i+1), fmt.Errorf("output '%s' carries fingerprint %08x, want %08x: the answer does not belong to the input", resp.Outputs[j].Name, got, want))
+		if err == nil {
+			r.ok++
+			r.latencies = append(r.latencies, elapsed)
+			for j := range resp.Outputs {
+				got, ok := kserve.ReadFingerprint(&resp.Outputs[j])
+				switch {
+				case !ok:
+					unstamped++
+				case got == want:
+					verified++
+				default:
+					err = fmt.Errorf("output '%s' carries fingerprint %08x, want %08x: the answer does not belong to the input", resp.Outputs[j].Name, got, want)
+				}
 			}
+		}
+		if err != nil && r.firstErr == nil {
+			r.firstErr = fmt.Errorf("inference %d: %w", i+1, err)
 		}
 	}
 	switch {
@@ -262,13 +249,4 @@ func checkEndpoint(ctx context.Context, t checkTarget, f *checkFlags) *checkResu
 		r.outputs = "wrong"
 	}
 	return r
-}
-
-func firstNonNil(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
-	}
-	return nil
 }

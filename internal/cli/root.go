@@ -12,6 +12,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/inferbench/inferbench/internal/session"
 )
 
 // Version is the tool's version.
@@ -25,9 +27,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintf(stderr, "inferbench: %v\n", err)
-		var ee *exitError
+		var ee *session.ExitError
 		if errors.As(err, &ee) {
-			return ee.code
+			return ee.Code
 		}
 		return 1
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,10 +13,9 @@ import (
 
 	"github.com/inferbench/inferbench/internal/load"
 	"github.com/inferbench/inferbench/internal/plan"
-	"github.com/inferbench/inferbench/internal/protocol"
 	"github.com/inferbench/inferbench/internal/report"
 	"github.com/inferbench/inferbench/internal/result"
-	"github.com/inferbench/inferbench/internal/run"
+	"github.com/inferbench/inferbench/internal/session"
 )
 
 // runFlags are the flags of `inferbench run`.
@@ -68,7 +66,7 @@ See 'inferbench schema' for the plan format, and examples/plan.yaml.`,
 }
 
 // planError is a bad plan: exit code 2, nothing run.
-func planError(err error) error { return &exitError{code: 2, err: err} }
+func planError(err error) error { return &session.ExitError{Code: 2, Err: err} }
 
 func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 	if !slices.Contains(report.Formats, f.format) {
@@ -79,75 +77,44 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 		return planError(err)
 	}
 	text, _ := os.ReadFile(path)
-	steps := p.Steps
 	if f.quick {
-		steps = plan.Quick(steps)
+		p.Steps = plan.Quick(p.Steps)
 	}
 	if err := os.MkdirAll(f.outDir, 0o755); err != nil {
 		return err
 	}
 	resultsPath := filepath.Join(f.outDir, "results.json")
-	file := result.New(Version, time.Now())
-	if f.resume {
-		prev, err := result.Read(resultsPath)
-		if err != nil {
-			return fmt.Errorf("--resume: %w", err)
-		}
-		file = prev
-		file.Complete = false
-	}
-	file.Environment = result.CurrentEnvironment()
-	file.Plan = &result.PlanInfo{Path: path, Text: string(text), Quick: f.quick}
-
-	log := cmd.ErrOrStderr()
-	if !f.quiet {
-		printPlanIntro(log, p, steps, f.quick)
-	}
-	view := newProgressView(log, f.quiet)
-	ctx := cmd.Context()
-	save := func(rf *result.File) error { return result.Write(resultsPath, rf) }
-	err = run.Execute(ctx, p, steps, run.PlanOptions{
-		File: file, Save: save, Log: logWriter(log, f.quiet), Grace: f.grace, DefaultTimeout: protocol.DefaultTimeout,
+	o := session.Options{Version: Version, ResultsPath: resultsPath, Resume: f.resume, Stdout: cmd.OutOrStdout(),
+		Plan: &result.PlanInfo{Path: path, Text: string(text), Quick: f.quick}, Grace: f.grace, Kubeconfig: f.kubeconfig,
 		CheckOutputs: f.checkOutputs, PreprocessPerRequest: f.perRequest,
-		Progress:         func(label string) func(load.Progress) { view.level(label); return view.update },
-		ProgressInterval: view.interval(), Kubeconfig: f.kubeconfig,
-	})
-	if err != nil {
-		return err
-	}
-	file.Complete = ctx.Err() == nil
-	if err := save(file); err != nil {
-		return err
-	}
-	if err := writeReport(cmd.OutOrStdout(), "", f.format, file); err != nil {
-		return err
-	}
+		InterruptHint: "interrupted; results.json holds every finished run: --resume finishes the rest"}
+	o.Reports = []session.Report{{Format: f.format}}
 	for _, format := range []string{"md", "csv", "html"} {
-		if err := writeReport(nil, filepath.Join(f.outDir, "report."+format), format, file); err != nil {
-			return err
-		}
+		o.Reports = append(o.Reports, session.Report{Format: format, Path: filepath.Join(f.outDir, "report."+format)})
 	}
 	if !f.quiet {
-		fmt.Fprintf(log, "\nResults: %s; report: %s (re-render with: inferbench report %s --format html)\n",
+		o.Log = cmd.ErrOrStderr()
+		printPlanIntro(o.Log, p, f.quick)
+	}
+	file, err := session.Run(cmd.Context(), p, session.Steps{Steps: p.Steps}, o)
+	if file != nil && o.Log != nil {
+		fmt.Fprintf(o.Log, "\nResults: %s; report: %s (re-render with: inferbench report %s --format html)\n",
 			resultsPath, filepath.Join(f.outDir, "report.html"), resultsPath)
 	}
-	if !file.Complete {
-		return &exitError{code: 130, err: errors.New("interrupted; results.json holds every finished run: --resume finishes the rest")}
-	}
-	return nil
+	return err
 }
 
 // printPlanIntro shows what is about to run, with the field guide's
 // expected runtimes for a built-in sequence.
-func printPlanIntro(w io.Writer, p *plan.Plan, steps []plan.Step, quick bool) {
-	fmt.Fprintf(w, "Plan %s: %d deployment(s), %d step(s)%s\n", p.Path, len(p.Deployments), len(steps), map[bool]string{true: " (--quick)", false: ""}[quick])
+func printPlanIntro(w io.Writer, p *plan.Plan, quick bool) {
+	fmt.Fprintf(w, "Plan %s: %d deployment(s), %d step(s)%s\n", p.Path, len(p.Deployments), len(p.Steps), map[bool]string{true: " (--quick)", false: ""}[quick])
 	var guide []string
 	if p.Sequence != "" {
 		if seq, err := plan.Builtin(p.Sequence); err == nil {
 			guide = seq.GuideRuntime
 		}
 	}
-	for i, s := range steps {
+	for i, s := range p.Steps {
 		line := fmt.Sprintf("  %-10s %s", s.Name, s.Load())
 		if i < len(guide) && guide[i] != "" {
 			line += fmt.Sprintf("  (field guide's expected runtime: %s)", guide[i])
@@ -157,13 +124,6 @@ func printPlanIntro(w io.Writer, p *plan.Plan, steps []plan.Step, quick bool) {
 	if len(guide) > 0 {
 		fmt.Fprintln(w, "  The guide's runtimes were measured with its Python script; inferbench usually finishes far sooner.")
 	}
-}
-
-func logWriter(w io.Writer, quiet bool) io.Writer {
-	if quiet {
-		return nil
-	}
-	return w
 }
 
 func newSchemaCommand() *cobra.Command {
@@ -192,7 +152,7 @@ func newReportCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return writeReport(cmd.OutOrStdout(), output, format, file)
+			return session.WriteReport(cmd.OutOrStdout(), output, format, file)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "report format: "+strings.Join(report.Formats, "|"))

@@ -13,6 +13,7 @@ import (
 	"github.com/inferbench/inferbench/internal/protocol"
 	"github.com/inferbench/inferbench/internal/refserver"
 	"github.com/inferbench/inferbench/internal/result"
+	"github.com/inferbench/inferbench/internal/session"
 )
 
 func writePlan(t *testing.T, text string) string {
@@ -42,8 +43,8 @@ steps:
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(900*time.Millisecond, cancel)
 	_, log, err := runCLI(ctx, "run", planPath, "-o", out, "--format", "json")
-	var ee *exitError
-	if !errors.As(err, &ee) || ee.code != 130 {
+	var ee *session.ExitError
+	if !errors.As(err, &ee) || ee.Code != 130 {
 		t.Fatalf("err = %v, want an interruption; log:\n%s", err, log)
 	}
 	partial, err := result.Read(filepath.Join(out, "results.json"))
@@ -53,7 +54,7 @@ steps:
 	if partial.Complete || len(partial.Runs) == 0 || len(partial.Runs) >= 6 || partial.Plan == nil || partial.Environment == nil {
 		t.Fatalf("partial results: complete %v, %d runs", partial.Complete, len(partial.Runs))
 	}
-	if !strings.Contains(log, "Check gone") || !strings.Contains(log, "FAILED: unreachable") {
+	if !strings.Contains(log, "Check gone") || !strings.Contains(log, "FAILED: the server at http://127.0.0.1:1 cannot be reached") {
 		t.Errorf("the unreachable deployment is not reported:\n%s", log)
 	}
 
@@ -117,8 +118,8 @@ func TestRunBadPlansExitTwo(t *testing.T) {
 		path := writePlan(t, text)
 		out := t.TempDir()
 		_, _, err := runCLI(context.Background(), "run", path, "-o", out)
-		var ee *exitError
-		if !errors.As(err, &ee) || ee.code != 2 || !strings.Contains(err.Error(), path) {
+		var ee *session.ExitError
+		if !errors.As(err, &ee) || ee.Code != 2 || !strings.Contains(err.Error(), path) {
 			t.Errorf("%s: err = %v, want exit code 2 naming %s", name, err, path)
 		}
 		if entries, _ := os.ReadDir(out); len(entries) != 0 {

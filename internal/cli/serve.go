@@ -121,7 +121,7 @@ func (f *serveFlags) presetTensors(c *refserver.Config) error {
 				dst   *[]kserve.TensorMetadata
 			}{{"input", f.inputs, &m.Inputs}, {"output", f.outputs, &m.Outputs}} {
 				for _, s := range list.specs {
-					t, err := parseTensorSpec(list.flag, s)
+					t, err := kserve.ParseTensorSpec(list.flag, s)
 					if err != nil {
 						return err
 					}

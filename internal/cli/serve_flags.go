@@ -137,7 +137,7 @@ func (f *serveFlags) modelConfig(changed func(flag string) bool) (refserver.Mode
 		dst   *[]kserve.TensorMetadata
 	}{{"input", f.inputs, &mc.Inputs}, {"output", f.outputs, &mc.Outputs}} {
 		for _, s := range list.specs {
-			t, err := parseTensorSpec(list.flag, s)
+			t, err := kserve.ParseTensorSpec(list.flag, s)
 			if err != nil {
 				return mc, err
 			}

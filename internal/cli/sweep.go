@@ -1,31 +1,28 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/inferbench/inferbench/internal/analyze"
-	"github.com/inferbench/inferbench/internal/load"
 	"github.com/inferbench/inferbench/internal/plan"
-	"github.com/inferbench/inferbench/internal/protocol"
 	"github.com/inferbench/inferbench/internal/refserver"
 	"github.com/inferbench/inferbench/internal/report"
 	"github.com/inferbench/inferbench/internal/result"
-	"github.com/inferbench/inferbench/internal/run"
+	"github.com/inferbench/inferbench/internal/sandbox"
+	"github.com/inferbench/inferbench/internal/session"
 )
 
 // sweepFlags are the flags of `inferbench sweep`: bench's endpoint flags
 // and the search's own.
 type sweepFlags struct {
-	benchFlags
+	endpointFlags
 	mode                          string
 	maxConcurrency                int
 	force                         bool
@@ -81,16 +78,16 @@ measured level and the searches (JSON, rewritten after every level).`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runSweep(cmd, args, f) },
 	}
 	fl := cmd.Flags()
-	addTargetFlags(fl, &f.benchFlags)
+	addEndpointFlags(fl, &f.endpointFlags)
 	fl.StringVar(&f.mode, "mode", result.ModeConcurrency, "what to search: concurrency (closed loop) or rate (Poisson arrivals)")
-	fl.IntVar(&f.maxConcurrency, "max-concurrency", run.DefaultMaxConcurrency, "highest concurrency tried (rate mode: requests in flight at most); above 64 needs --force")
+	fl.IntVar(&f.maxConcurrency, "max-concurrency", session.DefaultMaxConcurrency, "highest concurrency tried (rate mode: requests in flight at most); above 64 needs --force")
 	fl.BoolVar(&f.force, "force", false, "allow --max-concurrency above 64, the field guide's breaking-point zone")
 	fl.Float64Var(&f.maxErrorRate, "max-error-rate", analyze.DefaultObjective.MaxErrorRate, "objective: a passing level's error rate is at most this (0..1)")
 	fl.Float64Var(&f.maxLatencyRatio, "max-latency-ratio", analyze.DefaultObjective.MaxLatencyRatio, "objective: a passing level's p50 is at most this times the baseline's (0: not checked)")
 	fl.StringVar(&f.slo, "slo", "", "objective: an absolute latency bound on a percentile, e.g. p99<=200ms")
-	fl.IntVarP(&f.baselineRequests, "baseline-requests", "n", run.DefaultBaselineRequests, "requests in each window of the baseline at concurrency 1 (its first window fails fast)")
-	fl.IntVar(&f.windowRequests, "window-requests", run.DefaultWindowRequests, fmt.Sprintf("requests in each measurement window (closed loop: at least %d per worker)", run.WindowPerWorker))
-	fl.IntVar(&f.maxWindows, "max-windows", run.DefaultMaxWindows, "windows a level may take to settle before it is flagged unstable (at least 3)")
+	fl.IntVarP(&f.baselineRequests, "baseline-requests", "n", session.DefaultBaselineRequests, "requests in each window of the baseline at concurrency 1 (its first window fails fast)")
+	fl.IntVar(&f.windowRequests, "window-requests", session.DefaultWindowRequests, fmt.Sprintf("requests in each measurement window (closed loop: at least %d per worker)", session.WindowPerWorker))
+	fl.IntVar(&f.maxWindows, "max-windows", session.DefaultMaxWindows, "windows a level may take to settle before it is flagged unstable (at least 3)")
 	fl.Float64Var(&f.stability, "stability", analyze.StabilityThreshold, "stability threshold: max/min - 1 of throughput and p50 over the last 3 windows")
 	fl.Float64Var(&f.startRate, "start-rate", 0, "rate mode: first rate tried (default: half the baseline's throughput)")
 	fl.Float64Var(&f.maxRate, "max-rate", 0, "rate mode: highest rate tried (default: max-concurrency times the baseline's throughput)")
@@ -101,10 +98,10 @@ measured level and the searches (JSON, rewritten after every level).`,
 }
 
 // options checks the search flags and turns them into the sweep's options.
-func (f *sweepFlags) options(log io.Writer) (run.SweepOptions, error) {
-	o := run.SweepOptions{Mode: f.mode, MaxConcurrency: f.maxConcurrency, StartRate: f.startRate, MaxRate: f.maxRate,
+func (f *sweepFlags) search(log io.Writer) (session.SweepOptions, error) {
+	o := session.SweepOptions{Mode: f.mode, MaxConcurrency: f.maxConcurrency, StartRate: f.startRate, MaxRate: f.maxRate,
 		BaselineRequests: f.baselineRequests, WindowRequests: f.windowRequests, MaxWindows: f.maxWindows, Threshold: f.stability,
-		Seed: f.seed, Grace: f.grace}
+		Seed: f.seed}
 	if f.mode != result.ModeConcurrency && f.mode != result.ModeRate {
 		return o, fmt.Errorf("--mode %q: want %s or %s", f.mode, result.ModeConcurrency, result.ModeRate)
 	}
@@ -159,18 +156,9 @@ func (f *sweepFlags) options(log io.Writer) (run.SweepOptions, error) {
 	return o, nil
 }
 
-// sweepTarget is one deployment ready to be searched, or why it is not.
-type sweepTarget struct {
-	dep         result.Deployment
-	target      *run.Target
-	watch       *run.ServerWatch
-	memoryLimit int64 // the pod's, when known (preset)
-	err         error
-}
-
 func runSweep(cmd *cobra.Command, args []string, f *sweepFlags) error {
 	log := cmd.ErrOrStderr()
-	opts, err := f.options(log)
+	search, err := f.search(log)
 	if err != nil {
 		return err
 	}
@@ -183,141 +171,43 @@ func runSweep(cmd *cobra.Command, args []string, f *sweepFlags) error {
 	if sources != 1 {
 		return errors.New("give one endpoint (--url, --model, ...), a plan file, or --preset field-guide")
 	}
-	ctx := cmd.Context()
-	file := result.New(Version, time.Now())
-	file.Environment = result.CurrentEnvironment()
-	var targets []sweepTarget
+	o := f.options(cmd.OutOrStdout(), log)
+	var p *plan.Plan
 	switch {
 	case f.preset != "":
-		var stop func()
-		targets, stop, err = presetTargets(ctx, f.preset, logWriter(log, f.quiet))
+		box, err := sandbox.Start(f.preset)
 		if err != nil {
 			return err
 		}
-		defer stop()
-		file.Plan = &result.PlanInfo{Path: "inferbench sweep --preset " + f.preset + " (in-process)"}
+		defer box.Stop()
+		p, search.MemoryLimits, o.MustOpen = box.Plan, box.MemoryLimits, false
+		o.Plan = &result.PlanInfo{Path: "inferbench sweep --preset " + f.preset + " (in-process)"}
+		printDeployments(o.Log, "Started the "+f.preset+" preset on loopback (emulated: no GPU needed):", p)
 	case len(args) == 1:
-		p, err := plan.LoadFile(args[0], nil)
-		if err != nil {
+		if p, err = plan.LoadFile(args[0], nil); err != nil {
 			return planError(err)
 		}
 		text, _ := os.ReadFile(args[0])
-		file.Plan = &result.PlanInfo{Path: args[0], Text: string(text)}
-		targets = planTargets(ctx, p.Deployments, f.timeout)
+		o.Plan, o.MustOpen = &result.PlanInfo{Path: args[0], Text: string(text)}, false
 	default:
-		t, err := f.endpointTarget(ctx, opts.MaxConcurrency)
+		d, err := f.deployment()
 		if err != nil {
 			return err
 		}
-		targets = []sweepTarget{t}
+		p = &plan.Plan{Path: "inferbench sweep", Deployments: []plan.Deployment{d}}
+		o.Plan = &result.PlanInfo{Path: "inferbench sweep"}
 	}
-	for _, t := range targets {
-		if t.target != nil {
-			defer t.target.Client.Close()
-		}
-	}
-
-	save := func(rf *result.File) error {
-		if f.results == "" {
-			return nil
-		}
-		return result.Write(f.results, rf)
-	}
-	view := newProgressView(log, f.quiet)
-	for _, t := range targets {
-		if ctx.Err() != nil {
-			break
-		}
-		if t.target == nil {
-			fmt.Fprintf(log, "Check %s FAILED: %v\n", t.dep.Name, t.err)
-			file.Searches = append(file.Searches, failedSearch(t.dep, opts, t.err))
-			continue
-		}
-		o := opts
-		o.File, o.Save, o.Watch, o.Log = file, save, t.watch, logWriter(log, f.quiet)
-		o.Progress = func(label string) func(load.Progress) { view.level(label); return view.update }
-		o.ProgressInterval = view.interval()
-		if o.MemoryLimit == 0 {
-			o.MemoryLimit = t.memoryLimit
-		}
-		if !f.quiet {
-			printSweepIntro(log, t, o)
-		}
-		if err := run.Sweep(ctx, t.target, o); err != nil {
-			return err
-		}
-	}
-	file.Complete = ctx.Err() == nil
-	if err := save(file); err != nil {
-		return err
-	}
-	if err := writeReport(cmd.OutOrStdout(), f.output, f.format, file); err != nil {
-		return err
-	}
-	switch {
-	case !file.Complete:
-		return &exitError{code: 130, err: errors.New("interrupted; the report covers what was measured")}
-	case analyze.Best(file.Runs) < 0:
-		return &exitError{code: 1, err: errors.New("no deployment could be measured")}
-	}
-	return nil
+	_, err = session.Run(cmd.Context(), p, session.Sweep{Options: search}, o)
+	return err
 }
 
-// endpointTarget prepares the endpoint the bench flags name.
-func (f *sweepFlags) endpointTarget(ctx context.Context, maxConcurrency int) (sweepTarget, error) {
-	// bench's level flags are not sweep's: give plan what it checks.
-	f.concurrency, f.arrival, f.maxInFlight = 1, load.ArrivalPoisson, maxConcurrency
-	p, err := f.plan()
-	if err != nil {
-		return sweepTarget{}, err
+// printDeployments lists a plan's deployments under a title.
+func printDeployments(w io.Writer, title string, p *plan.Plan) {
+	if w == nil {
+		return
 	}
-	p.opts.MaxConns = maxConcurrency // one idle connection per request that can be in flight
-	client, err := protocol.New(p.opts)
-	if err != nil {
-		return sweepTarget{}, err
+	fmt.Fprintln(w, title)
+	for _, d := range p.Deployments {
+		fmt.Fprintf(w, "  %-13s %-17s %s\n", d.Name, d.Protocol, d.URL)
 	}
-	target, err := run.Prepare(ctx, client, p.dep, p.inputs)
-	if err != nil {
-		client.Close()
-		return sweepTarget{}, err
-	}
-	watch, _ := run.NewServerWatch(ctx, client, f.url, f.model, f.version, f.metricsURL)
-	return sweepTarget{dep: p.dep, target: target, watch: watch}, nil
-}
-
-// planTargets checks a plan's deployments; one that fails is kept with
-// its error, and the others go on.
-func planTargets(ctx context.Context, deps []plan.Deployment, timeout time.Duration) []sweepTarget {
-	var out []sweepTarget
-	for _, d := range deps {
-		pf := run.Check(ctx, d, timeout)
-		t := sweepTarget{dep: result.Deployment{Name: d.Name, Protocol: d.Protocol, URL: d.URL, Model: d.Model, ModelVersion: d.Version},
-			target: pf.Target, watch: pf.Watch, err: pf.Err}
-		out = append(out, t)
-	}
-	return out
-}
-
-// failedSearch records a deployment that could not be searched at all.
-func failedSearch(dep result.Deployment, o run.SweepOptions, err error) result.Search {
-	return result.Search{Deployment: dep, Mode: o.Mode, MaxConcurrency: o.MaxConcurrency, Status: result.SearchBaselineFailed,
-		End: result.SearchBaselineFailed, Reason: fmt.Sprintf("the deployment failed its check: %v", err),
-		RecommendedRange: []float64{}, Path: []result.SearchStep{}, Notes: []string{}}
-}
-
-// printSweepIntro says what is about to be searched, and how.
-func printSweepIntro(w io.Writer, t sweepTarget, o run.SweepOptions) {
-	obj := fmt.Sprintf("errors <= %g%%", 100*o.Objective.MaxErrorRate)
-	if o.Objective.MaxLatencyRatio > 0 {
-		obj += fmt.Sprintf(", p50 <= %gx baseline", o.Objective.MaxLatencyRatio)
-	}
-	if o.Objective.SLO != nil {
-		obj += ", " + o.Objective.SLO.String()
-	}
-	what := fmt.Sprintf("concurrency 1..%d", o.MaxConcurrency)
-	if o.Mode == result.ModeRate {
-		what = fmt.Sprintf("Poisson rate (at most %d in flight)", o.MaxConcurrency)
-	}
-	fmt.Fprintf(w, "\nSweeping %s (%s %s, model %s): %s; objective %s; windows of %d requests, at most %d a level\n",
-		t.dep.Name, t.dep.Protocol, t.dep.URL, t.dep.Model, what, obj, o.WindowRequests, o.MaxWindows)
 }

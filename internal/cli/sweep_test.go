@@ -88,7 +88,7 @@ sequence: recommended
 	if up.Deployment.Name != "up" || up.Status != result.SearchComplete || up.SweetSpot == nil {
 		t.Errorf("up: %+v", up)
 	}
-	if gone.Status != result.SearchBaselineFailed || !strings.Contains(gone.Reason, "failed its check") || !strings.Contains(log, "Check gone FAILED") {
+	if gone.Status != result.SearchBaselineFailed || !strings.Contains(gone.Reason, "failed its check") || !strings.Contains(log, "FAILED: the server at http://127.0.0.1:1 cannot be reached") {
 		t.Errorf("gone: %+v\n%s", gone, log)
 	}
 }

@@ -1,20 +1,49 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/inferbench/inferbench/internal/inputs"
+	"github.com/inferbench/inferbench/internal/kserve"
+	"github.com/inferbench/inferbench/internal/kube"
 	"github.com/inferbench/inferbench/internal/load"
+	"github.com/inferbench/inferbench/internal/plan"
 	"github.com/inferbench/inferbench/internal/protocol"
 	"github.com/inferbench/inferbench/internal/report"
-	"github.com/inferbench/inferbench/internal/run"
+	"github.com/inferbench/inferbench/internal/session"
 )
 
-// addTargetFlags registers the flags that name one endpoint, what to send
-// it, and where the report goes: shared by bench and sweep, and read by
-// benchFlags.plan.
-func addTargetFlags(fl *pflag.FlagSet, f *benchFlags) {
+// endpointFlags name one endpoint, what to send it, and where the report
+// goes: shared by bench and sweep, turned into a one-deployment plan.
+type endpointFlags struct {
+	url, protocol, model, version, name string
+	warmup                              int
+	timeout, connectTimeout, grace      time.Duration
+	shapes                              []string
+	batchSize                           int
+	inputData                           string
+	seed                                uint64
+	headers                             []string
+	connections                         int
+	format, output, results             string
+	metricsURL                          string
+	quiet                               bool
+	image                               string
+	http                                protocol.HTTPOptions
+	form                                []string
+	kube                                kube.Target
+	kubeconfig                          string
+}
+
+func addEndpointFlags(fl *pflag.FlagSet, f *endpointFlags) {
 	fl.StringVar(&f.url, "url", "", "server URL: http://host:port or host:port (required)")
 	fl.StringVar(&f.protocol, "protocol", string(protocol.KServeHTTP), "kserve-http|kserve-http-json|kserve-grpc|nim-http|http-json")
 	fl.StringVar(&f.model, "model", "", "model name (required)")
@@ -33,7 +62,139 @@ func addTargetFlags(fl *pflag.FlagSet, f *benchFlags) {
 	fl.StringVar(&f.format, "format", "text", "report format: "+strings.Join(report.Formats, "|"))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file instead of standard output")
 	fl.StringVar(&f.results, "results", "", "also keep the result file (JSON, inferbench.result/v1) here, rewritten after every level")
-	fl.StringVar(&f.metricsURL, "metrics-url", run.MetricsAuto, "the server's Prometheus metrics: a URL, auto (Triton's port 8002 on the server's host, else its statistics API) or off")
+	fl.StringVar(&f.metricsURL, "metrics-url", session.MetricsAuto, "the server's Prometheus metrics: a URL, auto (Triton's port 8002 on the server's host, else its statistics API) or off")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress output")
-	addImageFlags(fl, &f.img)
+	fl.StringVar(&f.image, "image", "", "images to send in rotation: a JPEG/PNG file, a folder, a glob, or builtin (a generated street scene); letterboxed into the model's image input over KServe, sent as files over nim-http and http-json")
+	fl.StringVar(&f.http.Preset, "http-preset", "", "nim-http/http-json request shape: "+strings.Join(protocol.HTTPPresetNames(), "|")+" (default fastapi for http-json, nim for nim-http)")
+	fl.StringVar(&f.http.Method, "http-method", "", "HTTP method (default POST)")
+	fl.StringVar(&f.http.Path, "http-path", "", "path of the request, after the URL (default the preset's: /predict, /v1/infer)")
+	fl.StringVar(&f.http.Body, "http-body", "", `body as a Go text/template: {{.Image}} the image in base64, {{.DataURL}}, {{.Images}}/{{.DataURLs}} for a batch, {{.Model}}; e.g. '{"image": "{{.Image}}"}'`)
+	fl.StringVar(&f.http.ContentType, "http-content-type", "", "Content-Type of --http-body (default application/json)")
+	fl.StringVar(&f.http.MultipartField, "http-multipart-field", "", "send the image as a multipart/form-data upload in this field (e.g. file)")
+	fl.StringArrayVar(&f.form, "http-form", nil, "another field of the multipart upload, name=value (repeatable), e.g. conf=0.25")
+	fl.BoolVar(&f.http.Raw, "http-raw", false, "send the image's bytes as the body (Content-Type image/png or image/jpeg)")
+	fl.StringVar(&f.http.CheckPath, "http-check-path", "", "a dot-separated JSON path that must exist in every 200 answer, e.g. 0.box or data.0")
+	fl.StringVar(&f.http.Health, "http-health", "", "GET path of the service's health check, or none (default the preset's: /health, /v1/health/ready)")
+	fl.StringVar(&f.http.Detections, "http-detections", "", "format of the answer: ultralytics|nim|none (default the preset's), checked on every answer")
+	fl.StringVar(&f.kube.Namespace, "kube-namespace", "", "pod checks: the pods' namespace (default: the context's)")
+	fl.StringVar(&f.kube.Selector, "kube-selector", "", "pod checks: a label selector for the server's pods, e.g. app=triton; a restart or OOM kill during a level makes it INVALID")
+	fl.StringVar(&f.kube.Deployment, "kube-deployment", "", "pod checks: a Deployment whose pods serve the endpoint")
+	fl.StringVar(&f.kube.Service, "kube-service", "", "pod checks: a Service whose pods serve the endpoint")
+	fl.StringVar(&f.kube.Context, "kube-context", "", "pod checks: the kubeconfig context (default: the current one)")
+	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "pod checks: the kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)")
+}
+
+// deployment checks the flags and turns them into a plan deployment. The
+// images are read and decoded here, so that a corrupt file is named
+// before anything is sent.
+func (f *endpointFlags) deployment() (plan.Deployment, error) {
+	var d plan.Deployment
+	kind := protocol.Kind(f.protocol)
+	switch {
+	case f.url == "" || f.model == "":
+		return d, errors.New("--url and --model are required")
+	case !slices.Contains(protocol.Kinds, kind):
+		return d, fmt.Errorf("--protocol %q: want one of %v", f.protocol, protocol.Kinds)
+	case !slices.Contains(report.Formats, f.format):
+		return d, fmt.Errorf("--format %q: want one of %s", f.format, strings.Join(report.Formats, ", "))
+	case f.timeout <= 0 || f.connectTimeout <= 0:
+		return d, errors.New("--timeout and --connect-timeout must be positive")
+	case f.connections < 1:
+		return d, fmt.Errorf("--connections %d: need at least 1", f.connections)
+	}
+	name := f.name
+	if name == "" {
+		host := f.url
+		if u, err := url.Parse(f.url); err == nil && u.Host != "" {
+			host = u.Host
+		}
+		name = fmt.Sprintf("%s@%s", kind, host)
+	}
+	d = plan.Deployment{Name: name, Protocol: f.protocol, URL: f.url, Model: f.model, Version: f.version, Timeout: f.timeout,
+		ConnectTimeout: f.connectTimeout, Connections: f.connections, Headers: map[string]string{}, MetricsURL: f.metricsURL,
+		Inputs: plan.Inputs{BatchSize: f.batchSize, Data: f.inputData, Seed: f.seed, Image: f.image}}
+	if f.kube != (kube.Target{}) {
+		k := f.kube
+		d.Kubernetes = &plan.Kubernetes{Namespace: k.Namespace, Selector: k.Selector, Deployment: k.Deployment, Service: k.Service, Context: k.Context}
+	}
+	if err := parseHeaders(f.headers, d.Headers); err != nil {
+		return d, err
+	}
+	for _, s := range f.shapes {
+		name, dims, ok := strings.Cut(s, ":")
+		t, err := kserve.ParseTensorSpec("shape", name+":FP32:"+dims)
+		if !ok || err != nil {
+			return d, fmt.Errorf("--shape %q: want name:dims with whole numbers, for example images:1,3,640,640", s)
+		}
+		if d.Inputs.Shapes == nil {
+			d.Inputs.Shapes = map[string][]int64{}
+		}
+		d.Inputs.Shapes[t.Name] = t.Shape
+	}
+	return d, f.images(kind, &d)
+}
+
+// images checks the image and --http-* flags for a protocol kind.
+func (f *endpointFlags) images(kind protocol.Kind, d *plan.Deployment) error {
+	h := f.http
+	httpSet := h.Preset != "" || h.Method != "" || h.Path != "" || h.Body != "" || h.ContentType != "" || h.MultipartField != "" ||
+		h.Raw || h.CheckPath != "" || h.Health != "" || h.Detections != "" || len(f.form) > 0
+	if httpSet && !kind.SendsImages() {
+		return fmt.Errorf("the --http-* flags shape requests of --protocol %s or %s, not %s", protocol.NIMHTTP, protocol.HTTPJSON, kind)
+	}
+	for _, kv := range f.form {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("--http-form %q: want name=value", kv)
+		}
+		if h.Form == nil {
+			h.Form = map[string]string{}
+		}
+		h.Form[k] = v
+	}
+	if kind.SendsImages() {
+		if _, err := h.Resolve(kind); err != nil {
+			return fmt.Errorf("--http-*: %w", err)
+		}
+		if f.inputData != "" {
+			return fmt.Errorf("--input-data gives tensors: %s sends images (--image)", kind)
+		}
+	}
+	d.HTTP = h
+	if f.image != "" && f.inputData != "" {
+		return fmt.Errorf("give --image or --input-data, not both")
+	}
+	_, err := session.LoadImages(f.image)
+	return err
+}
+
+// parseHeaders reads "Name: value" flags into out.
+func parseHeaders(headers []string, out map[string]string) error {
+	for _, h := range headers {
+		k, v, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(k) == "" {
+			return fmt.Errorf("--header %q: want \"Name: value\"", h)
+		}
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return nil
+}
+
+// options are the session options the endpoint flags give.
+func (f *endpointFlags) options(stdout, log io.Writer) session.Options {
+	o := session.Options{Version: Version, ResultsPath: f.results, Stdout: stdout, Reports: []session.Report{{Format: f.format, Path: f.output}},
+		Grace: f.grace, Kubeconfig: f.kubeconfig, MustOpen: true}
+	if !f.quiet {
+		o.Log = log
+	}
+	return o
+}
+
+// requirePreprocessImages refuses per-request preprocessing without
+// images to preprocess.
+func requirePreprocessImages(perRequest bool, d plan.Deployment) error {
+	if perRequest && d.Inputs.Image == "" && !protocol.Kind(d.Protocol).SendsImages() {
+		return fmt.Errorf("--preprocess-per-request preprocesses images: give --image (%s for the built-in one)", inputs.BuiltinImage)
+	}
+	return nil
 }

@@ -73,8 +73,8 @@ func Open(ctx context.Context, c *Clients, t Target) (*PodWatch, string) {
 	return w, fmt.Sprintf("pod checks: on, %d pod(s) in %s matching %s (%s%s)", len(pods), ns, sel, usage, where)
 }
 
-// Watching is a pod watch in progress over one step.
-type Watching struct {
+// PodObservation is a pod watch in progress over one step.
+type PodObservation struct {
 	w           *PodWatch
 	ctx         context.Context
 	concurrency int
@@ -96,12 +96,12 @@ type track struct {
 
 // Start records the pods as they are, then polls them until Stop.
 // concurrency is the step's, for the OOM-risk estimate (0 for a rate).
-func (w *PodWatch) Start(ctx context.Context, concurrency int) *Watching {
+func (w *PodWatch) Start(ctx context.Context, concurrency int) *PodObservation {
 	interval := w.Interval
 	if interval <= 0 {
 		interval = time.Second
 	}
-	g := &Watching{w: w, ctx: context.WithoutCancel(ctx), concurrency: concurrency, start: time.Now(),
+	g := &PodObservation{w: w, ctx: context.WithoutCancel(ctx), concurrency: concurrency, start: time.Now(),
 		pods: map[string]*track{}, quit: make(chan struct{}), done: make(chan struct{})}
 	g.beforeErr = g.poll(true)
 	go func() {
@@ -122,7 +122,7 @@ func (w *PodWatch) Start(ctx context.Context, concurrency int) *Watching {
 
 // poll lists the pods and their usage once and folds them into the
 // tracks. The first poll sets the restart counts before the step.
-func (g *Watching) poll(first bool) error {
+func (g *PodObservation) poll(first bool) error {
 	ctx, cancel := context.WithTimeout(g.ctx, 5*time.Second)
 	defer cancel()
 	c, ns, sel := g.w.Clients, g.w.Namespace, g.w.Selector
@@ -176,7 +176,7 @@ func (g *Watching) poll(first bool) error {
 // the reasons that make it invalid (a restart, an OOM kill, a pod gone),
 // and notes (CPU at limit, memory near limit, OOM risk, pods not ready,
 // pod checks that failed).
-func (g *Watching) Stop() (view *result.Pods, invalid, notes []string) {
+func (g *PodObservation) Stop() (view *result.Pods, invalid, notes []string) {
 	close(g.quit)
 	<-g.done
 	if g.beforeErr != nil {
@@ -230,7 +230,7 @@ const maxEvents = 20
 
 // events lists the warning events about the watched pods since the step
 // started (BackOff, Unhealthy, Killing, FailedScheduling...).
-func (g *Watching) events() []string {
+func (g *PodObservation) events() []string {
 	ctx, cancel := context.WithTimeout(g.ctx, 5*time.Second)
 	defer cancel()
 	list, err := g.w.Clients.Core.CoreV1().Events(g.w.Namespace).List(ctx, metav1.ListOptions{})

@@ -44,6 +44,11 @@ type Deployment struct {
 	// HTTP shapes the requests of the image kinds (nim-http, http-json);
 	// its preset's defaults apply to what it leaves empty.
 	HTTP protocol.HTTPOptions
+	// ConnectTimeout bounds establishing a connection (0: the tool's
+	// default); Connections is how many gRPC channels the calls are
+	// spread over (0: the tool's default).
+	ConnectTimeout time.Duration
+	Connections    int
 }
 
 // Inputs say what a deployment is sent.
@@ -52,6 +57,7 @@ type Inputs struct {
 	BatchSize int
 	Data      string // perf_analyzer JSON file
 	Image     string // image file, folder or glob
+	Seed      uint64 // of random input data; 0: 1
 }
 
 // Step is one load level, run against some or all deployments.
@@ -68,6 +74,13 @@ type Step struct {
 	// BatchingOnly runs the step against batching deployments only (the
 	// guide's stress step), unless Deployments names others.
 	BatchingOnly bool
+	// Warmup is the requests sent before the measured phase; nil: the
+	// field guide's default, min(10, max(5, requests/20)).
+	Warmup *int
+	// MaxInFlight bounds an open-loop step's requests awaiting answers
+	// (0: the engine's default); Seed seeds its Poisson arrivals (0: 1).
+	MaxInFlight int
+	Seed        uint64
 }
 
 // Load describes the step's load for people: "c=8, 200 requests".

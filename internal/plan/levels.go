@@ -1,4 +1,4 @@
-package cli
+package plan
 
 import (
 	"fmt"
@@ -6,14 +6,14 @@ import (
 	"strings"
 )
 
-// maxLevels bounds a concurrency range.
-const maxLevels = 100
+// maxRangeLevels bounds a concurrency range.
+const maxRangeLevels = 100
 
-// parseConcurrencyRange reads a list of concurrency levels:
+// ParseConcurrencyRange reads a list of concurrency levels:
 // "start:end:xF" multiplies by F (1:32:x2 is 1,2,4,8,16,32), "start:end:+S"
 // or "start:end:S" adds S, "a,b,c" lists them, "n" is one level. Levels
 // must be at least 1 and, in a list, rise strictly.
-func parseConcurrencyRange(s string) ([]int, error) {
+func ParseConcurrencyRange(s string) ([]int, error) {
 	s = strings.TrimSpace(s)
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("--concurrency-range %q: %s", s, fmt.Sprintf(format, args...))
@@ -46,8 +46,8 @@ func parseConcurrencyRange(s string) ([]int, error) {
 		}
 		var levels []int
 		for c := start; c <= end; c = next(c) {
-			if len(levels) == maxLevels {
-				return nil, bad("more than %d levels", maxLevels)
+			if len(levels) == maxRangeLevels {
+				return nil, bad("more than %d levels", maxRangeLevels)
 			}
 			levels = append(levels, c)
 		}
@@ -62,8 +62,8 @@ func parseConcurrencyRange(s string) ([]int, error) {
 		if len(levels) > 0 && c <= levels[len(levels)-1] {
 			return nil, bad("levels must rise: %d after %d", c, levels[len(levels)-1])
 		}
-		if len(levels) == maxLevels {
-			return nil, bad("more than %d levels", maxLevels)
+		if len(levels) == maxRangeLevels {
+			return nil, bad("more than %d levels", maxRangeLevels)
 		}
 		levels = append(levels, c)
 	}

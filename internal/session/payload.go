@@ -1,4 +1,4 @@
-package run
+package session
 
 import (
 	"github.com/inferbench/inferbench/internal/load"
@@ -8,7 +8,7 @@ import (
 
 // produceFor is the engine's per-request producer of a step: the
 // target's, when preprocessing is per request and the target has one.
-func produceFor(t *Target, opts StepOptions) func(int) (protocol.Payload, error) {
+func produceFor(t *Target, opts levelHooks) func(int) (protocol.Payload, error) {
 	if !opts.PreprocessPerRequest {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package run
+package session
 
 import (
 	"context"
@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/inferbench/inferbench/internal/kserve"
+	"github.com/inferbench/inferbench/internal/plan"
 	"github.com/inferbench/inferbench/internal/protocol"
 	"github.com/inferbench/inferbench/internal/refserver"
 	"github.com/inferbench/inferbench/internal/reftest"
-	"github.com/inferbench/inferbench/internal/result"
 )
 
 // pod serves one model on loopback.
@@ -20,21 +20,23 @@ func pod(t *testing.T, spec refserver.ModelSpec, opts refserver.Options) *refser
 	return reftest.Serve(t, opts)
 }
 
-func target(t *testing.T, r *refserver.Running, kind protocol.Kind) *Target {
-	t.Helper()
+// deployment is model m of a reference server, as deployment d.
+func deployment(r *refserver.Running, kind protocol.Kind) plan.Deployment {
 	url := "http://" + r.HTTPAddr
 	if kind == protocol.KServeGRPC {
 		url = r.GRPCAddr
 	}
-	c, err := protocol.New(protocol.Options{Kind: kind, URL: url, Timeout: 2 * time.Second})
+	return plan.Deployment{Name: "d", Protocol: string(kind), URL: url, Model: "m", Timeout: 2 * time.Second, MetricsURL: MetricsOff}
+}
+
+// target opens model m of a reference server.
+func target(t *testing.T, r *refserver.Running, kind protocol.Kind) *Target {
+	t.Helper()
+	tg, err := Open(context.Background(), deployment(r, kind), OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
-	tg, err := Prepare(context.Background(), c, result.Deployment{Name: "d", Protocol: string(kind), URL: url, Model: "m"}, InputOptions{Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { tg.Client.Close() })
 	return tg
 }
 
@@ -65,7 +67,7 @@ func TestServerBreakdownOfABatcher(t *testing.T) {
 	}
 	var batches []float64
 	for _, c := range []int{1, 4, 16} {
-		run := Step(context.Background(), tg, Level{Concurrency: c, Requests: 40 * c, Warmup: -1}, StepOptions{Watch: watch})
+		run := measureLevel(context.Background(), tg, Level{Concurrency: c, Requests: 40 * c, Warmup: -1}, levelHooks{Watch: watch})
 		if run.Server == nil || run.Validity == nil || !run.Validity.Valid {
 			t.Fatalf("c=%d: server %+v validity %+v notes %v", c, run.Server, run.Validity, run.Assessment.Notes)
 		}
@@ -96,7 +98,7 @@ func TestRestartMakesAStepInvalid(t *testing.T) {
 	if watch == nil {
 		t.Fatal(line)
 	}
-	run := Step(context.Background(), tg, Level{Concurrency: 8, Duration: 1500 * time.Millisecond, Warmup: 0}, StepOptions{Watch: watch})
+	run := measureLevel(context.Background(), tg, Level{Concurrency: 8, Duration: 1500 * time.Millisecond, Warmup: 0}, levelHooks{Watch: watch})
 	reasons := ""
 	if run.Validity != nil {
 		reasons = strings.Join(run.Validity.Reasons, " ")
@@ -114,7 +116,7 @@ func TestStatisticsAPIWhenNoMetrics(t *testing.T) {
 	if watch == nil || watch.Scraper != nil || !strings.Contains(line, "statistics API") {
 		t.Fatalf("watch %+v: %s", watch, line)
 	}
-	run := Step(context.Background(), tg, Level{Concurrency: 2, Requests: 60, Warmup: -1}, StepOptions{Watch: watch})
+	run := measureLevel(context.Background(), tg, Level{Concurrency: 2, Requests: 60, Warmup: -1}, levelHooks{Watch: watch})
 	if run.Server == nil || run.Server.Source != "statistics" || run.Server.ComputeInferMs < 4 || run.Server.GPUUtil != -1 {
 		t.Errorf("server %+v", run.Server)
 	}

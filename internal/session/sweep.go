@@ -1,14 +1,13 @@
-package run
+package session
 
 import (
 	"context"
 	"fmt"
-	"io"
 	"math"
-	"time"
 
 	"github.com/inferbench/inferbench/internal/analyze"
 	"github.com/inferbench/inferbench/internal/load"
+	"github.com/inferbench/inferbench/internal/plan"
 	"github.com/inferbench/inferbench/internal/result"
 )
 
@@ -59,16 +58,10 @@ type SweepOptions struct {
 	// about before it runs (0: no check).
 	MemoryPerRequest, MemoryLimit int64
 
-	Grace            time.Duration
-	Watch            *ServerWatch // nil: no server-side view
-	Log              io.Writer
-	Progress         func(label string) func(load.Progress)
-	ProgressInterval time.Duration
-
-	// File receives every measured level as a run, and the search; Save,
-	// if set, checkpoints it after every level.
-	File *result.File
-	Save func(*result.File) error
+	// MemoryLimits are the pods' memory limits by deployment name, when
+	// known (the preset's), for the memory check of those without
+	// MemoryLimit.
+	MemoryLimits map[string]int64
 }
 
 func (o *SweepOptions) defaults() {
@@ -95,9 +88,82 @@ func (o *SweepOptions) defaults() {
 	}
 }
 
+// Sweep is the scheduler of sweep: the sweet-spot search of every
+// deployment in turn.
+type Sweep struct {
+	Options SweepOptions
+}
+
+// MaxInFlight is the search's bound on concurrency.
+func (sw Sweep) MaxInFlight(plan.Deployment) int {
+	o := sw.Options
+	o.defaults()
+	return o.MaxConcurrency
+}
+
+// Unmeasured is set when no deployment had a usable level.
+func (Sweep) Unmeasured(f *result.File) string {
+	if analyze.Best(f.Runs) < 0 {
+		return "no deployment could be measured"
+	}
+	return ""
+}
+
+// Schedule searches each deployment; one that failed to open is
+// recorded as a search that failed its baseline.
+func (sw Sweep) Schedule(ctx context.Context, s *Session) error {
+	o := sw.Options
+	o.defaults()
+	for _, d := range s.Plan().Deployments {
+		if ctx.Err() != nil {
+			return nil
+		}
+		t, err := s.Target(d.Name)
+		if err != nil {
+			s.File().Searches = append(s.File().Searches, failedSearch(resultDeployment(d), o, err))
+			continue
+		}
+		to := o
+		if to.MemoryLimit == 0 {
+			to.MemoryLimit = o.MemoryLimits[d.Name]
+		}
+		s.Logf("%s", sweepIntro(t, to))
+		if err := search(ctx, s, t, to); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// failedSearch records a deployment that could not be searched at all.
+func failedSearch(dep result.Deployment, o SweepOptions, err error) result.Search {
+	return result.Search{Deployment: dep, Mode: o.Mode, MaxConcurrency: o.MaxConcurrency, Status: result.SearchBaselineFailed,
+		End: result.SearchBaselineFailed, Reason: fmt.Sprintf("the deployment failed its check: %v", err),
+		RecommendedRange: []float64{}, Path: []result.SearchStep{}, Notes: []string{}}
+}
+
+// sweepIntro says what is about to be searched, and how.
+func sweepIntro(t *Target, o SweepOptions) string {
+	obj := fmt.Sprintf("errors <= %g%%", 100*o.Objective.MaxErrorRate)
+	if o.Objective.MaxLatencyRatio > 0 {
+		obj += fmt.Sprintf(", p50 <= %gx baseline", o.Objective.MaxLatencyRatio)
+	}
+	if o.Objective.SLO != nil {
+		obj += ", " + o.Objective.SLO.String()
+	}
+	what := fmt.Sprintf("concurrency 1..%d", o.MaxConcurrency)
+	if o.Mode == result.ModeRate {
+		what = fmt.Sprintf("Poisson rate (at most %d in flight)", o.MaxConcurrency)
+	}
+	d := t.Deployment
+	return fmt.Sprintf("\nSweeping %s (%s %s, model %s): %s; objective %s; windows of %d requests, at most %d a level",
+		d.Name, d.Protocol, d.URL, d.Model, what, obj, o.WindowRequests, o.MaxWindows)
+}
+
 // sweeper is one search in progress.
 type sweeper struct {
 	ctx    context.Context
+	sess   *Session
 	t      *Target
 	o      SweepOptions
 	f      *result.File
@@ -112,28 +178,23 @@ type sweptLevel struct {
 	phase string
 }
 
-// Sweep searches one deployment's sweet spot: a baseline at concurrency
+// search searches one deployment's sweet spot: a baseline at concurrency
 // 1, then the levels analyze.Next picks (rising geometrically, backing
 // off when overloaded, bisecting to 10%), each measured until stable;
 // analyze.Conclude reads the result. Every level is appended to the file
 // as a run, the search to its searches, and the file saved after every
 // level. The error is Save's; everything on the wire is in the file.
-func Sweep(ctx context.Context, t *Target, opts SweepOptions) error {
-	opts.defaults()
-	f := opts.File
+func search(ctx context.Context, sess *Session, t *Target, opts SweepOptions) error {
+	f := sess.File()
 	search := result.Search{Deployment: t.Deployment, Mode: opts.Mode, Objective: objectiveOf(opts.Objective),
 		MaxConcurrency: opts.MaxConcurrency, Status: result.SearchRunning, Path: []result.SearchStep{}, Notes: []string{},
 		RecommendedRange: []float64{}}
 	f.Searches = append(f.Searches, search)
-	s := &sweeper{ctx: ctx, t: t, o: opts, f: f, idx: len(f.Searches) - 1}
+	s := &sweeper{ctx: ctx, sess: sess, t: t, o: opts, f: f, idx: len(f.Searches) - 1}
 	return s.run()
 }
 
-func (s *sweeper) logf(format string, args ...any) {
-	if s.o.Log != nil {
-		fmt.Fprintf(s.o.Log, format+"\n", args...)
-	}
-}
+func (s *sweeper) logf(format string, args ...any) { s.sess.Logf(format, args...) }
 
 func (s *sweeper) search() *result.Search { return &s.f.Searches[s.idx] }
 
@@ -224,20 +285,10 @@ func (s *sweeper) measure(c int, rate float64, phase string, window int, failFas
 	memory := analyze.MemoryWarning(s.inflight(c, rate), s.o.MemoryPerRequest, s.o.MemoryLimit)
 	if memory != "" {
 		s.logf("  Warning before %s: %s", label, memory)
-	}
-	var progress func(load.Progress)
-	if s.o.Progress != nil {
-		progress = s.o.Progress(s.t.Deployment.Name + " " + label)
-	}
-	r := MeasureStable(s.ctx, s.t, lvl, Windowing{Requests: window, Rule: rule},
-		StepOptions{Grace: s.o.Grace, OnProgress: progress, ProgressInterval: s.o.ProgressInterval, Watch: s.o.Watch})
-	if memory != "" {
-		r.Assessment.Notes = append(r.Assessment.Notes, memory)
 		s.note(label + ": " + memory)
 	}
-	s.f.Runs = append(s.f.Runs, r)
-	Assess(s.f.Runs)
-	r = s.f.Runs[len(s.f.Runs)-1] // with its comparison to the baseline
+	r, err := s.sess.Measure(s.ctx, s.t, lvl, MeasureOptions{Label: s.t.Deployment.Name + " " + label, Note: memory,
+		Windowing: &Windowing{Requests: window, Rule: rule}})
 	at := float64(c)
 	if rate > 0 {
 		at = rate
@@ -248,12 +299,11 @@ func (s *sweeper) measure(c int, rate float64, phase string, window int, failFas
 		s.record(lv)
 	}
 	s.logf("  %-8s %-9s %s", label, phase, s.describe(lv))
-	if s.o.Save != nil {
-		if err := s.o.Save(s.f); err != nil {
-			return lv, err
-		}
+	if err != nil {
+		return lv, err
 	}
-	return lv, nil
+	// The search's path changed after the run was saved.
+	return lv, s.sess.Save()
 }
 
 // inflight is a level's expected requests in flight: its concurrency, or

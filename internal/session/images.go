@@ -1,4 +1,4 @@
-package run
+package session
 
 import (
 	"bytes"
@@ -36,8 +36,7 @@ func imageRequest(images []inputs.Image, i, batch int) *kserve.InferRequest {
 // The image kinds send the files (batch of them per request with
 // --batch-size); the KServe kinds letterbox each into the model's image
 // input, the other inputs random.
-func (t *Target) prepareImages(opts InputOptions) error {
-	images := opts.Images
+func (t *Target) prepareImages(images []inputs.Image, in plan.Inputs) error {
 	if len(images) == 0 {
 		images = []inputs.Image{inputs.Builtin()}
 	}
@@ -52,7 +51,7 @@ func (t *Target) prepareImages(opts InputOptions) error {
 		return nil
 	}
 	if c.Kind().SendsImages() {
-		batch := max(1, opts.BatchSize)
+		batch := max(1, in.BatchSize)
 		for i := range images {
 			if err := add(c.Prepare(dep.Model, dep.ModelVersion, imageRequest(images, i, batch))); err != nil {
 				return err
@@ -64,11 +63,11 @@ func (t *Target) prepareImages(opts InputOptions) error {
 		}
 		return nil
 	}
-	meta, err := inputs.Resolve(t.Metadata.Inputs, opts.Shapes, opts.BatchSize)
+	meta, err := inputs.Resolve(t.Metadata.Inputs, in.Shapes, in.BatchSize)
 	if err != nil {
 		return err
 	}
-	samples, err := inputs.ImageSamples(images, meta, opts.Seed)
+	samples, err := inputs.ImageSamples(images, meta, seedOf(in.Seed))
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package run
+package session
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 
 	"github.com/inferbench/inferbench/internal/detect"
 	"github.com/inferbench/inferbench/internal/imaging"
-	"github.com/inferbench/inferbench/internal/plan"
 	"github.com/inferbench/inferbench/internal/protocol"
 	"github.com/inferbench/inferbench/internal/result"
 )
@@ -229,25 +228,4 @@ func MarkOutputs(r *result.Run, check *result.OutputCheck) {
 		r.Validity.Valid = false
 		r.Validity.Reasons = append(r.Validity.Reasons, reason)
 	}
-}
-
-// checkOutputs reads and compares the answers of every deployment that
-// passed its check, and logs the verdict.
-func checkOutputs(ctx context.Context, p *plan.Plan, preflight map[string]Preflight, logf func(string, ...any)) *result.OutputCheck {
-	var names []string
-	var outputs [][]ImageOutput
-	for _, d := range p.Deployments {
-		pf := preflight[d.Name]
-		if pf.Target == nil {
-			continue
-		}
-		names = append(names, d.Name)
-		outputs = append(outputs, ReadOutputs(ctx, pf.Target))
-	}
-	check := CompareOutputs(names, outputs, detect.DefaultTolerance)
-	logf("Output check: %s", check.Verdict)
-	for _, d := range check.Deployments {
-		logf("  %-16s %-10s boxes %v %s", d.Name, d.Status, d.Boxes, d.Detail)
-	}
-	return check
 }

@@ -1,4 +1,4 @@
-package run
+package session
 
 import (
 	"context"
@@ -58,7 +58,7 @@ func TestPodOOMKilledDuringAStepMakesItInvalid(t *testing.T) {
 		t.Fatal(line)
 	}
 
-	run := Step(context.Background(), tg, Level{Concurrency: 2, Requests: 40, Warmup: 0}, StepOptions{Pods: w})
+	run := measureLevel(context.Background(), tg, Level{Concurrency: 2, Requests: 40, Warmup: 0}, levelHooks{Pods: w})
 	if run.Status != result.StatusOK || run.Counts.OK != 40 {
 		t.Fatalf("status %s, %d ok: %s", run.Status, run.Counts.OK, run.Failure)
 	}
@@ -71,7 +71,7 @@ func TestPodOOMKilledDuringAStepMakesItInvalid(t *testing.T) {
 	}
 
 	// The next step, with nothing happening, is valid.
-	run = Step(context.Background(), tg, Level{Concurrency: 2, Requests: 20, Warmup: 0}, StepOptions{Pods: w})
+	run = measureLevel(context.Background(), tg, Level{Concurrency: 2, Requests: 20, Warmup: 0}, levelHooks{Pods: w})
 	if run.Validity == nil || !run.Validity.Valid || run.Pods.Pods[0].RestartsBefore != 1 {
 		t.Errorf("second step: validity %+v, pods %+v", run.Validity, run.Pods)
 	}
@@ -95,13 +95,12 @@ func TestExecuteSetsUpPodChecksPerDeployment(t *testing.T) {
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}})
 	c := &kube.Clients{Core: core, Metrics: metricsfake.NewSimpleClientset(), Namespace: "default"}
 	var log strings.Builder
-	f := result.New("test", time.Now())
-	err := Execute(context.Background(), p, p.Steps, PlanOptions{File: f, Log: &log, DefaultTimeout: 10 * time.Second,
+	f, err := Run(context.Background(), p, Steps{Steps: p.Steps}, Options{Log: &log, DefaultTimeout: 10 * time.Second,
 		PodWatch: func(ctx context.Context, tg kube.Target) (*kube.PodWatch, string) { return kube.Open(ctx, c, tg) }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"pod checks: on, 1 pod(s) in ml matching app=triton", "pod checks: off (no kubernetes section in the plan)"} {
+	for _, want := range []string{"pod checks: on, 1 pod(s) in ml matching app=triton", "pod checks: off (no kubernetes section in the plan, no --kube-* flags)"} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, log.String())
 		}

@@ -1,4 +1,4 @@
-package cli
+package session
 
 import (
 	"fmt"
@@ -14,6 +14,9 @@ import (
 
 // isTerminal reports whether w is a terminal.
 func isTerminal(w io.Writer) bool {
+	if w == nil {
+		return false
+	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
@@ -29,8 +32,9 @@ type progressView struct {
 	bar      *progressbar.ProgressBar
 }
 
-func newProgressView(w io.Writer, quiet bool) *progressView {
-	return &progressView{w: w, terminal: isTerminal(w), quiet: quiet}
+// newProgressView shows progress on w; nil is quiet.
+func newProgressView(w io.Writer) *progressView {
+	return &progressView{w: w, terminal: w != nil && isTerminal(w), quiet: w == nil}
 }
 
 // interval is how often the engine should report.
@@ -41,8 +45,11 @@ func (v *progressView) interval() time.Duration {
 	return time.Second
 }
 
-// level starts a new load level.
-func (v *progressView) level(label string) { v.label = label }
+// level starts a new load level and returns its progress callback.
+func (v *progressView) level(label string) func(load.Progress) {
+	v.label = label
+	return v.update
+}
 
 // update is the engine's progress callback.
 func (v *progressView) update(p load.Progress) {

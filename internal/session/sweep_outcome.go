@@ -1,4 +1,4 @@
-package run
+package session
 
 import (
 	"fmt"
@@ -41,8 +41,8 @@ func (s *sweeper) finish(history []analyze.Level, end analyze.Step, err error) e
 	}
 	s.addNotes(out)
 	s.logf("  %s", analyze.SearchSummary(se))
-	if err == nil && s.o.Save != nil {
-		err = s.o.Save(s.f)
+	if err == nil {
+		err = s.sess.Save()
 	}
 	return err
 }

@@ -1,4 +1,4 @@
-package cli
+package plan
 
 import (
 	"fmt"
@@ -29,7 +29,7 @@ func TestParseConcurrencyRange(t *testing.T) {
 		{"1:1000:+1", "error: more than 100"},
 	}
 	for _, tt := range tests {
-		got, err := parseConcurrencyRange(tt.in)
+		got, err := ParseConcurrencyRange(tt.in)
 		if strings.HasPrefix(tt.want, "error: ") {
 			if err == nil || !strings.Contains(err.Error(), strings.TrimPrefix(tt.want, "error: ")) {
 				t.Errorf("%q: got %v, %v; want an error with %q", tt.in, got, err, tt.want)

@@ -1,4 +1,4 @@
-package run
+package session
 
 import (
 	"context"
@@ -43,9 +43,9 @@ func TestExecuteWithImages(t *testing.T) {
 		dep("wrong", protocol.HTTPJSON, "http://"+wrong.HTTPAddr),
 	}, Steps: []plan.Step{{Name: "c2", Concurrency: 2, Requests: 20}}}
 	p.Deployments[3].HTTP = protocol.HTTPOptions{Preset: "fastapi-multipart"}
-	f := result.New("test", time.Now())
 	var log strings.Builder
-	if err := Execute(context.Background(), p, p.Steps, PlanOptions{File: f, Log: &log, DefaultTimeout: 10 * time.Second, PreprocessPerRequest: true}); err != nil {
+	f, err := Run(context.Background(), p, Steps{Steps: p.Steps}, Options{Log: &log, DefaultTimeout: 10 * time.Second, PreprocessPerRequest: true})
+	if err != nil {
 		t.Fatal(err)
 	}
 	check := f.OutputCheck
@@ -104,12 +104,12 @@ func TestCorruptImageStopsThePlan(t *testing.T) {
 	r := pod(t, yolo64(64), refserver.Options{})
 	p := &plan.Plan{Deployments: []plan.Deployment{{Name: "d", Protocol: string(protocol.KServeHTTP), URL: "http://" + r.HTTPAddr, Model: "yolov8n", Inputs: plan.Inputs{Image: dir}}},
 		Steps: []plan.Step{{Name: "s", Concurrency: 1, Requests: 5}}}
-	f := result.New("test", time.Now())
-	err := Execute(context.Background(), p, p.Steps, PlanOptions{File: f})
+	results := filepath.Join(dir, "results.json")
+	f, err := Run(context.Background(), p, Steps{Steps: p.Steps}, Options{ResultsPath: results})
 	if err == nil || !strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "cannot decode") {
 		t.Fatalf("err = %v", err)
 	}
-	if len(f.Runs) != 0 {
-		t.Errorf("%d runs after a corrupt image", len(f.Runs))
+	if _, statErr := os.Stat(results); f != nil || statErr == nil {
+		t.Errorf("a session ran after a corrupt image: file %v, results %v", f, statErr)
 	}
 }

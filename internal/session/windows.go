@@ -1,4 +1,4 @@
-package run
+package session
 
 import (
 	"context"
@@ -17,12 +17,12 @@ type Windowing struct {
 	Rule     analyze.StabilityRule
 }
 
-// MeasureStable runs one level in windows until Rule settles it (stable,
+// measureStable runs one level in windows until Rule settles it (stable,
 // out of windows, or failed at once), and records its stability in the
 // run. The level's numbers cover every window: the measured phase is one
 // continuous run. The request budget leaves room for one more window than
 // Rule allows, so that the rule, not the budget, ends the level.
-func MeasureStable(ctx context.Context, t *Target, lvl Level, w Windowing, opts StepOptions) result.Run {
+func measureStable(ctx context.Context, t *Target, lvl Level, w Windowing, opts levelHooks) result.Run {
 	lvl.Requests = w.Requests * (w.Rule.MaxWindows + 1)
 	lvl.Duration = 0
 	var (
@@ -40,7 +40,7 @@ func MeasureStable(ctx context.Context, t *Target, lvl Level, w Windowing, opts 
 		}
 		return done
 	}
-	r := Step(ctx, t, lvl, opts)
+	r := measureLevel(ctx, t, lvl, opts)
 	st := w.Rule.Stable(windows)
 	if note == "" {
 		note = fmt.Sprintf("ended after %d windows, before the rule settled it", len(windows))

@@ -5,7 +5,7 @@
 // script's second, uninstrumented pass. Windows are small (60 requests,
 // at most 5 a level) to keep each search to a few seconds.
 
-package run
+package session
 
 import (
 	"context"
@@ -22,11 +22,9 @@ import (
 
 // sweep runs a search against a target with small windows and returns
 // the file, logging what it did.
-func sweep(t *testing.T, tg *Target, opts SweepOptions) *result.File {
+func sweep(t *testing.T, r *refserver.Running, kind protocol.Kind, opts SweepOptions) *result.File {
 	t.Helper()
-	f := result.New("test", time.Now())
 	var log strings.Builder
-	opts.File, opts.Log = f, &log
 	if opts.WindowRequests == 0 {
 		opts.WindowRequests = 60
 	}
@@ -34,7 +32,8 @@ func sweep(t *testing.T, tg *Target, opts SweepOptions) *result.File {
 		opts.MaxWindows = 5
 	}
 	start := time.Now()
-	if err := Sweep(context.Background(), tg, opts); err != nil {
+	f, err := runSweep(context.Background(), r, kind, opts, Options{Log: &log})
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("search took %v:\n%s", time.Since(start).Round(time.Millisecond), log.String())
@@ -48,7 +47,7 @@ func sweep(t *testing.T, tg *Target, opts SweepOptions) *result.File {
 // concurrency 4 (within one level) at about 400/s.
 func TestSweepFourInstances(t *testing.T) {
 	r := pod(t, small(refserver.NewInstances(4, 10*time.Millisecond)), refserver.Options{})
-	f := sweep(t, target(t, r, protocol.KServeGRPC), SweepOptions{Objective: analyze.DefaultObjective})
+	f := sweep(t, r, protocol.KServeGRPC, SweepOptions{Objective: analyze.DefaultObjective})
 	se := f.Searches[0]
 	if se.Status != result.SearchComplete || se.SweetSpot == nil {
 		t.Fatalf("search %+v", se)
@@ -70,7 +69,7 @@ func TestSweepQueueLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := pod(t, small(em), refserver.Options{})
-	f := sweep(t, target(t, r, protocol.KServeHTTP), SweepOptions{Objective: analyze.DefaultObjective, BaselineRequests: 40, WindowRequests: 40})
+	f := sweep(t, r, protocol.KServeHTTP, SweepOptions{Objective: analyze.DefaultObjective, BaselineRequests: 40, WindowRequests: 40})
 	se := f.Searches[0]
 	if se.BreakingPoint == nil || se.BreakingPoint.Concurrency < 16 || se.BreakingPoint.Concurrency > 24 {
 		t.Fatalf("breaking point %+v, want between 16 and 24", se.BreakingPoint)
@@ -90,7 +89,7 @@ func TestSweepQueueLimit(t *testing.T) {
 func TestSweepRate(t *testing.T) {
 	r := pod(t, small(refserver.NewInstances(4, 10*time.Millisecond)), refserver.Options{})
 	obj := analyze.Objective{MaxErrorRate: 0.05, MaxLatencyRatio: 2, SLO: &analyze.SLO{Percentile: 99, MaxMs: 50}}
-	f := sweep(t, target(t, r, protocol.KServeGRPC), SweepOptions{Mode: result.ModeRate, Objective: obj, Seed: 1, StartRate: 100, WindowRequests: 80})
+	f := sweep(t, r, protocol.KServeGRPC, SweepOptions{Mode: result.ModeRate, Objective: obj, Seed: 1, StartRate: 100, WindowRequests: 80})
 	se := f.Searches[0]
 	if se.SweetSpot == nil || se.SweetSpot.Rate < 250 || se.SweetSpot.Rate > 400 {
 		t.Fatalf("highest rate meeting the objective: %+v, want 250..400/s", se.SweetSpot)

@@ -1,4 +1,4 @@
-package run
+package session
 
 import (
 	"context"
@@ -52,8 +52,8 @@ func (w *ServerWatch) Probe(ctx context.Context) (string, error) {
 	return "the statistics API", nil
 }
 
-// Watching is a watch in progress over one step.
-type Watching struct {
+// ServerObservation is a watch in progress over one step.
+type ServerObservation struct {
 	w          *ServerWatch
 	ctx        context.Context
 	before     observe.Counters
@@ -65,14 +65,14 @@ type Watching struct {
 }
 
 // Start takes the first sample and samples every interval until Stop.
-func (w *ServerWatch) Start(ctx context.Context) *Watching {
+func (w *ServerWatch) Start(ctx context.Context) *ServerObservation {
 	interval := w.Interval
 	if interval <= 0 {
 		interval = time.Second
 	}
 	// Sampling must outlive an interrupted step: the last sample is what
 	// saves the breakdown of what was measured.
-	g := &Watching{w: w, ctx: context.WithoutCancel(ctx), quit: make(chan struct{}), done: make(chan struct{})}
+	g := &ServerObservation{w: w, ctx: context.WithoutCancel(ctx), quit: make(chan struct{}), done: make(chan struct{})}
 	g.before, g.beforeErr = w.sample(g.ctx)
 	go func() {
 		defer close(g.done)
@@ -102,7 +102,7 @@ func (w *ServerWatch) Start(ctx context.Context) *Watching {
 // restart count went up between any two samples), or whose metrics stopped
 // answering while it was measured, gives reasons to call the step invalid;
 // the breakdown then covers what could be read.
-func (g *Watching) Stop() (observe.Breakdown, []string, error) {
+func (g *ServerObservation) Stop() (observe.Breakdown, []string, error) {
 	close(g.quit)
 	<-g.done
 	if g.beforeErr != nil {
@@ -153,7 +153,7 @@ func boolInt(b bool) int {
 // applyServer completes a run with the server's view of the step: the
 // breakdown, its explanation of the client's p50, the cross-check of the
 // counts, the guide's diagnosis, and invalidity when the server restarted.
-func applyServer(run *result.Run, g *Watching, warmupOK int64) {
+func applyServer(run *result.Run, g *ServerObservation, warmupOK int64) {
 	b, invalid, err := g.Stop()
 	if len(invalid) > 0 {
 		run.Validity = &result.Validity{Valid: false, Reasons: invalid}

@@ -1,4 +1,4 @@
-package run
+package session
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 // the step: a restart or an OOM kill makes the step invalid (beside any
 // reason the server's metrics gave), and usage against the limits becomes
 // notes.
-func applyPods(run *result.Run, g *kube.Watching) {
+func applyPods(run *result.Run, g *kube.PodObservation) {
 	view, invalid, notes := g.Stop()
 	run.Pods = view
 	if len(invalid) > 0 {
@@ -25,12 +25,12 @@ func applyPods(run *result.Run, g *kube.Watching) {
 	run.Assessment.Notes = append(run.Assessment.Notes, notes...)
 }
 
-// podWatch sets up the pod checks of a plan deployment, and says in one
-// line whether they are on.
-func (o PlanOptions) podWatch(ctx context.Context, d plan.Deployment) (*kube.PodWatch, string) {
+// podWatch sets up the pod checks of a deployment, and says in one line
+// whether they are on.
+func (o *Options) podWatch(ctx context.Context, d plan.Deployment) (*kube.PodWatch, string) {
 	k := d.Kubernetes
 	if k == nil {
-		return nil, kube.Off + " (no kubernetes section in the plan)"
+		return nil, kube.Off + " (no kubernetes section in the plan, no --kube-* flags)"
 	}
 	t := kube.Target{Namespace: k.Namespace, Selector: k.Selector, Deployment: k.Deployment, Service: k.Service, Context: k.Context}
 	if o.PodWatch != nil {

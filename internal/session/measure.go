@@ -1,4 +1,4 @@
-package run
+package session
 
 import (
 	"context"
@@ -26,8 +26,8 @@ type Level struct {
 	Warmup      int           // warmup requests; negative for the field guide's default
 }
 
-// StepOptions are the hooks of a step.
-type StepOptions struct {
+// levelHooks are the hooks of a step.
+type levelHooks struct {
 	Grace            time.Duration
 	OnProgress       func(load.Progress)
 	ProgressInterval time.Duration
@@ -44,9 +44,9 @@ type StepOptions struct {
 	PreprocessPerRequest bool
 }
 
-// Step runs one level against a target and returns its result entry. The
+// measureLevel runs one level against a target and returns its result entry. The
 // comparison with a baseline is Assess's job.
-func Step(ctx context.Context, t *Target, lvl Level, opts StepOptions) result.Run {
+func measureLevel(ctx context.Context, t *Target, lvl Level, opts levelHooks) result.Run {
 	warmup := lvl.Warmup
 	if warmup < 0 {
 		warmup = analyze.WarmupRequests(lvl.Requests)
@@ -65,11 +65,11 @@ func Step(ctx context.Context, t *Target, lvl Level, opts StepOptions) result.Ru
 		}
 		run.Load = result.Load{Mode: result.ModeRate, Rate: lvl.Rate, Arrival: arrival, Requests: lvl.Requests, DurationS: lvl.Duration.Seconds()}
 	}
-	var watching *Watching
+	var watching *ServerObservation
 	if opts.Watch != nil {
 		watching = opts.Watch.Start(ctx)
 	}
-	var pods *kube.Watching
+	var pods *kube.PodObservation
 	if opts.Pods != nil {
 		pods = opts.Pods.Start(ctx, lvl.Concurrency)
 	}

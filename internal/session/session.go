@@ -1,0 +1,349 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/inferbench/inferbench/internal/detect"
+	"github.com/inferbench/inferbench/internal/kube"
+	"github.com/inferbench/inferbench/internal/plan"
+	"github.com/inferbench/inferbench/internal/report"
+	"github.com/inferbench/inferbench/internal/result"
+)
+
+// Options shape a session: where its results and reports go, how it
+// talks, and the settings every deployment shares.
+type Options struct {
+	// Version is the tool's, recorded in the result file.
+	Version string
+	// ResultsPath is the result file, rewritten after every run; empty
+	// keeps none. With Resume the file there is read first, its finished
+	// runs kept and its interrupted ones measured again.
+	ResultsPath string
+	Resume      bool
+	// Plan describes the plan in the result file.
+	Plan *result.PlanInfo
+	// Log receives the session's events, one line each, and the
+	// progress (a bar on a terminal, plain lines in a log); nil is quiet.
+	Log io.Writer
+	// Stdout receives the reports that have no path.
+	Stdout  io.Writer
+	Reports []Report
+	// Grace is how long requests in flight may finish after Ctrl-C.
+	Grace time.Duration
+	// DefaultTimeout is a call's timeout when a deployment sets none.
+	DefaultTimeout time.Duration
+	// Kubeconfig is the file for the pod checks of deployments with a
+	// kubernetes section; empty: as kubectl finds it. PodWatch, if set,
+	// replaces kube.Setup (tests).
+	Kubeconfig string
+	PodWatch   func(context.Context, kube.Target) (*kube.PodWatch, string)
+	// CheckOutputs compares the deployments' answers for the same images
+	// before the load (as the plan's check_outputs), PreprocessPerRequest
+	// makes each payload as it is sent, timed apart.
+	CheckOutputs         bool
+	PreprocessPerRequest bool
+	// MustOpen ends the session before any load when a deployment fails
+	// to open (bench and sweep on one endpoint); otherwise the others go
+	// on without it (run).
+	MustOpen bool
+	// InterruptHint is the exit message after Ctrl-C.
+	InterruptHint string
+}
+
+// Report is one rendering of the result file at the end: to Path, or to
+// Stdout when Path is empty (in colour on a terminal).
+type Report struct {
+	Format string
+	Path   string
+}
+
+// Scheduler picks the load levels of a session: the one thing bench, run
+// and sweep do differently.
+type Scheduler interface {
+	// MaxInFlight is the most requests the scheduler will have in flight
+	// against a deployment, which sizes its connection pool.
+	MaxInFlight(d plan.Deployment) int
+	// Schedule measures the levels, through Session.Measure and
+	// Session.Record. Its error (a result file that cannot be written)
+	// ends the session; anything that happens on the wire is in the runs.
+	Schedule(ctx context.Context, s *Session) error
+	// Unmeasured says why a finished session measured nothing usable
+	// (the exit code is then 1), or "".
+	Unmeasured(f *result.File) string
+}
+
+// ExitError carries a process exit code: 1 for a failure, 2 for a bad
+// plan, 130 after Ctrl-C.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Session is one benchmark in progress: the only owner of the result
+// file, the progress view and the deployments' connections.
+type Session struct {
+	o       Options
+	plan    *plan.Plan
+	file    *result.File
+	view    *progressView
+	targets map[string]*Target
+	openErr map[string]error
+}
+
+// Run runs a plan under a scheduler from start to end: it opens every
+// deployment, compares their outputs when asked, lets the scheduler
+// measure, and renders the reports, whatever happened (Ctrl-C, a dead
+// server, a bad answer). The file is returned with everything measured,
+// also beside an error, except when nothing could start.
+func Run(ctx context.Context, p *plan.Plan, sched Scheduler, o Options) (*result.File, error) {
+	s, err := newSession(p, o)
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	if err := s.openAll(ctx, sched); err != nil {
+		return nil, err
+	}
+	return s.run(ctx, sched)
+}
+
+// newSession checks what can be checked before anything is sent (every
+// deployment's images) and makes the result file.
+func newSession(p *plan.Plan, o Options) (*Session, error) {
+	for _, d := range p.Deployments {
+		if _, err := LoadImages(d.Inputs.Image); err != nil {
+			return nil, fmt.Errorf("deployment %q: %w", d.Name, err)
+		}
+	}
+	s := &Session{o: o, plan: p, view: newProgressView(o.Log), targets: map[string]*Target{}, openErr: map[string]error{}}
+	return s, s.start()
+}
+
+// run compares the opened deployments' outputs when asked, lets the
+// scheduler measure, and finishes.
+func (s *Session) run(ctx context.Context, sched Scheduler) (*result.File, error) {
+	var err error
+	if ctx.Err() == nil {
+		if s.plan.CheckOutputs || s.o.CheckOutputs {
+			s.file.OutputCheck = s.checkOutputs(ctx)
+		}
+		err = sched.Schedule(ctx, s)
+	}
+	return s.file, s.finish(ctx, sched, err)
+}
+
+// start makes the result file, or reads it back with Resume.
+func (s *Session) start() error {
+	s.file = result.New(s.o.Version, time.Now())
+	if s.o.Resume {
+		prev, err := result.Read(s.o.ResultsPath)
+		if err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		// Interrupted runs are measured again.
+		kept := prev.Runs[:0]
+		for _, r := range prev.Runs {
+			if r.Status != result.StatusInterrupted {
+				kept = append(kept, r)
+			}
+		}
+		prev.Runs, prev.Complete = kept, false
+		s.file = prev
+	}
+	s.file.Environment = result.CurrentEnvironment()
+	s.file.Plan = s.o.Plan
+	return nil
+}
+
+func (s *Session) close() {
+	for _, t := range s.targets {
+		t.Client.Close()
+	}
+}
+
+// openAll opens every deployment, and its pod checks, and logs the
+// outcome of each.
+func (s *Session) openAll(ctx context.Context, sched Scheduler) error {
+	for _, d := range s.plan.Deployments {
+		t, err := Open(ctx, d, OpenOptions{DefaultTimeout: s.o.DefaultTimeout, MaxInFlight: sched.MaxInFlight(d)})
+		if ctx.Err() != nil {
+			if t != nil {
+				t.Client.Close()
+			}
+			return nil
+		}
+		if err != nil {
+			if s.o.MustOpen {
+				return &ExitError{Code: 1, Err: fmt.Errorf("%s: %w (no load was sent)", d.Name, err)}
+			}
+			s.logf("Check %-16s FAILED: %v", d.Name, err)
+			s.openErr[d.Name] = err
+			continue
+		}
+		t.Pods, t.PodsLine = s.o.podWatch(ctx, d)
+		s.targets[d.Name] = t
+		s.logf("Check %-16s ok: %s %s, model %s, %d bytes per request; %s; %s", d.Name, d.Protocol, d.URL, d.Model, t.PayloadB, t.WatchLine, t.PodsLine)
+	}
+	return nil
+}
+
+// Plan is the plan being run.
+func (s *Session) Plan() *plan.Plan { return s.plan }
+
+// File is the result file as it stands.
+func (s *Session) File() *result.File { return s.file }
+
+// Target is an opened deployment, or the error that kept it from opening.
+func (s *Session) Target(name string) (*Target, error) {
+	if t, ok := s.targets[name]; ok {
+		return t, nil
+	}
+	if err, ok := s.openErr[name]; ok {
+		return nil, err
+	}
+	return nil, fmt.Errorf("deployment %q was not opened", name)
+}
+
+// Logf writes one line to the log, unless quiet.
+func (s *Session) Logf(format string, args ...any) {
+	s.logf(format, args...)
+}
+
+func (s *Session) logf(format string, args ...any) {
+	if s.o.Log != nil {
+		fmt.Fprintf(s.o.Log, format+"\n", args...)
+	}
+}
+
+// MeasureOptions say how a level is labelled and measured.
+type MeasureOptions struct {
+	// Step names the run in the result file (a plan's step; empty in a
+	// search). Label names it in the progress.
+	Step, Label string
+	// Windowing, if set, measures the level in windows until stable.
+	Windowing *Windowing
+	// Note is added to the run's notes (a warning given before it ran).
+	Note string
+}
+
+// Measure runs one level against a target, with the server and pod
+// observations and the progress view, and records it (see Record). The
+// run is returned as recorded, with its comparison to the baseline.
+func (s *Session) Measure(ctx context.Context, t *Target, lvl Level, mo MeasureOptions) (result.Run, error) {
+	hooks := levelHooks{Grace: s.o.Grace, Watch: t.Watch, Pods: t.Pods, PreprocessPerRequest: s.o.PreprocessPerRequest,
+		OnProgress: s.view.level(mo.Label), ProgressInterval: s.view.interval()}
+	var r result.Run
+	if mo.Windowing != nil {
+		r = measureStable(ctx, t, lvl, *mo.Windowing, hooks)
+	} else {
+		r = measureLevel(ctx, t, lvl, hooks)
+	}
+	r.Step = mo.Step
+	if mo.Note != "" {
+		r.Assessment.Notes = append(r.Assessment.Notes, mo.Note)
+	}
+	err := s.Record(r)
+	return s.file.Runs[len(s.file.Runs)-1], err
+}
+
+// Record adds a run to the file (marked invalid when its deployment's
+// outputs differ from the others'), compares it with its deployment's
+// baseline, and rewrites the result file.
+func (s *Session) Record(r result.Run) error {
+	MarkOutputs(&r, s.file.OutputCheck)
+	s.file.Runs = append(s.file.Runs, r)
+	Assess(s.file.Runs)
+	return s.Save()
+}
+
+// Save rewrites the result file, if the session keeps one.
+func (s *Session) Save() error {
+	if s.o.ResultsPath == "" {
+		return nil
+	}
+	return result.Write(s.o.ResultsPath, s.file)
+}
+
+// checkOutputs reads and compares the answers of every opened deployment
+// to the same images, and logs the verdict.
+func (s *Session) checkOutputs(ctx context.Context) *result.OutputCheck {
+	var names []string
+	var outputs [][]ImageOutput
+	for _, d := range s.plan.Deployments {
+		if t := s.targets[d.Name]; t != nil {
+			names = append(names, d.Name)
+			outputs = append(outputs, ReadOutputs(ctx, t))
+		}
+	}
+	check := CompareOutputs(names, outputs, detect.DefaultTolerance)
+	s.logf("Output check: %s", check.Verdict)
+	for i, d := range check.Deployments {
+		s.logf("  %-16s %-10s %s", d.Name, d.Status, d.Detail)
+		for j, out := range outputs[i] {
+			line := fmt.Sprintf("    %s:", out.Image)
+			if j < len(d.Boxes) && d.Boxes[j] >= 0 {
+				line += fmt.Sprintf(" %d boxes", d.Boxes[j])
+			}
+			if j < len(d.Fingerprints) && d.Fingerprints[j] != "" {
+				line += " fingerprint " + d.Fingerprints[j]
+			}
+			s.logf("%s", line)
+		}
+	}
+	return check
+}
+
+// finish marks the file complete or not, saves it, renders the reports,
+// and turns the outcome into an exit code.
+func (s *Session) finish(ctx context.Context, sched Scheduler, schedErr error) error {
+	s.file.Complete = ctx.Err() == nil && schedErr == nil
+	errs := []error{schedErr}
+	if schedErr == nil {
+		errs = append(errs, s.Save())
+	}
+	for _, r := range s.o.Reports {
+		errs = append(errs, s.render(r))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		hint := s.o.InterruptHint
+		if hint == "" {
+			hint = "interrupted; the report covers what was measured"
+		}
+		return &ExitError{Code: 130, Err: errors.New(hint)}
+	}
+	if why := sched.Unmeasured(s.file); why != "" {
+		return &ExitError{Code: 1, Err: errors.New(why)}
+	}
+	return nil
+}
+
+// render writes one report.
+func (s *Session) render(r Report) error { return WriteReport(s.o.Stdout, r.Path, r.Format, s.file) }
+
+// WriteReport renders a file to path, or to stdout when path is empty
+// (in colour on a terminal).
+func WriteReport(stdout io.Writer, path, format string, f *result.File) error {
+	if path == "" {
+		return report.Write(stdout, format, f, report.Options{Color: isTerminal(stdout)})
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := report.Write(out, format, f, report.Options{}); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

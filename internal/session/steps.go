@@ -1,0 +1,127 @@
+package session
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/inferbench/inferbench/internal/analyze"
+	"github.com/inferbench/inferbench/internal/load"
+	"github.com/inferbench/inferbench/internal/measure"
+	"github.com/inferbench/inferbench/internal/plan"
+	"github.com/inferbench/inferbench/internal/result"
+)
+
+// Steps is the scheduler of bench and run: a fixed list of steps, run in
+// order. Within a step every deployment runs once, in an order that
+// rotates from step to step, so that the drift of a shared machine does
+// not always favour the same one. Runs the result file already holds
+// (--resume) are skipped.
+type Steps struct {
+	Steps []plan.Step
+}
+
+// MaxInFlight is the highest concurrency, or open-loop bound, of the
+// steps that run against d.
+func (st Steps) MaxInFlight(d plan.Deployment) int {
+	n := 1
+	for _, s := range st.Steps {
+		if len((&plan.Plan{Deployments: []plan.Deployment{d}}).Targets(s)) == 0 {
+			continue
+		}
+		switch {
+		case s.Rate > 0 && s.MaxInFlight > 0:
+			n = max(n, s.MaxInFlight)
+		case s.Rate > 0:
+			n = max(n, load.DefaultMaxInFlight)
+		default:
+			n = max(n, s.Concurrency)
+		}
+	}
+	return n
+}
+
+// Unmeasured is set when every run failed.
+func (Steps) Unmeasured(f *result.File) string {
+	for _, r := range f.Runs {
+		if r.Status != result.StatusFailed {
+			return ""
+		}
+	}
+	return "no level could be measured"
+}
+
+// Schedule runs the steps.
+func (st Steps) Schedule(ctx context.Context, s *Session) error {
+	finished := map[[2]string]bool{}
+	for _, r := range s.File().Runs {
+		finished[[2]string{r.Step, r.Deployment.Name}] = true
+	}
+	for i, step := range st.Steps {
+		targets := s.Plan().Targets(step)
+		if len(targets) == 0 {
+			s.Logf("Step %s (%s): no deployment to run it against", step.Name, step.Load())
+			continue
+		}
+		order := slices.Concat(targets[i%len(targets):], targets[:i%len(targets)])
+		s.Logf("Step %s: %s against %d deployment(s)", step.Name, step.Load(), len(order))
+		if w := analyze.ConcurrencyWarning(step.Concurrency); w != "" && step.Rate == 0 {
+			s.Logf("Warning: %s", w)
+		}
+		for _, d := range order {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if finished[[2]string{step.Name, d.Name}] {
+				s.Logf("  %s: done in an earlier run, skipped", d.Name)
+				continue
+			}
+			t, err := s.Target(d.Name)
+			if err != nil {
+				r := unreachableRun(step, d, err)
+				s.Logf("  %-16s %s", d.Name, summary(&r))
+				if err := s.Record(r); err != nil {
+					return err
+				}
+				continue
+			}
+			r, err := s.Measure(ctx, t, levelOfStep(step), MeasureOptions{Step: step.Name, Label: d.Name + " " + step.Name})
+			s.Logf("  %-16s %s", d.Name, summary(&r))
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// levelOfStep is the load level of a plan step.
+func levelOfStep(s plan.Step) Level {
+	warmup := -1
+	if s.Warmup != nil {
+		warmup = *s.Warmup
+	}
+	return Level{Concurrency: s.Concurrency, Rate: s.Rate, Arrival: s.Arrival, Seed: seedOf(s.Seed), MaxInFlight: s.MaxInFlight,
+		Requests: s.Requests, Duration: s.Duration, Warmup: warmup}
+}
+
+// unreachableRun records a step that could not run against a deployment.
+func unreachableRun(step plan.Step, d plan.Deployment, err error) result.Run {
+	return result.Run{
+		Step:       step.Name,
+		Deployment: resultDeployment(d),
+		Load:       result.Load{Mode: result.ModeConcurrency, Concurrency: step.Concurrency, Rate: step.Rate, Requests: step.Requests, DurationS: step.Duration.Seconds()},
+		Status:     result.StatusFailed,
+		Failure:    fmt.Sprintf("deployment failed its check before the plan: %v", err),
+		Errors:     []measure.ErrorGroup{},
+		Assessment: result.Assessment{Notes: []string{}},
+	}
+}
+
+// summary is one line about a run for the log.
+func summary(r *result.Run) string {
+	if r.Status == result.StatusFailed {
+		return "failed: " + r.Failure
+	}
+	return fmt.Sprintf("%.1f req/s, p50 %.2f ms, p99 %.2f ms, %.1f%% errors (%s)", r.ThroughputRPS, r.LatencyMs.P50, r.LatencyMs.P99, 100*r.ErrorRate, r.Assessment.ErrorBand)
+}
