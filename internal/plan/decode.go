@@ -63,10 +63,11 @@ func (l label) field(key string) label {
 	return label{text: l.text + "." + key, key: key}
 }
 
-// element labels item i of a list: by its name when it is a mapping that
-// gives one (deployment "a"), else by its index (deployments[0]).
-func (l label) element(i int, n *yaml.Node) label {
-	if n.Kind == yaml.MappingNode {
+// element labels item i of a list: by its name when it is a struct's
+// mapping that gives one (deployment "a"), else by its index
+// (deployments[0]).
+func (l label) element(i int, n *yaml.Node, t reflect.Type) label {
+	if t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode {
 		for j := 0; j+1 < len(n.Content); j += 2 {
 			k, v := n.Content[j], n.Content[j+1]
 			if k.Value == "name" && v.Kind == yaml.ScalarNode && strings.TrimSpace(v.Value) != "" {
@@ -95,7 +96,7 @@ func (p *parser) decode(n *yaml.Node, v reflect.Value, what label) error {
 		}
 		v.Set(reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content)))
 		for i, item := range n.Content {
-			if err := p.decode(item, v.Index(i), what.element(i, item)); err != nil {
+			if err := p.decode(item, v.Index(i), what.element(i, item, v.Type().Elem())); err != nil {
 				return err
 			}
 		}

@@ -35,6 +35,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"bad timeout", dep + "    timeout: 0s\n" + seq, `p.yaml:6:14: deployment "a" timeout: "0s" must be positive`},
 		{"kubernetes not a mapping", dep + "    kubernetes: triton\n" + seq, `p.yaml:6:17: deployment "a" kubernetes must be a mapping of keys to values`},
 		{"step deployments not a list", dep + "steps:\n  - {name: s, concurrency: 1, requests: 1, deployments: a}\n", `p.yaml:7:57: step "s" deployments must be a list of strings`},
+		{"step deployment not a name", dep + "steps:\n  - {name: s, concurrency: 1, requests: 1, deployments: [{name: a}]}\n", `p.yaml:7:58: step "s" deployments[0] must be a single value`},
 		{"step names twice", dep + "steps:\n  - {name: s, concurrency: 1, requests: 1}\n  - {name: s, concurrency: 2, requests: 1}\n", `p.yaml:8:5: step name "s" is used twice (first at line 7)`},
 		{"default step names twice", dep + "steps:\n  - {name: step-2, concurrency: 1, requests: 1}\n  - {concurrency: 2, requests: 1}\n", `p.yaml:8:5: step name "step-2" is used twice (first at line 7)`},
 		{"rate 0", dep + "steps:\n  - {rate: 0, requests: 1}\n", `p.yaml:7:12: step "step-1": rate 0 must be above 0 requests per second`},

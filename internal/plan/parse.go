@@ -202,9 +202,10 @@ func (p *parser) headers(f *fileDeployment, what string) (map[string]string, err
 	for _, name := range slices.Sorted(maps.Keys(f.Headers)) {
 		var missing []string
 		value := envRef.ReplaceAllStringFunc(f.Headers[name], func(ref string) string {
-			got, ok := p.getenv(envRef.FindStringSubmatch(ref)[1])
+			v := envRef.FindStringSubmatch(ref)[1]
+			got, ok := p.getenv(v)
 			if !ok {
-				missing = append(missing, envRef.FindStringSubmatch(ref)[1])
+				missing = append(missing, v)
 			}
 			return got
 		})
