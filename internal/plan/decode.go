@@ -196,37 +196,8 @@ func isEmpty(v reflect.Value) bool {
 
 // describe says what a value of type t is written as.
 func describe(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.Int, reflect.Int64:
-		return "a whole number"
-	case reflect.Float64:
-		return "a number"
-	case reflect.Bool:
-		return "a boolean (true or false)"
-	case reflect.Slice:
-		return "a list of " + plural(t.Elem())
-	case reflect.Map:
-		return "a mapping of names to " + plural(t.Elem())
-	case reflect.Struct, reflect.Pointer:
-		return "a mapping of keys to values"
-	}
-	return "a string"
-}
-
-func plural(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.Int, reflect.Int64:
-		return "whole numbers"
-	case reflect.Float64:
-		return "numbers"
-	case reflect.Bool:
-		return "booleans"
-	case reflect.Slice:
-		return "lists of " + plural(t.Elem())
-	case reflect.Map, reflect.Struct, reflect.Pointer:
-		return "mappings"
-	}
-	return "strings"
+	_, one, _ := typeWords(t)
+	return one
 }
 
 // didYouMean suggests the allowed key nearest to a misspelt one.

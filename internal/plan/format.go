@@ -97,3 +97,25 @@ func formatKeys(fields []formatField) []string {
 	}
 	return keys
 }
+
+// typeWords names a format type: its JSON Schema type, and how errors
+// say one value of it and many.
+func typeWords(t reflect.Type) (schema, one, many string) {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int64:
+		return "integer", "a whole number", "whole numbers"
+	case reflect.Float64:
+		return "number", "a number", "numbers"
+	case reflect.Bool:
+		return "boolean", "a boolean (true or false)", "booleans"
+	case reflect.Slice:
+		_, _, elems := typeWords(t.Elem())
+		return "array", "a list of " + elems, "lists of " + elems
+	case reflect.Map:
+		_, _, elems := typeWords(t.Elem())
+		return "object", "a mapping of names to " + elems, "mappings"
+	case reflect.Struct, reflect.Pointer:
+		return "object", "a mapping of keys to values", "mappings"
+	}
+	return "string", "a string", "strings"
+}

@@ -256,20 +256,17 @@ func (p *parser) steps(fs []fileStep, deps []Deployment) ([]Step, error) {
 		first[s.Name] = item
 		what := fmt.Sprintf("step %q", s.Name)
 		cNode, rNode := p.node(&f.Concurrency), p.node(&f.Rate)
-		switch {
-		case cNode != nil && rNode != nil:
-			return nil, p.errorf(rNode, "%s: give concurrency (closed loop) or rate (open loop), not both", what)
-		case cNode != nil:
-			if s.Concurrency < 1 {
-				return nil, p.errorf(cNode, "%s: concurrency %d must be at least 1", what, s.Concurrency)
-			}
-		case rNode != nil:
+		if err := p.oneOf(item, what, cNode, rNode, "concurrency (closed loop) or rate (open loop)", "concurrency or rate"); err != nil {
+			return nil, err
+		}
+		if cNode != nil && s.Concurrency < 1 {
+			return nil, p.errorf(cNode, "%s: concurrency %d must be at least 1", what, s.Concurrency)
+		}
+		if rNode != nil {
 			if s.Rate <= 0 {
 				return nil, p.errorf(rNode, "%s: rate %v must be above 0 requests per second", what, s.Rate)
 			}
 			s.Arrival = load.ArrivalConstant
-		default:
-			return nil, p.errorf(item, "%s needs concurrency or rate", what)
 		}
 		if v := p.node(&f.Arrival); v != nil {
 			if rNode == nil {
@@ -281,20 +278,17 @@ func (p *parser) steps(fs []fileStep, deps []Deployment) ([]Step, error) {
 			s.Arrival = f.Arrival
 		}
 		nNode, dNode := p.node(&f.Requests), p.node(&f.Duration)
-		switch {
-		case nNode != nil && dNode != nil:
-			return nil, p.errorf(dNode, "%s: give requests or duration, not both", what)
-		case nNode != nil:
-			if s.Requests < 1 {
-				return nil, p.errorf(nNode, "%s: requests %d must be at least 1", what, s.Requests)
-			}
-		case dNode != nil:
+		if err := p.oneOf(item, what, nNode, dNode, "requests or duration", "requests or duration"); err != nil {
+			return nil, err
+		}
+		if nNode != nil && s.Requests < 1 {
+			return nil, p.errorf(nNode, "%s: requests %d must be at least 1", what, s.Requests)
+		}
+		if dNode != nil {
 			var err error
 			if s.Duration, err = p.duration(&f.Duration, what+" duration"); err != nil {
 				return nil, err
 			}
-		default:
-			return nil, p.errorf(item, "%s needs requests or duration", what)
 		}
 		for j, name := range f.Deployments {
 			if !slices.Contains(names, name) {
@@ -304,6 +298,18 @@ func (p *parser) steps(fs []fileStep, deps []Deployment) ([]Step, error) {
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// oneOf checks that a step gives one of two keys, a or b: give says
+// them when both are given, need when neither is.
+func (p *parser) oneOf(item *yaml.Node, what string, a, b *yaml.Node, give, need string) error {
+	switch {
+	case a != nil && b != nil:
+		return p.errorf(b, "%s: give %s, not both", what, give)
+	case a == nil && b == nil:
+		return p.errorf(item, "%s needs %s", what, need)
+	}
+	return nil
 }
 
 // IsPlanError reports whether err is a problem in the plan (exit code 2).

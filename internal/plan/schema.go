@@ -128,7 +128,8 @@ func (g *schemaGen) schema(t reflect.Type, path string, f formatField) object {
 	case t == reflect.TypeFor[duration]():
 		o = object{{"type", "string"}, {"pattern", "^[0-9.]+(ns|us|µs|ms|s|m|h)"}}
 	default:
-		o = object{{"type", jsonType(t)}}
+		schemaType, _, _ := typeWords(t)
+		o = object{{"type", schemaType}}
 	}
 	switch {
 	case f.nonempty && t.Kind() == reflect.String && doc.enum == nil:
@@ -167,22 +168,6 @@ func (g *schemaGen) schema(t reflect.Type, path string, f formatField) object {
 		o = append(o, member{"properties", properties})
 	}
 	return o
-}
-
-func jsonType(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.Int, reflect.Int64:
-		return "integer"
-	case reflect.Float64:
-		return "number"
-	case reflect.Bool:
-		return "boolean"
-	case reflect.Slice:
-		return "array"
-	case reflect.Map, reflect.Struct:
-		return "object"
-	}
-	return "string"
 }
 
 // object is a JSON object that keeps its keys' order.
@@ -233,22 +218,14 @@ func writeJSON(b *bytes.Buffer, v any, indent string, expand bool) {
 			writeJSON(b, m.value, indent+"  ", m.key == "properties")
 		}
 		b.WriteString("\n" + indent + "}")
-	case []object:
+	case []object, []string:
+		list := reflect.ValueOf(v)
 		b.WriteByte('[')
-		for i, o := range v {
+		for i := range list.Len() {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			writeJSON(b, o, indent, false)
-		}
-		b.WriteByte(']')
-	case []string:
-		b.WriteByte('[')
-		for i, s := range v {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writeJSON(b, s, indent, false)
+			writeJSON(b, list.Index(i).Interface(), indent, false)
 		}
 		b.WriteByte(']')
 	default:
