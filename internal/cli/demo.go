@@ -41,37 +41,13 @@ letterboxed tensors), and their answers are compared before the load.`,
 // planYAML writes a plan as the YAML a user edits.
 func planYAML(p *plan.Plan) string {
 	var b strings.Builder
-	b.WriteString("# inferbench plan: replace the URLs with your own endpoints, then\n#   inferbench run plan.yaml -o results/\n# (inferbench schema prints the format for editors)\ndeployments:\n")
-	for _, d := range p.Deployments {
-		fmt.Fprintf(&b, "  - name: %s\n    protocol: %s\n    url: %q\n    model: %s\n", d.Name, d.Protocol, d.URL, d.Model)
-		if d.Batching {
-			b.WriteString("    batching: true\n")
-		}
-		if d.HTTP.Preset != "" {
-			fmt.Fprintf(&b, "    http:\n      preset: %s\n", d.HTTP.Preset)
-		}
-		if d.Inputs.Image != "" {
-			fmt.Fprintf(&b, "    inputs:\n      image: %s\n", d.Inputs.Image)
-		}
-	}
-	if p.CheckOutputs {
-		b.WriteString("check_outputs: true\n")
-	}
-	if p.Sequence != "" {
-		fmt.Fprintf(&b, "sequence: %s\n", p.Sequence)
+	b.WriteString("# The demo's plan: replace the URLs with your own endpoints.\n")
+	text, err := p.YAML()
+	if err != nil {
+		fmt.Fprintf(&b, "# inferbench could not write it: %v\n", err)
 		return b.String()
 	}
-	b.WriteString("steps:\n")
-	for _, s := range p.Steps {
-		fmt.Fprintf(&b, "  - name: %s\n    concurrency: %d\n    requests: %d\n", s.Name, s.Concurrency, s.Requests)
-		if s.BatchingOnly {
-			var names []string
-			for _, d := range p.Targets(s) {
-				names = append(names, d.Name)
-			}
-			fmt.Fprintf(&b, "    deployments: [%s]\n", strings.Join(names, ", "))
-		}
-	}
+	b.Write(text)
 	return b.String()
 }
 

@@ -1,41 +1,26 @@
 package plan
 
-import (
-	"strings"
-
-	"go.yaml.in/yaml/v3"
-)
+import "strings"
 
 // Kubernetes names a deployment's pods, for the pod checks around each
 // step: a label selector, a Deployment or a Service (resolved to the pods
 // it selects), in a namespace, through a kubeconfig context.
 type Kubernetes struct {
-	Namespace  string // empty: the context's namespace
-	Selector   string // a label selector, as kubectl -l takes it
-	Deployment string
-	Service    string
-	Context    string // empty: the kubeconfig's current context
+	Namespace  string `yaml:"namespace,omitempty"` // empty: the context's namespace
+	Selector   string `yaml:"selector,omitempty"`  // a label selector, as kubectl -l takes it
+	Deployment string `yaml:"deployment,omitempty"`
+	Service    string `yaml:"service,omitempty"`
+	Context    string `yaml:"context,omitempty"` // empty: the kubeconfig's current context
 }
 
-var kubernetesKeys = []string{"namespace", "selector", "deployment", "service", "context"}
-
-// kubernetes parses a deployment's kubernetes section.
-func (p *parser) kubernetes(n *yaml.Node, what string) (*Kubernetes, error) {
-	f, err := p.mapping(n, what+" kubernetes", kubernetesKeys)
-	if err != nil {
-		return nil, err
-	}
-	k := &Kubernetes{}
-	for key, dst := range map[string]*string{"namespace": &k.Namespace, "selector": &k.Selector, "deployment": &k.Deployment, "service": &k.Service, "context": &k.Context} {
-		if v, ok := f[key]; ok {
-			if err := p.scalar(v, what+" kubernetes."+key, dst); err != nil {
-				return nil, err
-			}
-			*dst = strings.TrimSpace(*dst)
-		}
+// kubernetes checks a deployment's kubernetes section, trimming its
+// values.
+func (p *parser) kubernetes(k *Kubernetes, what string) error {
+	for _, s := range []*string{&k.Namespace, &k.Selector, &k.Deployment, &k.Service, &k.Context} {
+		*s = strings.TrimSpace(*s)
 	}
 	if k.Selector == "" && k.Deployment == "" && k.Service == "" {
-		return nil, p.errorf(n, "%s kubernetes: give a selector, a deployment or a service to find the pods", what)
+		return p.errorf(p.node(k), "%s kubernetes: give a selector, a deployment or a service to find the pods", what)
 	}
-	return k, nil
+	return nil
 }

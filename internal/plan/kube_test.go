@@ -1,9 +1,6 @@
 package plan
 
 import (
-	"encoding/json"
-	"slices"
-	"sort"
 	"strings"
 	"testing"
 )
@@ -48,34 +45,5 @@ func TestKubernetesSection(t *testing.T) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})
-	}
-}
-
-// TestSchemaKubernetesKeys keeps the schema's kubernetes keys in step.
-func TestSchemaKubernetesKeys(t *testing.T) {
-	var s struct {
-		Properties struct {
-			Deployments struct {
-				Items struct {
-					Properties struct {
-						Kubernetes struct {
-							Properties map[string]any `json:"properties"`
-						} `json:"kubernetes"`
-					} `json:"properties"`
-				} `json:"items"`
-			} `json:"deployments"`
-		} `json:"properties"`
-	}
-	if err := json.Unmarshal(Schema, &s); err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for k := range s.Properties.Deployments.Items.Properties.Kubernetes.Properties {
-		got = append(got, k)
-	}
-	sort.Strings(got)
-	want := slices.Sorted(slices.Values(kubernetesKeys))
-	if !slices.Equal(got, want) {
-		t.Errorf("schema kubernetes keys %v, loader %v", got, want)
 	}
 }

