@@ -31,20 +31,21 @@ func CheckFor(concurrency int) (Check, bool) {
 	return Check{}, false
 }
 
-// CheckNote applies the guide's check to a run, as a note.
-func CheckNote(r *result.Run) string {
+// CheckNote applies the guide's check to a run whose p50 is p50x times
+// its baseline's, as a note; "" when no check applies.
+func CheckNote(r *result.Run, p50x float64) string {
 	c, ok := CheckFor(r.Load.Concurrency)
-	if !ok || r.Load.Mode != result.ModeConcurrency || r.Status == result.StatusFailed || r.Assessment.LatencyVsBaselineP50 == 0 {
+	if !ok || r.Load.Mode != result.ModeConcurrency || r.Status == result.StatusFailed || p50x == 0 {
 		return ""
 	}
 	errOK := r.ErrorRate < c.MaxErrorRate
-	latOK := r.Assessment.LatencyVsBaselineP50 < c.MaxLatencyX
+	latOK := p50x < c.MaxLatencyX
 	verdict := "passed"
 	if !errOK || !latOK {
 		verdict = "FAILED"
 	}
 	return fmt.Sprintf("%s check %s: %.1f%% errors (limit %.0f%%), p50 %.2fx baseline (limit %.0fx)",
-		c.Name, verdict, 100*r.ErrorRate, 100*c.MaxErrorRate, r.Assessment.LatencyVsBaselineP50, c.MaxLatencyX)
+		c.Name, verdict, 100*r.ErrorRate, 100*c.MaxErrorRate, p50x, c.MaxLatencyX)
 }
 
 // Thresholds of the operating-point analysis.
@@ -96,14 +97,20 @@ type OperatingRange struct {
 
 // Points gathers a deployment's measured closed-loop levels, lowest
 // concurrency first; a level measured more than once keeps its last run.
+// Their latency ratios are against the baseline Judge finds.
 func Points(runs []result.Run, deployment string) []Point {
+	base := baselines(runs)
 	by := map[int]Point{}
-	for _, r := range runs {
+	for i, r := range runs {
 		if r.Deployment.Name != deployment || r.Load.Mode != result.ModeConcurrency || r.Status == result.StatusFailed || r.Counts.Sent == 0 {
 			continue
 		}
+		var x float64
+		if base[i] >= 0 {
+			x = Ratio(r.LatencyMs.P50, runs[base[i]].LatencyMs.P50)
+		}
 		by[r.Load.Concurrency] = Point{Concurrency: r.Load.Concurrency, Throughput: r.ThroughputRPS, ErrorRate: r.ErrorRate,
-			LatencyX: r.Assessment.LatencyVsBaselineP50, P50: r.LatencyMs.P50, P99: r.LatencyMs.P99}
+			LatencyX: x, P50: r.LatencyMs.P50, P99: r.LatencyMs.P99}
 	}
 	out := make([]Point, 0, len(by))
 	for _, p := range by {

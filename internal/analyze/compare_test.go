@@ -18,16 +18,18 @@ func TestCheckFor(t *testing.T) {
 			t.Errorf("CheckFor(%d) = %+v %v", tt.c, c, ok)
 		}
 	}
-	r := result.Run{Load: result.Load{Mode: result.ModeConcurrency, Concurrency: 8}, Status: result.StatusOK, ErrorRate: 0.01, Assessment: result.Assessment{LatencyVsBaselineP50: 1.5}}
-	if n := CheckNote(&r); !strings.HasPrefix(n, "realistic check passed") {
+	r := result.Run{Load: result.Load{Mode: result.ModeConcurrency, Concurrency: 8}, Status: result.StatusOK, ErrorRate: 0.01}
+	if n := CheckNote(&r, 1.5); !strings.HasPrefix(n, "realistic check passed") {
 		t.Errorf("note %q", n)
 	}
-	r.Assessment.LatencyVsBaselineP50 = 2.5
-	if n := CheckNote(&r); !strings.Contains(n, "FAILED") || !strings.Contains(n, "2.50x") {
+	if n := CheckNote(&r, 2.5); !strings.Contains(n, "FAILED") || !strings.Contains(n, "2.50x") {
 		t.Errorf("note %q", n)
+	}
+	if n := CheckNote(&r, 0); n != "" {
+		t.Errorf("note without a baseline %q", n)
 	}
 	r.Load.Concurrency = 32
-	if n := CheckNote(&r); n != "" {
+	if n := CheckNote(&r, 2.5); n != "" {
 		t.Errorf("stress level note %q", n)
 	}
 }
@@ -74,14 +76,15 @@ func TestOperating(t *testing.T) {
 }
 
 func TestRank(t *testing.T) {
-	run := func(dep string, c int, thr, p50, errRate, latX float64) result.Run {
+	run := func(dep string, c int, thr, p50, errRate float64) result.Run {
 		return result.Run{Deployment: result.Deployment{Name: dep}, Load: result.Load{Mode: result.ModeConcurrency, Concurrency: c}, Status: result.StatusOK,
-			Counts: result.Counts{Sent: 100}, ThroughputRPS: thr, ErrorRate: errRate, LatencyMs: measureLatency(p50), Assessment: result.Assessment{LatencyVsBaselineP50: latX}}
+			Counts: result.Counts{Sent: 100, OK: 100}, ThroughputRPS: thr, ErrorRate: errRate, LatencyMs: measureLatency(p50)}
 	}
 	runs := []result.Run{
-		run("grpc", 1, 120, 8, 0, 1), run("http", 1, 100, 10, 0, 1), run("batch", 1, 80, 12.5, 0, 1),
-		run("grpc", 16, 700, 22, 0, 2.7), run("http", 16, 600, 26, 0, 2.6), run("batch", 16, 1500, 10.6, 0, 0.85),
-		run("http", 32, 2000, 60, 0.3, 6), // fast but failing: not within limits
+		run("grpc", 1, 120, 8, 0), run("http", 1, 100, 10, 0), run("batch", 1, 80, 12.5, 0),
+		run("grpc", 16, 700, 22, 0), run("http", 16, 600, 26, 0), run("batch", 16, 1500, 10.6, 0),
+		run("http", 32, 2000, 60, 0.3), // fast but failing: not within limits
+		run("grpc", 24, 900, 40, 0),    // fast but 5x its baseline's p50: not within limits
 	}
 	ranks := Rank(runs, Deployments(runs))
 	if len(ranks) != 2 {

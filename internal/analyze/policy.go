@@ -1,6 +1,9 @@
 // Package analyze holds inferbench's judgement as pure functions: the field
-// guide's warmup sizes, error-rate bands and concurrency warnings, and the
-// ratios that compare a load level with its baseline. It knows no network.
+// guide's warmup sizes, error-rate bands and concurrency warnings, the
+// ratios that compare a load level with its baseline, the search policy,
+// and Judge, which recomputes a result file's whole judgement from its
+// measurements and facts whenever a report is rendered (judge.go draws the
+// line between facts and judgement). It knows no network.
 package analyze
 
 import (

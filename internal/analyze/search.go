@@ -45,8 +45,10 @@ const (
 	SweetSpotTie = 0.05
 )
 
-// Level is one measured level of a search: a concurrency, or a rate.
-type Level struct {
+// Measured is one measured level of a search as its policy sees it: a
+// concurrency, or a rate (run.Level is the level to measure; this is what
+// measuring it gave).
+type Measured struct {
 	Load       float64 // concurrency, or requests per second in rate mode
 	Throughput float64
 	ErrorRate  float64
@@ -57,7 +59,7 @@ type Level struct {
 }
 
 // percentile reads one of a level's percentiles.
-func (l Level) percentile(p float64) float64 {
+func (l Measured) percentile(p float64) float64 {
 	switch p {
 	case 50:
 		return l.P50
@@ -72,7 +74,7 @@ func (l Level) percentile(p float64) float64 {
 }
 
 // Passes reports whether a level meets the objective, with why not.
-func (o Objective) Passes(l Level, baselineP50 float64) (bool, string) {
+func (o Objective) Passes(l Measured, baselineP50 float64) (bool, string) {
 	if l.ErrorRate > o.MaxErrorRate {
 		return false, fmt.Sprintf("errors %.1f%% > %.0f%%", 100*l.ErrorRate, 100*o.MaxErrorRate)
 	}
@@ -85,8 +87,9 @@ func (o Objective) Passes(l Level, baselineP50 float64) (bool, string) {
 	return true, ""
 }
 
-// Step is the search policy's decision after the levels measured so far.
-type Step struct {
+// Move is the search policy's next move after the levels measured so far
+// (plan.Step is a step of a plan; this is a step of the search).
+type Move struct {
 	Next   float64 // the next level to measure, when Done is false
 	Done   bool
 	Phase  string // "rise", "back off", "bisect", or why the search ended
@@ -111,35 +114,35 @@ type Space struct {
 //   - then bisect between the highest passing level and the lowest failing
 //     one above it until they are within 10% (and for concurrency, next
 //     to each other).
-func Next(sp Space, obj Objective, history []Level) Step {
+func Next(sp Space, obj Objective, history []Measured) Move {
 	if len(history) == 0 {
-		return Step{Next: sp.Start, Phase: "rise", Reason: "baseline"}
+		return Move{Next: sp.Start, Phase: "rise", Reason: "baseline"}
 	}
 	base := history[0]
 	if ok, why := obj.Passes(base, base.P50); !ok || base.Throughput == 0 {
 		if why == "" {
 			why = "nothing succeeded"
 		}
-		return Step{Done: true, Phase: "baseline failed", Reason: "the deployment does not work at the lowest load: " + why}
+		return Move{Done: true, Phase: "baseline failed", Reason: "the deployment does not work at the lowest load: " + why}
 	}
 	passing, failing := bounds(obj, base.P50, history)
 	last := history[len(history)-1]
 	rising := failing == nil && !plateau(history)
 	if rising {
 		if last.Load >= sp.Max {
-			return Step{Done: true, Phase: "maximum reached", Reason: fmt.Sprintf("every level up to the maximum %g passed", sp.Max)}
+			return Move{Done: true, Phase: "maximum reached", Reason: fmt.Sprintf("every level up to the maximum %g passed", sp.Max)}
 		}
 		next := math.Min(sp.Max, round(sp, last.Load*sp.Factor))
-		return Step{Next: next, Phase: "rise"}
+		return Move{Next: next, Phase: "rise"}
 	}
 	if failing == nil {
-		return Step{Done: true, Phase: "plateau", Reason: "throughput stopped growing (under 5% twice in a row)"}
+		return Move{Done: true, Phase: "plateau", Reason: "throughput stopped growing (under 5% twice in a row)"}
 	}
 	// Overloaded: back off to half, if that level is not known yet.
 	if failing.ErrorRate > OverloadErrorRate {
 		half := round(sp, failing.Load/2)
 		if !measured(history, half) && (passing == nil || half > passing.Load) {
-			return Step{Next: half, Phase: "back off", Reason: fmt.Sprintf("%.0f%% errors at %g: overloaded, backing off to half", 100*failing.ErrorRate, failing.Load)}
+			return Move{Next: half, Phase: "back off", Reason: fmt.Sprintf("%.0f%% errors at %g: overloaded, backing off to half", 100*failing.ErrorRate, failing.Load)}
 		}
 	}
 	lo := sp.Start
@@ -148,16 +151,16 @@ func Next(sp Space, obj Objective, history []Level) Step {
 	}
 	hi := failing.Load
 	if hi <= lo*BisectResolution || (sp.Integer && hi-lo <= 1) {
-		return Step{Done: true, Phase: "bisected", Reason: fmt.Sprintf("the limit lies between %g and %g", lo, hi)}
+		return Move{Done: true, Phase: "bisected", Reason: fmt.Sprintf("the limit lies between %g and %g", lo, hi)}
 	}
 	mid := round(sp, math.Sqrt(lo*hi))
 	if sp.Integer && (mid <= lo || mid >= hi) {
 		mid = math.Floor((lo + hi) / 2)
 	}
 	if measured(history, mid) {
-		return Step{Done: true, Phase: "bisected", Reason: fmt.Sprintf("the limit lies between %g and %g", lo, hi)}
+		return Move{Done: true, Phase: "bisected", Reason: fmt.Sprintf("the limit lies between %g and %g", lo, hi)}
 	}
-	return Step{Next: mid, Phase: "bisect"}
+	return Move{Next: mid, Phase: "bisect"}
 }
 
 func round(sp Space, v float64) float64 {
@@ -167,7 +170,7 @@ func round(sp Space, v float64) float64 {
 	return math.Round(v*10) / 10
 }
 
-func measured(history []Level, load float64) bool {
+func measured(history []Measured, load float64) bool {
 	for _, l := range history {
 		if l.Load == load {
 			return true
@@ -177,8 +180,8 @@ func measured(history []Level, load float64) bool {
 }
 
 // bounds finds the highest passing level below the lowest failing one.
-func bounds(obj Objective, baseP50 float64, history []Level) (passing, failing *Level) {
-	sorted := append([]Level(nil), history...)
+func bounds(obj Objective, baseP50 float64, history []Measured) (passing, failing *Measured) {
+	sorted := append([]Measured(nil), history...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Load < sorted[j].Load })
 	for i := range sorted {
 		if ok, _ := obj.Passes(sorted[i], baseP50); !ok {
@@ -191,12 +194,12 @@ func bounds(obj Objective, baseP50 float64, history []Level) (passing, failing *
 }
 
 // plateau reports whether the last two rises each added under 5%.
-func plateau(history []Level) bool {
+func plateau(history []Measured) bool {
 	n := len(history)
 	if n < 3 {
 		return false
 	}
-	gain := func(a, b Level) float64 {
+	gain := func(a, b Measured) float64 {
 		if a.Throughput <= 0 {
 			return math.Inf(1)
 		}
@@ -218,27 +221,27 @@ func usefulGain(a, b float64) float64 {
 
 // Outcome is what a finished search found.
 type Outcome struct {
-	Baseline  Level
-	SweetSpot *Level // highest throughput among passing levels (ties within 5%: the lowest load)
+	Baseline  Measured
+	SweetSpot *Measured // highest throughput among passing levels (ties within 5%: the lowest load)
 	// MaxUseful is the load where throughput stops growing by more than 5%
 	// a doubling (errors within 10%).
 	MaxUseful float64
 	// Breaking is the lowest level with more than 10% errors or an
 	// objective (SLO) miss; nil if none was seen.
-	Breaking        *Level
+	Breaking        *Measured
 	RecommendedLow  float64
 	RecommendedHigh float64
 	Reason          string
 }
 
 // Conclude reads a finished search's levels.
-func Conclude(obj Objective, history []Level, reason string) Outcome {
+func Conclude(obj Objective, history []Measured, reason string) Outcome {
 	out := Outcome{Reason: reason}
 	if len(history) == 0 {
 		return out
 	}
 	out.Baseline = history[0]
-	sorted := append([]Level(nil), history...)
+	sorted := append([]Measured(nil), history...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Load < sorted[j].Load })
 	best := -1
 	for i, l := range sorted {

@@ -9,9 +9,9 @@ import (
 
 // instancesModel is a closed loop against n instances of service time s
 // (ms), rejecting requests beyond n+queue in flight.
-func instancesModel(n int, s float64, queue int) func(float64) Level {
-	return func(c float64) Level {
-		l := Level{Load: c, Stable: true}
+func instancesModel(n int, s float64, queue int) func(float64) Measured {
+	return func(c float64) Measured {
+		l := Measured{Load: c, Stable: true}
 		served := math.Min(c, float64(n+queue))
 		if limit := float64(n + queue); c > limit && queue >= 0 {
 			l.ErrorRate = (c - limit) / c
@@ -24,9 +24,9 @@ func instancesModel(n int, s float64, queue int) func(float64) Level {
 }
 
 // search drives the policy against a model until it is done.
-func search(t *testing.T, sp Space, obj Objective, model func(float64) Level) ([]float64, Step, Outcome) {
+func search(t *testing.T, sp Space, obj Objective, model func(float64) Measured) ([]float64, Move, Outcome) {
 	t.Helper()
-	var history []Level
+	var history []Measured
 	var loads []float64
 	for i := 0; i < 40; i++ {
 		step := Next(sp, obj, history)
@@ -40,7 +40,7 @@ func search(t *testing.T, sp Space, obj Objective, model func(float64) Level) ([
 		history = append(history, model(step.Next))
 	}
 	t.Fatalf("no end after 40 levels: %v", loads)
-	return nil, Step{}, Outcome{}
+	return nil, Move{}, Outcome{}
 }
 
 var concurrency = Space{Start: 1, Max: 64, Factor: 2, Integer: true}
@@ -74,12 +74,12 @@ func TestSearchQueueLimit(t *testing.T) {
 
 func TestSearchPlateauWithoutFailure(t *testing.T) {
 	// A GIL-bound service: throughput flat after 2, latency grows slowly.
-	gil := func(c float64) Level {
+	gil := func(c float64) Measured {
 		thr := 35.0
 		if c >= 2 {
 			thr = 38
 		}
-		return Level{Load: c, Throughput: thr, P50: 26 + c*0.1, P99: 30 + c*0.1}
+		return Measured{Load: c, Throughput: thr, P50: 26 + c*0.1, P99: 30 + c*0.1}
 	}
 	loads, step, out := search(t, concurrency, Objective{MaxErrorRate: 0.05}, gil)
 	if fmt.Sprint(loads) != "[1 2 4 8]" || step.Phase != "plateau" {
@@ -91,8 +91,8 @@ func TestSearchPlateauWithoutFailure(t *testing.T) {
 }
 
 func TestSearchOverloadBacksOffToHalf(t *testing.T) {
-	cliff := func(c float64) Level {
-		l := Level{Load: c, Throughput: 100 * math.Min(c, 16), P50: 10, P99: 12}
+	cliff := func(c float64) Measured {
+		l := Measured{Load: c, Throughput: 100 * math.Min(c, 16), P50: 10, P99: 12}
 		if c > 16 {
 			l.ErrorRate, l.Throughput = 0.7, 500
 		}
@@ -114,10 +114,10 @@ func TestSearchOverloadBacksOffToHalf(t *testing.T) {
 // need only a gain in proportion to their step to count as useful.
 func TestMaxUsefulAcrossBisectedLevels(t *testing.T) {
 	// Throughput grows as c^0.5 up to 16, then stays flat.
-	grow := func(c float64) Level {
-		return Level{Load: c, Throughput: 100 * math.Sqrt(math.Min(c, 16)), P50: 10, P99: 12}
+	grow := func(c float64) Measured {
+		return Measured{Load: c, Throughput: 100 * math.Sqrt(math.Min(c, 16)), P50: 10, P99: 12}
 	}
-	var history []Level
+	var history []Measured
 	for _, c := range []float64{1, 2, 4, 8, 16, 11, 13, 14, 15, 32} {
 		history = append(history, grow(c))
 	}
@@ -132,14 +132,14 @@ func TestMaxUsefulAcrossBisectedLevels(t *testing.T) {
 }
 
 func TestSearchBaselineFails(t *testing.T) {
-	_, step, _ := search(t, concurrency, DefaultObjective, func(c float64) Level { return Level{Load: c, ErrorRate: 1} })
+	_, step, _ := search(t, concurrency, DefaultObjective, func(c float64) Measured { return Measured{Load: c, ErrorRate: 1} })
 	if step.Phase != "baseline failed" || !strings.Contains(step.Reason, "errors 100.0%") {
 		t.Errorf("end %+v", step)
 	}
 }
 
 func TestSearchMaximum(t *testing.T) {
-	linear := func(c float64) Level { return Level{Load: c, Throughput: 100 * c, P50: 10, P99: 11} }
+	linear := func(c float64) Measured { return Measured{Load: c, Throughput: 100 * c, P50: 10, P99: 11} }
 	loads, step, _ := search(t, Space{Start: 1, Max: 64, Factor: 2, Integer: true}, DefaultObjective, linear)
 	if loads[len(loads)-1] != 64 || step.Phase != "maximum reached" {
 		t.Errorf("levels %v end %+v: never above the maximum", loads, step)
@@ -148,9 +148,9 @@ func TestSearchMaximum(t *testing.T) {
 
 // TestSearchRateWithSLO: rate mode, an M/D/4-like server of 10 ms, p99 <= 50 ms.
 func TestSearchRateWithSLO(t *testing.T) {
-	server := func(r float64) Level {
+	server := func(r float64) Measured {
 		rho := r / 400
-		l := Level{Load: r, Throughput: math.Min(r, 400), P50: 10}
+		l := Measured{Load: r, Throughput: math.Min(r, 400), P50: 10}
 		if rho >= 1 {
 			l.P99 = 5000
 		} else {
@@ -171,13 +171,13 @@ func TestSearchRateWithSLO(t *testing.T) {
 func TestObjectivePasses(t *testing.T) {
 	obj := Objective{MaxErrorRate: 0.05, MaxLatencyRatio: 2, SLO: &SLO{Percentile: 99, MaxMs: 100}}
 	for _, tt := range []struct {
-		l    Level
+		l    Measured
 		want string
 	}{
-		{Level{P50: 19, P99: 90}, ""},
-		{Level{ErrorRate: 0.06, P50: 10}, "errors 6.0% > 5%"},
-		{Level{P50: 21, P99: 50}, "p50 21.00 ms > 2x baseline"},
-		{Level{P50: 10, P99: 101}, "p99 101.00 ms misses the objective p99<=100ms"},
+		{Measured{P50: 19, P99: 90}, ""},
+		{Measured{ErrorRate: 0.06, P50: 10}, "errors 6.0% > 5%"},
+		{Measured{P50: 21, P99: 50}, "p50 21.00 ms > 2x baseline"},
+		{Measured{P50: 10, P99: 101}, "p99 101.00 ms misses the objective p99<=100ms"},
 	} {
 		ok, why := obj.Passes(tt.l, 10)
 		if ok != (tt.want == "") || !strings.Contains(why, tt.want) {

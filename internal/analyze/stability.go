@@ -16,15 +16,16 @@ const (
 	MaxSpread = 10.0
 )
 
-// Window is what one measurement window of a level saw.
-type Window struct {
+// WindowStats is what one measurement window of a level saw, as the
+// stability rule needs it (load.Window is the engine's whole window).
+type WindowStats struct {
 	Throughput float64 // successes per second
 	P50        float64 // ms
 	OK, Errors int64
 }
 
 // ErrorRate is the window's errors over its answered requests.
-func (w Window) ErrorRate() float64 {
+func (w WindowStats) ErrorRate() float64 {
 	if w.OK+w.Errors == 0 {
 		return 0
 	}
@@ -74,7 +75,7 @@ func PoissonThroughputThreshold(windowRequests int, threshold float64) float64 {
 }
 
 // Stable applies the rule to a level's windows, in the order measured.
-func (r StabilityRule) Stable(ws []Window) Stability {
+func (r StabilityRule) Stable(ws []WindowStats) Stability {
 	p50Max := r.Threshold
 	if p50Max <= 0 {
 		p50Max = StabilityThreshold
@@ -115,7 +116,7 @@ func spread(vs []float64) float64 {
 // Settle decides, after each window of a level, whether its measurement
 // is over, and why: it is stable; it reached MaxWindows without settling;
 // or its first window failed so clearly that more would be wasted.
-func (r StabilityRule) Settle(ws []Window) (bool, string) {
+func (r StabilityRule) Settle(ws []WindowStats) (bool, string) {
 	if len(ws) == 0 {
 		return false, ""
 	}

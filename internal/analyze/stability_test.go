@@ -6,10 +6,10 @@ import (
 	"testing"
 )
 
-func windows(pairs ...float64) []Window {
-	var ws []Window
+func windows(pairs ...float64) []WindowStats {
+	var ws []WindowStats
 	for i := 0; i+1 < len(pairs); i += 2 {
-		ws = append(ws, Window{Throughput: pairs[i], P50: pairs[i+1], OK: 50})
+		ws = append(ws, WindowStats{Throughput: pairs[i], P50: pairs[i+1], OK: 50})
 	}
 	return ws
 }
@@ -17,7 +17,7 @@ func windows(pairs ...float64) []Window {
 func TestStable(t *testing.T) {
 	for _, tt := range []struct {
 		name     string
-		ws       []Window
+		ws       []WindowStats
 		stable   bool
 		thr, p50 float64
 	}{
@@ -50,11 +50,11 @@ func TestPoissonThroughputThreshold(t *testing.T) {
 }
 
 func TestSettle(t *testing.T) {
-	failing := []Window{{Throughput: 20, P50: 10, OK: 40, Errors: 10}}
-	dead := []Window{{Errors: 50}}
+	failing := []WindowStats{{Throughput: 20, P50: 10, OK: 40, Errors: 10}}
+	dead := []WindowStats{{Errors: 50}}
 	for _, tt := range []struct {
 		name     string
-		ws       []Window
+		ws       []WindowStats
 		failFast float64
 		done     bool
 		why      string

@@ -10,6 +10,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/inferbench/inferbench/internal/analyze"
 )
 
 func TestResolvePicksTheRightPods(t *testing.T) {
@@ -109,7 +111,10 @@ func TestOOMKillDuringAStepMakesItInvalid(t *testing.T) {
 	if got.CPULimitMilli != 1000 || got.MemoryLimitBytes != 2<<30 || got.CPURequestMilli != 500 || got.MemoryRequestBytes != 1<<30 {
 		t.Errorf("resources %+v", got)
 	}
-	joined := strings.Join(notes, "\n")
+	if len(notes) != 0 {
+		t.Errorf("facts %q, want none", notes)
+	}
+	joined := strings.Join(analyze.PodsNotes(view.Pods), "\n")
 	for _, want := range []string{"CPU at limit: pod web-1 used 1000m of its 1000m CPU limit", "memory near limit: pod web-1 used 2.0 GB of its 2.1 GB memory limit"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("notes %q lack %q", notes, want)

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/inferbench/inferbench/internal/analyze"
 	"github.com/inferbench/inferbench/internal/result"
 )
 
@@ -172,10 +173,13 @@ func (g *PodObservation) poll(first bool) error {
 	return nil
 }
 
-// Stop polls a last time and judges the step: the pods over the step,
-// the reasons that make it invalid (a restart, an OOM kill, a pod gone),
-// and notes (CPU at limit, memory near limit, OOM risk, pods not ready,
-// pod checks that failed).
+// Stop polls a last time and reports the step: the pods over the step,
+// the reasons that make it invalid (a restart, an OOM kill, a pod gone:
+// analyze.PodsInvalid of the pods, which reports recompute from them), and
+// the facts the pods do not hold: pod checks that failed, and the OOM risk
+// estimated from this step's and the earlier steps' memory. The notes on
+// usage against the limits are analyze.PodsNotes of the pods, recomputed
+// when a report is rendered.
 func (g *PodObservation) Stop() (view *result.Pods, invalid, notes []string) {
 	close(g.quit)
 	<-g.done
@@ -198,8 +202,7 @@ func (g *PodObservation) Stop() (view *result.Pods, invalid, notes []string) {
 	sort.Slice(view.Pods, func(i, j int) bool { return view.Pods[i].Name < view.Pods[j].Name })
 	view.Events = g.events()
 
-	invalid = Invalid(view.Pods)
-	notes = append(notes, UsageNotes(view.Pods)...)
+	invalid = analyze.PodsInvalid(view.Pods)
 	if n := g.w.oomRisk(g.concurrency, view); n != "" {
 		notes = append(notes, n)
 	}
@@ -219,7 +222,7 @@ func (w *PodWatch) oomRisk(concurrency int, view *result.Pods) string {
 			mem += p.MemoryBytesMax
 		}
 	}
-	if view.Metrics && live > 0 && concurrency > 0 && len(Invalid(view.Pods)) == 0 {
+	if view.Metrics && live > 0 && concurrency > 0 && len(analyze.PodsInvalid(view.Pods)) == 0 {
 		w.history = append(w.history, MemoryPoint{Concurrency: float64(concurrency) / float64(live), Bytes: float64(mem) / float64(live)})
 	}
 	return OOMRisk(w.history, concurrency, view.Pods)

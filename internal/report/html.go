@@ -40,6 +40,7 @@ func stepLabel(r *result.Run) string {
 
 // HTML writes a self-contained page: no script, style or font is fetched.
 func HTML(w io.Writer, f *result.File) error {
+	f = analyze.Judged(f)
 	deps := analyze.Deployments(f.Runs)
 	color := map[string]string{}
 	for i, d := range deps {

@@ -1,7 +1,11 @@
 // Package report renders a result file for people and tools: an aligned
 // terminal table with a one-line verdict first, JSON (the result file
-// itself), CSV, Markdown, and a self-contained HTML page with SVG charts. Reports read only the result file, never live
-// state, so any old run can be rendered again.
+// itself), CSV, Markdown, and a self-contained HTML page with SVG charts.
+// Reports read only the result file, never live state, so any old run can
+// be rendered again; and every format renders analyze's judgement of it,
+// recomputed from its measurements and facts (analyze.Judged), never the
+// copy of a judgement the file keeps, so an old file rendered with new
+// rules gives the new judgement.
 package report
 
 import (
@@ -42,8 +46,10 @@ func Write(w io.Writer, format string, f *result.File, opts Options) error {
 	return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
 }
 
-// JSON writes the result file itself.
+// JSON writes the result file itself, with the judgement's copy in it
+// recomputed.
 func JSON(w io.Writer, f *result.File) error {
+	f = analyze.Judged(f)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(f)
@@ -90,6 +96,7 @@ var header = []string{"DEPLOYMENT", "LOAD", "STATUS", "OK/SENT", "ERRORS", "THRO
 
 // Text writes the verdict, the table, then errors and notes per run.
 func Text(w io.Writer, f *result.File, opts Options) error {
+	f = analyze.Judged(f)
 	verdict := analyze.Verdict(f)
 	if opts.Color {
 		colour := "\x1b[32m" // green
@@ -236,6 +243,7 @@ func clientWarnings(f *result.File) []string {
 
 // Markdown writes the verdict and the table as GitHub-flavoured Markdown.
 func Markdown(w io.Writer, f *result.File) error {
+	f = analyze.Judged(f)
 	fmt.Fprintf(w, "**%s**\n\n", analyze.Verdict(f))
 	for _, warning := range clientWarnings(f) {
 		fmt.Fprintf(w, "> **Warning:** %s\n\n", warning)
@@ -300,6 +308,7 @@ var csvHeader = []string{"deployment", "protocol", "url", "model", "model_versio
 // CSV writes one row per run, then the sweet-spot searches, if any, as a
 // second table after a blank line.
 func CSV(w io.Writer, f *result.File) error {
+	f = analyze.Judged(f)
 	cw := csv.NewWriter(w)
 	if err := cw.Write(csvHeader); err != nil {
 		return err

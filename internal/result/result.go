@@ -83,22 +83,59 @@ type Run struct {
 	// SendRateRPS is the achieved send rate in rate mode.
 	SendRateRPS float64              `json:"send_rate_rps,omitempty"`
 	Errors      []measure.ErrorGroup `json:"errors"`
-	Assessment  Assessment           `json:"assessment"`
-	Client      Client               `json:"client"`
+	// Assessment is a copy of analyze's judgement of the run, kept for
+	// readers of the JSON; reports recompute it from the measurements and
+	// Facts (analyze.Judge) and never read it.
+	Assessment Assessment `json:"assessment"`
+	Client     Client     `json:"client"`
 	// Server is what the server's metrics or statistics say about the
 	// step, per request on average; nil when they could not be read.
 	Server *observe.Breakdown `json:"server,omitempty"`
 	// Stability is set on a level measured in windows (a sweep's).
 	Stability *Stability `json:"stability,omitempty"`
 	// Validity says whether the numbers may be trusted: a server that
-	// restarted during the step, for one, makes them invalid.
+	// restarted during the step, for one, makes them invalid. Like
+	// Assessment, a copy of analyze's judgement.
 	Validity *Validity `json:"validity,omitempty"`
+	// Facts are what the run saw that no rule can recompute from the rest
+	// of the file (see Facts). nil in files written before they were kept
+	// apart: theirs are among the assessment's notes and the validity's
+	// reasons, and analyze sets them apart when it reads them.
+	Facts *Facts `json:"facts,omitempty"`
 	// Pods is what Kubernetes said about the deployment's pods over the
 	// step; nil when pod checks were off.
 	Pods *Pods `json:"pods,omitempty"`
 	// Payload is what a request and its answer weighed on the wire, on
 	// average over the measured phase.
 	Payload *Payload `json:"payload,omitempty"`
+}
+
+// Facts are what a run saw and the file holds nowhere else, one line
+// each, recorded as they were seen and never recomputed: the server's
+// metrics that could not be read, a server that restarted (its counters
+// went back between samples the file does not keep), a sweep's memory
+// check with its inputs, a pod check that failed, the OOM risk estimated
+// from the pods' memory over the steps so far.
+type Facts struct {
+	Notes []string `json:"notes,omitempty"`
+	// Invalid are the facts that make the numbers untrustworthy.
+	Invalid []string `json:"invalid,omitempty"`
+}
+
+// Note records a fact about the run.
+func (r *Run) Note(fact string) {
+	if r.Facts == nil {
+		r.Facts = &Facts{}
+	}
+	r.Facts.Notes = append(r.Facts.Notes, fact)
+}
+
+// Invalidate records a fact that makes the run's numbers untrustworthy.
+func (r *Run) Invalidate(reason string) {
+	if r.Facts == nil {
+		r.Facts = &Facts{}
+	}
+	r.Facts.Invalid = append(r.Facts.Invalid, reason)
 }
 
 // Validity is a run's verdict on its own numbers, as MLPerf's
@@ -147,7 +184,8 @@ type Counts struct {
 	Errors int64 `json:"errors"`
 }
 
-// Assessment is the field guide's judgement of a run.
+// Assessment is the field guide's judgement of a run: a copy of
+// analyze.Judge's, whose notes are its own followed by the facts' notes.
 type Assessment struct {
 	ErrorBand            string  `json:"error_band"`
 	LatencyVsBaselineP50 float64 `json:"latency_vs_baseline_p50"`
@@ -163,9 +201,11 @@ type Assessment struct {
 type Client struct {
 	CPUPercent float64 `json:"cpu_percent"` // of one core, over the measured phase
 	LateSends  int64   `json:"late_sends"`
-	Cores      int     `json:"cores,omitempty"`   // cores the machine has
-	Limited    bool    `json:"limited,omitempty"` // the client, not the server, probably set the numbers
-	Warning    string  `json:"warning,omitempty"` // why Limited is set
+	Cores      int     `json:"cores,omitempty"` // cores the machine has
+	// Limited and Warning are analyze's judgement (a copy, as Assessment):
+	// the client, not the server, probably set the numbers, and why.
+	Limited bool   `json:"limited,omitempty"`
+	Warning string `json:"warning,omitempty"`
 	// PreprocessMs is the client's preprocessing per request (decoding,
 	// letterboxing and encoding the image), measured apart from the
 	// latency with --preprocess-per-request; nil otherwise.

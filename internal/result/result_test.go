@@ -56,3 +56,28 @@ func TestReadRejectsOtherFiles(t *testing.T) {
 		}
 	}
 }
+
+func TestFactsAreKeptApart(t *testing.T) {
+	var r Run
+	r.Note("memory: 16 requests in flight")
+	r.Invalidate("the server restarted during the step")
+	r.Note("pod checks: timeout")
+	want := &Facts{Notes: []string{"memory: 16 requests in flight", "pod checks: timeout"}, Invalid: []string{"the server restarted during the step"}}
+	if !reflect.DeepEqual(r.Facts, want) {
+		t.Errorf("facts %+v, want %+v", r.Facts, want)
+	}
+	dir := t.TempDir()
+	f := New("test", time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC))
+	f.Runs = append(f.Runs, r, Run{})
+	path := filepath.Join(dir, "results.json")
+	if err := Write(path, f); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Runs[0].Facts, want) || got.Runs[1].Facts != nil {
+		t.Errorf("read back %+v and %+v", got.Runs[0].Facts, got.Runs[1].Facts)
+	}
+}

@@ -44,8 +44,10 @@ type levelHooks struct {
 	PreprocessPerRequest bool
 }
 
-// measureLevel runs one level against a target and returns its result entry. The
-// comparison with a baseline is Assess's job.
+// measureLevel runs one level against a target and returns its result
+// entry: measurements and facts only; the judgement (bands, baseline
+// ratios, notes) is analyze's, recomputed whenever the file is recorded or
+// rendered.
 func measureLevel(ctx context.Context, t *Target, lvl Level, opts levelHooks) result.Run {
 	warmup := lvl.Warmup
 	if warmup < 0 {
@@ -55,8 +57,7 @@ func measureLevel(ctx context.Context, t *Target, lvl Level, opts levelHooks) re
 		Deployment: t.Deployment,
 		Load: result.Load{Mode: result.ModeConcurrency, Concurrency: lvl.Concurrency, Requests: lvl.Requests,
 			DurationS: lvl.Duration.Seconds()},
-		Errors:     []measure.ErrorGroup{},
-		Assessment: result.Assessment{Notes: []string{}},
+		Errors: []measure.ErrorGroup{},
 	}
 	if lvl.Rate > 0 {
 		arrival := lvl.Arrival
@@ -90,17 +91,15 @@ func measureLevel(ctx context.Context, t *Target, lvl Level, opts levelHooks) re
 		if pods != nil {
 			pods.Stop()
 		}
-		judge(&run)
 		return run
 	}
 	run = fromEngine(run, res)
 	if watching != nil {
-		applyServer(&run, watching, int64(res.WarmupSucceeded))
+		applyServer(&run, watching)
 	}
 	if pods != nil {
 		applyPods(&run, pods)
 	}
-	judge(&run)
 	return run
 }
 
@@ -128,54 +127,16 @@ func fromEngine(run result.Run, res *load.Result) result.Run {
 		run.Client.LateSends = res.LateSends
 	}
 	run.Client.Cores = runtime.NumCPU()
-	if w := analyze.ClientLimit(run.Client.CPUPercent, run.Client.Cores, res.LateSends, res.Sent); w != "" {
-		run.Client.Limited = true
-		run.Client.Warning = w
-		run.Assessment.Notes = append(run.Assessment.Notes, w)
-	}
 	switch {
 	case res.Failed:
 		run.Status = result.StatusFailed
 		run.Failure = res.Failure
 	case res.Interrupted:
 		run.Status = result.StatusInterrupted
-		run.Assessment.Notes = append(run.Assessment.Notes, "interrupted: the numbers cover the requests answered until then")
 	default:
 		run.Status = result.StatusOK
 	}
-	if run.Status != result.StatusFailed {
-		band := analyze.ErrorBand(run.ErrorRate)
-		run.Assessment.ErrorBand = band.Name
-		if band != analyze.BandExcellent {
-			run.Assessment.Notes = append(run.Assessment.Notes, "error rate "+band.Name+": "+band.Advice)
-		}
-	}
-	if w := analyze.ConcurrencyWarning(run.Load.Concurrency); w != "" {
-		run.Assessment.Notes = append(run.Assessment.Notes, w)
-	}
 	return run
-}
-
-// Assess compares each run with its deployment's baseline: the first
-// measured run of the same deployment in runs (normally its lowest
-// concurrency), and fills latency_vs_baseline_p50 and _p99.
-func Assess(runs []result.Run) {
-	baselines := map[string]*result.Run{}
-	for i := range runs {
-		r := &runs[i]
-		if r.Status == result.StatusFailed || r.Counts.OK == 0 {
-			continue
-		}
-		key := r.Deployment.Name + "\x00" + r.Deployment.URL + "\x00" + r.Deployment.Protocol
-		b, ok := baselines[key]
-		if !ok {
-			baselines[key] = r
-			b = r
-		}
-		r.Assessment.LatencyVsBaselineP50 = analyze.Ratio(r.LatencyMs.P50, b.LatencyMs.P50)
-		r.Assessment.LatencyVsBaselineP99 = analyze.Ratio(r.LatencyMs.P99, b.LatencyMs.P99)
-		r.Assessment.Check = analyze.CheckNote(r)
-	}
 }
 
 func round(v float64, decimals int) float64 {

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/inferbench/inferbench/internal/analyze"
 	"github.com/inferbench/inferbench/internal/observe"
 	"github.com/inferbench/inferbench/internal/protocol"
 	"github.com/inferbench/inferbench/internal/result"
@@ -150,43 +149,20 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// applyServer completes a run with the server's view of the step: the
-// breakdown, its explanation of the client's p50, the cross-check of the
-// counts, the guide's diagnosis, and invalidity when the server restarted.
-func applyServer(run *result.Run, g *ServerObservation, warmupOK int64) {
+// applyServer completes a run with the server's view of the step: its
+// breakdown, and as facts why the step is invalid (the server restarted,
+// its metrics went silent) or why there is no view.
+func applyServer(run *result.Run, g *ServerObservation) {
 	b, invalid, err := g.Stop()
-	if len(invalid) > 0 {
-		run.Validity = &result.Validity{Valid: false, Reasons: invalid}
+	for _, reason := range invalid {
+		run.Invalidate(reason)
 	}
 	if err != nil {
-		run.Assessment.Notes = append(run.Assessment.Notes, "server metrics: "+err.Error())
+		run.Note("server metrics: " + err.Error())
 		return
 	}
-	if b.Samples == 0 {
-		return
-	}
-	run.Server = &b
-	if run.Counts.OK > 0 && b.Success > 0 {
-		run.Assessment.Notes = append(run.Assessment.Notes, observe.Explain(run.LatencyMs.P50, b))
-	}
-	if n := observe.CrossCheck(b, run.Counts.OK, warmupOK); n != "" {
-		run.Assessment.Notes = append(run.Assessment.Notes, n)
-	}
-	run.Assessment.Notes = append(run.Assessment.Notes, analyze.Diagnose(analyze.ServerView{
-		Concurrency: run.Load.Concurrency, ClientP50Ms: run.LatencyMs.P50, QueueMs: b.QueueMs, ComputeMs: b.ComputeMs(),
-		AvgBatchSize: b.AvgBatchSize, CPUUtil: b.CPUUtil, GPUUtil: b.GPUUtil,
-	})...)
-}
-
-// judge sets a run's validity when nothing made it invalid yet: a run
-// that could not be measured is not valid.
-func judge(run *result.Run) {
-	if run.Validity != nil {
-		return
-	}
-	run.Validity = &result.Validity{Valid: true, Reasons: []string{}}
-	if run.Status == result.StatusFailed {
-		run.Validity = &result.Validity{Valid: false, Reasons: []string{"not measured: " + run.Failure}}
+	if b.Samples > 0 {
+		run.Server = &b
 	}
 }
 

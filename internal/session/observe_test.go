@@ -6,11 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inferbench/inferbench/internal/analyze"
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/plan"
 	"github.com/inferbench/inferbench/internal/protocol"
 	"github.com/inferbench/inferbench/internal/refserver"
 	"github.com/inferbench/inferbench/internal/reftest"
+	"github.com/inferbench/inferbench/internal/result"
 )
 
 // pod serves one model on loopback.
@@ -67,7 +69,7 @@ func TestServerBreakdownOfABatcher(t *testing.T) {
 	}
 	var batches []float64
 	for _, c := range []int{1, 4, 16} {
-		run := measureLevel(context.Background(), tg, Level{Concurrency: c, Requests: 40 * c, Warmup: -1}, levelHooks{Watch: watch})
+		run := judged(measureLevel(context.Background(), tg, Level{Concurrency: c, Requests: 40 * c, Warmup: -1}, levelHooks{Watch: watch}))
 		if run.Server == nil || run.Validity == nil || !run.Validity.Valid {
 			t.Fatalf("c=%d: server %+v validity %+v notes %v", c, run.Server, run.Validity, run.Assessment.Notes)
 		}
@@ -98,7 +100,7 @@ func TestRestartMakesAStepInvalid(t *testing.T) {
 	if watch == nil {
 		t.Fatal(line)
 	}
-	run := measureLevel(context.Background(), tg, Level{Concurrency: 8, Duration: 1500 * time.Millisecond, Warmup: 0}, levelHooks{Watch: watch})
+	run := judged(measureLevel(context.Background(), tg, Level{Concurrency: 8, Duration: 1500 * time.Millisecond, Warmup: 0}, levelHooks{Watch: watch}))
 	reasons := ""
 	if run.Validity != nil {
 		reasons = strings.Join(run.Validity.Reasons, " ")
@@ -116,11 +118,18 @@ func TestStatisticsAPIWhenNoMetrics(t *testing.T) {
 	if watch == nil || watch.Scraper != nil || !strings.Contains(line, "statistics API") {
 		t.Fatalf("watch %+v: %s", watch, line)
 	}
-	run := measureLevel(context.Background(), tg, Level{Concurrency: 2, Requests: 60, Warmup: -1}, levelHooks{Watch: watch})
+	run := judged(measureLevel(context.Background(), tg, Level{Concurrency: 2, Requests: 60, Warmup: -1}, levelHooks{Watch: watch}))
 	if run.Server == nil || run.Server.Source != "statistics" || run.Server.ComputeInferMs < 4 || run.Server.GPUUtil != -1 {
 		t.Errorf("server %+v", run.Server)
 	}
 	if w, line := NewServerWatch(context.Background(), tg.Client, tg.Deployment.URL, "m", "", MetricsOff); w != nil || line != "server metrics: off" {
 		t.Errorf("off: %v %q", w, line)
 	}
+}
+
+// judged is a run with the judgement a session records with it.
+func judged(r result.Run) result.Run {
+	f := &result.File{Runs: []result.Run{r}}
+	analyze.Record(f)
+	return f.Runs[0]
 }

@@ -208,24 +208,3 @@ func compareWith(ref, outs []ImageOutput, refName string, tol detect.Tolerance) 
 	}
 	return result.OutputsSame, fmt.Sprintf("%d image(s) as %s", common, refName)
 }
-
-// MarkOutputs records a differing deployment's verdict on one of its
-// runs: a note, and the run made invalid, since its numbers are those of
-// wrong answers.
-func MarkOutputs(r *result.Run, check *result.OutputCheck) {
-	if check == nil {
-		return
-	}
-	for _, d := range check.Deployments {
-		if d.Name != r.Deployment.Name || d.Status != result.OutputDiffers {
-			continue
-		}
-		reason := "its outputs differ from the other deployments' for the same image: " + d.Detail
-		r.Assessment.Notes = append(r.Assessment.Notes, reason)
-		if r.Validity == nil {
-			r.Validity = &result.Validity{Valid: true, Reasons: []string{}}
-		}
-		r.Validity.Valid = false
-		r.Validity.Reasons = append(r.Validity.Reasons, reason)
-	}
-}

@@ -9,20 +9,15 @@ import (
 )
 
 // applyPods completes a run with what Kubernetes said about the pods over
-// the step: a restart or an OOM kill makes the step invalid (beside any
-// reason the server's metrics gave), and usage against the limits becomes
-// notes.
+// the step; a restart or an OOM kill making it invalid is recomputed from
+// the pods by analyze, and what the pods do not hold (a failed pod check,
+// the OOM risk) is kept as facts.
 func applyPods(run *result.Run, g *kube.PodObservation) {
-	view, invalid, notes := g.Stop()
+	view, _, facts := g.Stop()
 	run.Pods = view
-	if len(invalid) > 0 {
-		if run.Validity == nil {
-			run.Validity = &result.Validity{Reasons: []string{}}
-		}
-		run.Validity.Valid = false
-		run.Validity.Reasons = append(run.Validity.Reasons, invalid...)
+	for _, f := range facts {
+		run.Note(f)
 	}
-	run.Assessment.Notes = append(run.Assessment.Notes, notes...)
 }
 
 // podWatch sets up the pod checks of a deployment, and says in one line

@@ -58,7 +58,7 @@ func TestPodOOMKilledDuringAStepMakesItInvalid(t *testing.T) {
 		t.Fatal(line)
 	}
 
-	run := measureLevel(context.Background(), tg, Level{Concurrency: 2, Requests: 40, Warmup: 0}, levelHooks{Pods: w})
+	run := judged(measureLevel(context.Background(), tg, Level{Concurrency: 2, Requests: 40, Warmup: 0}, levelHooks{Pods: w}))
 	if run.Status != result.StatusOK || run.Counts.OK != 40 {
 		t.Fatalf("status %s, %d ok: %s", run.Status, run.Counts.OK, run.Failure)
 	}
@@ -71,7 +71,7 @@ func TestPodOOMKilledDuringAStepMakesItInvalid(t *testing.T) {
 	}
 
 	// The next step, with nothing happening, is valid.
-	run = measureLevel(context.Background(), tg, Level{Concurrency: 2, Requests: 20, Warmup: 0}, levelHooks{Pods: w})
+	run = judged(measureLevel(context.Background(), tg, Level{Concurrency: 2, Requests: 20, Warmup: 0}, levelHooks{Pods: w}))
 	if run.Validity == nil || !run.Validity.Valid || run.Pods.Pods[0].RestartsBefore != 1 {
 		t.Errorf("second step: validity %+v, pods %+v", run.Validity, run.Pods)
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/inferbench/inferbench/internal/analyze"
 	"github.com/inferbench/inferbench/internal/detect"
 	"github.com/inferbench/inferbench/internal/kube"
 	"github.com/inferbench/inferbench/internal/plan"
@@ -230,7 +231,8 @@ type MeasureOptions struct {
 	Step, Label string
 	// Windowing, if set, measures the level in windows until stable.
 	Windowing *Windowing
-	// Note is added to the run's notes (a warning given before it ran).
+	// Note is a fact added to the run's notes (a warning given before it
+	// ran, from options the file does not keep).
 	Note string
 }
 
@@ -248,19 +250,18 @@ func (s *Session) Measure(ctx context.Context, t *Target, lvl Level, mo MeasureO
 	}
 	r.Step = mo.Step
 	if mo.Note != "" {
-		r.Assessment.Notes = append(r.Assessment.Notes, mo.Note)
+		r.Note(mo.Note)
 	}
 	err := s.Record(r)
 	return s.file.Runs[len(s.file.Runs)-1], err
 }
 
-// Record adds a run to the file (marked invalid when its deployment's
-// outputs differ from the others'), compares it with its deployment's
-// baseline, and rewrites the result file.
+// Record adds a run to the file, writes the judgement of every run into it
+// (a copy for readers of the JSON: reports recompute it), and rewrites the
+// result file.
 func (s *Session) Record(r result.Run) error {
-	MarkOutputs(&r, s.file.OutputCheck)
 	s.file.Runs = append(s.file.Runs, r)
-	Assess(s.file.Runs)
+	analyze.Record(s.file)
 	return s.Save()
 }
 

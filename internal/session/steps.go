@@ -114,7 +114,6 @@ func unreachableRun(step plan.Step, d plan.Deployment, err error) result.Run {
 		Status:     result.StatusFailed,
 		Failure:    fmt.Sprintf("deployment failed its check before the plan: %v", err),
 		Errors:     []measure.ErrorGroup{},
-		Assessment: result.Assessment{Notes: []string{}},
 	}
 }
 

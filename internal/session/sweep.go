@@ -173,7 +173,7 @@ type sweeper struct {
 
 // sweptLevel is one measured level of the search.
 type sweptLevel struct {
-	level analyze.Level
+	level analyze.Measured
 	run   result.Run
 	phase string
 }
@@ -202,18 +202,18 @@ func (s *sweeper) run() error {
 	obj := s.o.Objective
 	base, err := s.measure(1, 0, "baseline", s.o.BaselineRequests, obj.MaxErrorRate)
 	if err != nil || base.run.Status == result.StatusInterrupted {
-		return s.finish(nil, analyze.Step{Done: true, Phase: result.SearchInterrupted, Reason: "interrupted during the baseline"}, err)
+		return s.finish(nil, analyze.Move{Done: true, Phase: result.SearchInterrupted, Reason: "interrupted during the baseline"}, err)
 	}
 	bp := point(base.run)
 	s.search().Baseline = &bp
 	sp := analyze.Space{Start: 1, Max: float64(s.o.MaxConcurrency), Factor: 2, Integer: true}
-	var history []analyze.Level
+	var history []analyze.Measured
 	if s.o.Mode == result.ModeRate {
 		if ok, why := obj.Passes(base.level, base.level.P50); !ok || base.level.Throughput == 0 {
 			if why == "" {
 				why = "nothing succeeded"
 			}
-			return s.finish(nil, analyze.Step{Done: true, Phase: "baseline failed", Reason: "the deployment does not work at concurrency 1: " + why}, nil)
+			return s.finish(nil, analyze.Move{Done: true, Phase: "baseline failed", Reason: "the deployment does not work at concurrency 1: " + why}, nil)
 		}
 		sp = s.rateSpace(base.level)
 		s.search().MaxRate = sp.Max
@@ -238,17 +238,17 @@ func (s *sweeper) run() error {
 		}
 		lv, err := s.measure(c, rate, phase, 0, analyze.OverloadErrorRate)
 		if err != nil || lv.run.Status == result.StatusInterrupted {
-			return s.finish(history, analyze.Step{Done: true, Phase: result.SearchInterrupted, Reason: "interrupted"}, err)
+			return s.finish(history, analyze.Move{Done: true, Phase: result.SearchInterrupted, Reason: "interrupted"}, err)
 		}
 		history = append(history, lv.level)
 	}
-	return s.finish(history, analyze.Step{Done: true, Phase: "level limit", Reason: fmt.Sprintf("stopped after %d levels", maxLevels)}, nil)
+	return s.finish(history, analyze.Move{Done: true, Phase: "level limit", Reason: fmt.Sprintf("stopped after %d levels", maxLevels)}, nil)
 }
 
 // rateSpace is the rate search's range: from StartRate, or half the
 // baseline's throughput, up to MaxRate, or MaxConcurrency workers at the
 // baseline's pace.
-func (s *sweeper) rateSpace(base analyze.Level) analyze.Space {
+func (s *sweeper) rateSpace(base analyze.Measured) analyze.Space {
 	start := s.o.StartRate
 	if start <= 0 {
 		start = math.Max(1, math.Round(base.Throughput/2*10)/10)
@@ -364,9 +364,9 @@ func (s *sweeper) describe(lv sweptLevel) string {
 
 // levelOf is a run as the search policy sees it; a level that could not
 // be measured counts as all errors.
-func levelOf(r *result.Run, load float64) analyze.Level {
+func levelOf(r *result.Run, load float64) analyze.Measured {
 	l := r.LatencyMs
-	lv := analyze.Level{Load: load, Throughput: r.ThroughputRPS, ErrorRate: r.ErrorRate,
+	lv := analyze.Measured{Load: load, Throughput: r.ThroughputRPS, ErrorRate: r.ErrorRate,
 		P50: l.P50, P90: l.P90, P95: l.P95, P99: l.P99, P999: l.P999, Stable: r.Stability != nil && r.Stability.Stable}
 	if r.Status == result.StatusFailed || r.Counts.Sent == 0 {
 		lv.ErrorRate, lv.Throughput = 1, 0

@@ -10,7 +10,7 @@ import (
 // finish concludes the search from its history, writes the outcome into
 // the search, logs it and saves the file. err, if any, is returned as is
 // (a failed checkpoint).
-func (s *sweeper) finish(history []analyze.Level, end analyze.Step, err error) error {
+func (s *sweeper) finish(history []analyze.Measured, end analyze.Move, err error) error {
 	se := s.search()
 	se.End, se.Reason = end.Phase, end.Reason
 	switch end.Phase {

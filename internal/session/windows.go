@@ -26,14 +26,14 @@ func measureStable(ctx context.Context, t *Target, lvl Level, w Windowing, opts 
 	lvl.Requests = w.Requests * (w.Rule.MaxWindows + 1)
 	lvl.Duration = 0
 	var (
-		windows []analyze.Window
+		windows []analyze.WindowStats
 		note    string
 	)
 	// OnWindow runs on the engine's window goroutine; Step returns after
 	// it has finished, so windows and note are read safely below.
 	opts.WindowRequests = w.Requests
 	opts.OnWindow = func(win load.Window) bool {
-		windows = append(windows, analyze.Window{Throughput: win.Throughput(), P50: win.Latency.P50, OK: win.OK, Errors: win.Errors})
+		windows = append(windows, analyze.WindowStats{Throughput: win.Throughput(), P50: win.Latency.P50, OK: win.OK, Errors: win.Errors})
 		done, why := w.Rule.Settle(windows)
 		if done {
 			note = why
@@ -50,8 +50,5 @@ func measureStable(ctx context.Context, t *Target, lvl Level, w Windowing, opts 
 	}
 	r.Stability = &result.Stability{Stable: st.Stable, Windows: len(windows), WindowRequests: w.Requests,
 		ThroughputSpread: st.ThroughputSpread, P50Spread: st.P50Spread, Note: note}
-	if !st.Stable && r.Status != result.StatusFailed {
-		r.Assessment.Notes = append(r.Assessment.Notes, "not stable: "+note+"; its numbers are less certain")
-	}
 	return r
 }
