@@ -95,11 +95,11 @@ func (c *imageClient) answer(ctx context.Context, p Payload) (*Answer, error) {
 		return nil, err
 	}
 	for _, f := range ip.fields {
-		if strings.EqualFold(f.name, "Host") {
-			req.Host = f.value
+		if strings.EqualFold(f.Name, "Host") {
+			req.Host = f.Value
 			continue
 		}
-		req.Header.Set(f.name, f.value)
+		req.Header.Set(f.Name, f.Value)
 	}
 	client := &http.Client{Timeout: c.h.opts.Timeout}
 	if client.Timeout <= 0 {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/kserve/pb"
+	"github.com/inferbench/inferbench/internal/transport"
+	"github.com/inferbench/inferbench/internal/transport/http1"
 )
 
 // ErrNotSupported is a call a protocol has no counterpart for (the model
@@ -96,7 +98,7 @@ func (c *imageClient) ModelStatistics(context.Context, string, string) (*pb.Mode
 type imagePayload struct {
 	httpPayload
 	method, path string
-	fields       []headerField // headers, Content-Type included
+	fields       []transport.HeaderField // headers, Content-Type included
 	images       int
 }
 
@@ -145,7 +147,7 @@ func (c *imageClient) Prepare(model, version string, req *kserve.InferRequest) (
 	if contentType != "" {
 		fields = withDefault(fields, "Content-Type", contentType)
 	}
-	head := appendRequestHead(nil, c.o.Method, c.h.basePath+c.o.Path, fields, len(body))
+	head := http1.AppendRequestHead(nil, c.o.Method, c.h.basePath+c.o.Path, fields, len(body))
 	wire := make([]byte, 0, len(head)+len(body))
 	wire = append(append(wire, head...), body...)
 	return &imagePayload{httpPayload: httpPayload{op: c.o.Method + " " + c.o.Path, wire: wire, body: len(body)},
@@ -252,7 +254,7 @@ func (c *imageClient) check(body []byte, images int) error {
 		return nil
 	}
 	if !json.Valid(body) {
-		return &MalformedResponseError{Err: fmt.Errorf("the answer is not JSON: %q", clip(body))}
+		return &MalformedResponseError{Err: fmt.Errorf("the answer is not JSON: %q", transport.Clip(body))}
 	}
 	if o.CheckPath != "" {
 		if _, ok := jsonLookup(body, o.CheckPath); !ok {
@@ -300,31 +302,25 @@ func (c *imageClient) Infer(ctx context.Context, p Payload) (*kserve.InferRespon
 	if err != nil {
 		return nil, err
 	}
-	var (
-		w    abortWatch
-		res  httpResponse
-		body []byte
-	)
-	w.follow(ctx)
-	defer w.release()
-	if err := c.h.t.exchange(ctx, &w, ip.op, ip.wire, ip.method, &res, &body); err != nil {
+	res, err := c.h.exchange(ctx, ip.op, ip.wire, ip.method)
+	if err != nil {
 		return nil, err
 	}
-	if res.status < 200 || res.status > 299 {
-		return nil, imageStatusError(res.status, res.body)
+	if res.Status < 200 || res.Status > 299 {
+		return nil, imageStatusError(res.Status, res.Body)
 	}
-	if err := c.check(res.body, ip.images); err != nil {
+	if err := c.check(res.Body, ip.images); err != nil {
 		return nil, err
 	}
 	return &kserve.InferResponse{Outputs: []kserve.Tensor{{Name: "response", Datatype: kserve.BYTES, Shape: []int64{1},
-		Data: kserve.AppendBytesElement(nil, res.body)}}}, nil
+		Data: kserve.AppendBytesElement(nil, res.Body)}}}, nil
 }
 
 // imageCaller is one worker's hot path for an image kind.
 type imageCaller struct {
 	c     *imageClient
-	watch abortWatch
-	res   httpResponse
+	watch transport.AbortWatch
+	res   http1.Response
 	body  []byte
 }
 
@@ -335,22 +331,22 @@ func (ic *imageCaller) Call(ctx context.Context, p Payload) Outcome {
 	if err != nil {
 		return Outcome{Err: err}
 	}
-	ic.watch.follow(ctx)
-	err = ic.c.h.t.exchange(ctx, &ic.watch, ip.op, ip.wire, ip.method, &ic.res, &ic.body)
-	out := Outcome{RequestBytes: ip.body, ResponseBytes: len(ic.res.body)}
+	ic.watch.Follow(ctx)
+	err = ic.c.h.t.Exchange(ctx, &ic.watch, ip.op, ip.wire, ip.method, &ic.res, &ic.body)
+	out := Outcome{RequestBytes: ip.body, ResponseBytes: len(ic.res.Body)}
 	switch {
 	case err != nil:
 		out.Err = err
 		out.ResponseBytes = 0
-	case ic.res.status < 200 || ic.res.status > 299:
-		out.Err = imageStatusError(ic.res.status, ic.res.body)
+	case ic.res.Status < 200 || ic.res.Status > 299:
+		out.Err = imageStatusError(ic.res.Status, ic.res.Body)
 	default:
-		out.Err = ic.c.check(ic.res.body, ip.images)
+		out.Err = ic.c.check(ic.res.Body, ip.images)
 	}
 	return out
 }
 
 func (ic *imageCaller) Close() error {
-	ic.watch.release()
+	ic.watch.Release()
 	return nil
 }
