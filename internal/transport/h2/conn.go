@@ -77,9 +77,25 @@ type incoming struct {
 	grpcMessage string // percent-encoded, as sent
 }
 
+// maxHeaderBlock bounds a header block gathered from CONTINUATION frames.
+const maxHeaderBlock = 1 << 20
+
 // connWindowRefill is how much of the connection's receive window is used
 // before it is given back in one WINDOW_UPDATE.
 const connWindowRefill = 1 << 24
+
+// newConn makes the state of a connection on nc, in HTTP/2's initial
+// settings.
+func newConn(nc net.Conn, limit int) *Conn {
+	c := &Conn{
+		nc: nc, limit: limit, streams: map[uint32]*Stream{}, nextID: 1,
+		sendWin: defaultWindow, initWin: defaultWindow, maxFrame: DefaultFrameSize, maxStreams: 1 << 30,
+		wake: make(chan struct{}), settled: make(chan struct{}),
+	}
+	c.writer = writeDeadliner{nc}
+	c.dec = hpack.NewDecoder(4096, c.onField)
+	return c
+}
 
 // Dial opens a connection and sends the preface: no server push, the
 // largest stream window (a response never waits for a window update of its
@@ -93,13 +109,7 @@ func Dial(ctx context.Context, d *transport.Dialer, deadline time.Time, limit in
 	if err != nil {
 		return nil, err
 	}
-	c := &Conn{
-		nc: nc, limit: limit, streams: map[uint32]*Stream{}, nextID: 1,
-		sendWin: defaultWindow, initWin: defaultWindow, maxFrame: DefaultFrameSize, maxStreams: 1 << 30,
-		wake: make(chan struct{}), settled: make(chan struct{}),
-	}
-	c.writer = writeDeadliner{nc}
-	c.dec = hpack.NewDecoder(4096, c.onField)
+	c := newConn(nc, limit)
 	b := append([]byte(nil), clientPreface...)
 	b = appendFrameHeader(b, 12, frameSettings, 0, 0)
 	b = appendSetting(b, settingEnablePush, 0)
@@ -289,6 +299,12 @@ func (c *Conn) readLoop() {
 		length := int(head[0])<<16 | int(head[1])<<8 | int(head[2])
 		typ, flags := head[3], head[4]
 		id := binary.BigEndian.Uint32(head[5:]) & 0x7fffffff
+		if length > DefaultFrameSize {
+			// The client never raises SETTINGS_MAX_FRAME_SIZE; a larger
+			// frame is a FRAME_SIZE_ERROR, not a length to allocate.
+			c.fail(protocolError("a frame of %d bytes, over the %d the client allows", length, DefaultFrameSize))
+			return
+		}
 		if cap(payload) < length {
 			payload = make([]byte, length)
 		}
@@ -447,6 +463,9 @@ func appendWindowUpdate(b []byte, id uint32, inc uint32) []byte {
 func (c *Conn) onHeaderFragment(flags byte, fragment []byte) error {
 	block := fragment
 	if flags&flagEndHeaders == 0 || c.inBlock {
+		if len(c.block)+len(fragment) > maxHeaderBlock {
+			return protocolError("a header block over %d bytes", maxHeaderBlock)
+		}
 		c.block = append(c.block, fragment...)
 		c.inBlock = flags&flagEndHeaders == 0
 		if c.inBlock {
