@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 
 	"github.com/inferbench/inferbench/internal/transport"
@@ -112,8 +113,9 @@ func readResponse(br *bufio.Reader, method string, res *Response, body *[]byte, 
 				res.close = true
 				return transport.Malformed("response body of %d bytes exceeds the limit of %d bytes", length, limit)
 			}
-			res.Body = grow(body, int(length))
-			_, err := io.ReadFull(br, res.Body)
+			var err error
+			*body, err = appendN((*body)[:0], br, int(length))
+			res.Body = *body
 			return noEOF(err)
 		default:
 			res.close = true
@@ -142,6 +144,9 @@ func parseStatusLine(line []byte, res *Response) (http11 bool, err error) {
 			return false, transport.Malformed("not an HTTP/1.x status line: %q", transport.Clip(line))
 		}
 		code = code*10 + int(c-'0')
+	}
+	if code < 100 { // three digits, but no status: what follows cannot be framed
+		return false, transport.Malformed("status %03d in %q", code, transport.Clip(line))
 	}
 	res.Status = code
 	return line[7] == '1', nil
@@ -222,13 +227,29 @@ func ParseDecimal(b []byte) (int64, bool) {
 	return n, true
 }
 
-// grow returns (*buf)[:n], reallocating only when the capacity is short.
-func grow(buf *[]byte, n int) []byte {
-	if cap(*buf) < n {
-		*buf = make([]byte, n)
+// appendN appends n bytes read from br to buf. A buffer short of room is
+// grown as the bytes arrive, doubling, not to the length announced: a
+// server that declares a large body and sends little costs little.
+func appendN(buf []byte, br *bufio.Reader, n int) ([]byte, error) {
+	end := len(buf) + n
+	if cap(buf) >= end {
+		_, err := io.ReadFull(br, buf[len(buf):end])
+		return buf[:end], err
 	}
-	*buf = (*buf)[:n]
-	return *buf
+	for len(buf) < end {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(end-len(buf), max(len(buf), 4<<10)))
+		}
+		k, err := br.Read(buf[len(buf):min(end, cap(buf))])
+		buf = buf[:len(buf)+k]
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 // readChunked reads a chunked body and its trailers.
@@ -254,13 +275,7 @@ func readChunked(br *bufio.Reader, res *Response, body *[]byte, limit int) error
 			res.close = true
 			return transport.Malformed("response body exceeds the limit of %d bytes", limit)
 		}
-		if cap(*body) < n+int(size) {
-			grown := make([]byte, n, max(n+int(size), 2*cap(*body)))
-			copy(grown, (*body)[:n])
-			*body = grown
-		}
-		*body = (*body)[:n+int(size)]
-		if _, err := io.ReadFull(br, (*body)[n:]); err != nil {
+		if *body, err = appendN((*body)[:n], br, int(size)); err != nil {
 			return err
 		}
 		n += int(size)
