@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/inferbench/inferbench/internal/jsonscan"
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/kserve/pb"
 	"github.com/inferbench/inferbench/internal/transport"
@@ -235,7 +236,7 @@ func imagePayloadOf(p Payload) (*imagePayload, error) {
 // (Triton's "error", FastAPI's "detail", "message"), or the body itself.
 func imageStatusError(status int, body []byte) error {
 	for _, key := range []string{"error", "detail", "message"} {
-		if v, ok := jsonLookup(body, key); ok && len(v) > 0 && v[0] == '"' {
+		if v, ok := jsonscan.Lookup(body, key); ok && len(v) > 0 && v[0] == '"' {
 			var s string
 			if json.Unmarshal(v, &s) == nil {
 				return &ServerError{HTTPStatus: status, Message: s}
@@ -253,18 +254,18 @@ func (c *imageClient) check(body []byte, images int) error {
 	if o.Detections == DetectionsNone && o.CheckPath == "" {
 		return nil
 	}
-	if !json.Valid(body) {
+	if !jsonscan.Valid(body) {
 		return &MalformedResponseError{Err: fmt.Errorf("the answer is not JSON: %q", transport.Clip(body))}
 	}
 	if o.CheckPath != "" {
-		if _, ok := jsonLookup(body, o.CheckPath); !ok {
+		if _, ok := jsonscan.Lookup(body, o.CheckPath); !ok {
 			return &ValidationError{Err: fmt.Errorf("the answer has no %s", o.CheckPath)}
 		}
 	}
 	switch o.Detections {
 	case DetectionsNIM:
-		data, _ := jsonLookup(body, "data")
-		n := jsonArrayLen(data)
+		data, _ := jsonscan.Lookup(body, "data")
+		n := jsonscan.ArrayLen(data)
 		if n < 0 {
 			return &ValidationError{Err: errors.New(`the answer has no "data" list of NIM detections`)}
 		}
@@ -283,16 +284,16 @@ func (c *imageClient) check(body []byte, images int) error {
 // list, bare or under "detections", "predictions" or "results"; -1 when
 // there is none.
 func detectionList(body []byte) int {
-	v, _ := jsonLookup(body, "")
+	v, _ := jsonscan.Lookup(body, "")
 	if len(v) > 0 && v[0] == '{' {
 		for _, key := range []string{"detections", "predictions", "results"} {
-			if list, ok := jsonLookup(v, key); ok {
-				return jsonArrayLen(list)
+			if list, ok := jsonscan.Lookup(v, key); ok {
+				return jsonscan.ArrayLen(list)
 			}
 		}
 		return -1
 	}
-	return jsonArrayLen(v)
+	return jsonscan.ArrayLen(v)
 }
 
 // Infer sends a request and returns its checked answer as one BYTES
