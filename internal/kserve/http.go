@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/inferbench/inferbench/internal/jsonscan"
 )
 
 // HeaderContentLength is the header of Triton's binary tensor extension that
@@ -431,7 +433,7 @@ func decodeModelVersion(raw json.RawMessage) (string, error) {
 	case raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9':
 		return string(raw), nil
 	}
-	return "", invalid("response 'model_version' must be a string, not %s", jsonKind(raw))
+	return "", invalid("response 'model_version' must be a string, not %s", jsonscan.Kind(raw))
 }
 
 // isJSONNull reports whether a raw value is absent or null.

@@ -3,7 +3,6 @@ package kserve
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"math"
 	"testing"
 	"unicode/utf8"
@@ -153,34 +152,4 @@ func fuzzJSONable(req *InferRequest) bool {
 		}
 	}
 	return true
-}
-
-// FuzzJSONReader checks that jsonReader accepts exactly what json.Valid
-// accepts.
-func FuzzJSONReader(f *testing.F) {
-	for _, s := range jsonReaderCases {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if got, want := jsonReaderValid(b), json.Valid(b); got != want {
-			t.Fatalf("jsonReader says valid=%v, json.Valid says %v for %q", got, want, b)
-		}
-	})
-}
-
-// jsonReaderValid validates a document with jsonReader.
-func jsonReaderValid(b []byte) bool {
-	r := &jsonReader{b: b}
-	_, err := r.value()
-	return err == nil && r.end() == nil
-}
-
-// jsonReaderCases are valid and invalid documents for the differential test.
-var jsonReaderCases = []string{
-	``, ` `, `{}`, `[]`, `{"a":1}`, `{"a":[1,2,{"b":null}]}`, `[1,]`, `{"a":1,}`, `{,}`, `[,1]`,
-	`"abc"`, `"a\"b"`, `"\u00e9"`, `"\u00g9"`, `"\x"`, "\"a\nb\"", "\"\xff\"", `"\/"`, `"`, `"\`, `"\u12`,
-	`0`, `-0`, `01`, `-`, `1.`, `.5`, `1.5e`, `1.5e+`, `1e5`, `1E-5`, `-1.5E+10`, `+1`, `1e5.5`, `0x10`,
-	`true`, `false`, `null`, `tru`, `nul`, `truex`, `True`, `NaN`, `Infinity`,
-	`{"a" 1}`, `{"a":}`, `{a:1}`, `{"a":1 "b":2}`, `[1 2]`, `[[[]]]`, `[[[]]`, `{}}`, `{} {}`, `[] `,
-	"\t[\r\n1 , 2 ]\n", "\v[]", "[\u00a0]",
 }

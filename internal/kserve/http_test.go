@@ -778,21 +778,6 @@ func TestYOLORoundTripHTTPJSON(t *testing.T) {
 	}
 }
 
-func TestJSONReaderMatchesValid(t *testing.T) {
-	for _, s := range jsonReaderCases {
-		if got, want := jsonReaderValid([]byte(s)), json.Valid([]byte(s)); got != want {
-			t.Errorf("%q: jsonReader valid=%v, json.Valid %v", s, got, want)
-		}
-	}
-	deep := strings.Repeat("[", 10000) + strings.Repeat("]", 10000)
-	if !jsonReaderValid([]byte(deep)) {
-		t.Error("10000 levels rejected")
-	}
-	if jsonReaderValid([]byte("[" + deep + "]")) {
-		t.Error("10001 levels accepted")
-	}
-}
-
 // TestDecodeHTTPRequestStructureAllocation checks that many small JSON
 // values cost a small multiple of their size, not of a Go structure's.
 func TestDecodeHTTPRequestStructureAllocation(t *testing.T) {

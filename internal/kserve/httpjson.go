@@ -10,13 +10,15 @@ import (
 	"slices"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/inferbench/inferbench/internal/jsonscan"
 )
 
 // This file holds the hand-written JSON pieces of the HTTP codec: tensor
 // data, shapes and parameters, both ways. Tensor data is the bulk of a JSON
 // body (a YOLO input is 1.2 million numbers), so it is written with strconv's
 // append functions and read by a byte scanner over the raw value that
-// jsonReader (httpjsonread.go) has validated, never element by element
+// jsonscan.Reader has validated, never element by element
 // through encoding/json and without an allocation per element.
 
 // appendTensorJSON appends one tensor object. Requests order the keys name,
@@ -317,22 +319,22 @@ func decodeParamsJSON(raw json.RawMessage) (Parameters, error) {
 	if isJSONNull(raw) {
 		return nil, nil
 	}
-	r := &jsonReader{b: raw}
-	if r.peek() != '{' {
-		return nil, fmt.Errorf("'parameters' must be an object, not %s", jsonKind(raw))
+	r := jsonscan.NewReader(raw)
+	if r.Peek() != '{' {
+		return nil, fmt.Errorf("'parameters' must be an object, not %s", jsonscan.Kind(raw))
 	}
 	// Count first, so that the map is allocated once.
 	n := 0
-	if err := r.object(func([]byte) error { n++; _, err := r.value(); return err }); err != nil {
+	if err := r.Object(func([]byte) error { n++; _, err := r.Value(); return err }); err != nil {
 		return nil, err
 	}
 	if n == 0 {
 		return nil, nil
 	}
 	p := make(Parameters, n)
-	r.i = 0
-	err := r.object(func(key []byte) error {
-		v, err := r.value()
+	r.Reset(raw)
+	err := r.Object(func(key []byte) error {
+		v, err := r.Value()
 		if err != nil {
 			return err
 		}
@@ -385,19 +387,19 @@ func decodeParamValueJSON(raw json.RawMessage) (any, error) {
 // decodeShapeJSON reads a shape (raw, already validated): a flat JSON
 // array of non-negative integers. An empty array is a scalar's shape.
 func decodeShapeJSON(raw json.RawMessage) ([]int64, error) {
-	r := &jsonReader{b: raw}
-	if r.peek() != '[' {
-		return nil, fmt.Errorf("'shape' must be an array of non-negative integers, not %s", jsonKind(raw))
+	r := jsonscan.NewReader(raw)
+	if r.Peek() != '[' {
+		return nil, fmt.Errorf("'shape' must be an array of non-negative integers, not %s", jsonscan.Kind(raw))
 	}
 	// Count first, so that a long shape is allocated once.
 	n := 0
-	if err := r.array(func(int) error { n++; _, err := r.value(); return err }); err != nil {
+	if err := r.Array(func(int) error { n++; _, err := r.Value(); return err }); err != nil {
 		return nil, err
 	}
 	shape := make([]int64, 0, n)
-	r.i = 0
-	err := r.array(func(i int) error {
-		d, err := r.value()
+	r.Reset(raw)
+	err := r.Array(func(i int) error {
+		d, err := r.Value()
 		if err != nil {
 			return err
 		}
@@ -416,7 +418,7 @@ func decodeShapeJSON(raw json.RawMessage) ([]int64, error) {
 
 // dataScanner walks the elements of a tensor's JSON data, ignoring the
 // nesting of arrays. It relies on the data having been validated by
-// jsonReader, so it does not check the grammar again, but it never reads
+// jsonscan.Reader, so it does not check the grammar again, but it never reads
 // out of bounds whatever the input.
 type dataScanner struct {
 	b []byte

@@ -1,300 +1,12 @@
 package kserve
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"unicode/utf8"
+
+	"github.com/inferbench/inferbench/internal/jsonscan"
 )
-
-// jsonReader is a strict reader of JSON text (RFC 8259, exactly what
-// json.Valid accepts) over a byte slice. Rather than decode values it
-// validates them and hands out their raw bytes, which share memory with the
-// input. The request and response decoders walk the few objects of a body
-// with it and decode the small values themselves, so the bulk of a body,
-// tensor data, is validated in one pass and never copied, and no structure
-// is allocated for a JSON value before it has been checked.
-type jsonReader struct {
-	b     []byte
-	i     int
-	depth int
-}
-
-// maxJSONDepth bounds the nesting of arrays and objects, as in encoding/json.
-const maxJSONDepth = 10000
-
-// skipSpace moves past white space.
-func (r *jsonReader) skipSpace() {
-	for r.i < len(r.b) {
-		switch r.b[r.i] {
-		case ' ', '\t', '\n', '\r':
-			r.i++
-		default:
-			return
-		}
-	}
-}
-
-// peek returns the next byte after white space, or 0 at the end.
-func (r *jsonReader) peek() byte {
-	r.skipSpace()
-	if r.i < len(r.b) {
-		return r.b[r.i]
-	}
-	return 0
-}
-
-// syntaxError describes the byte at the cursor as unexpected.
-func (r *jsonReader) syntaxError() error {
-	if r.i >= len(r.b) {
-		return fmt.Errorf("unexpected end of JSON input at byte %d", r.i)
-	}
-	c := r.b[r.i]
-	if c >= 0x20 && c < utf8.RuneSelf {
-		return fmt.Errorf("invalid character '%c' at byte %d", c, r.i)
-	}
-	return fmt.Errorf("invalid byte 0x%02x at byte %d", c, r.i)
-}
-
-// value validates the value after the cursor and returns its raw bytes.
-func (r *jsonReader) value() ([]byte, error) {
-	r.skipSpace()
-	start := r.i
-	if err := r.skipValue(); err != nil {
-		return nil, err
-	}
-	return r.b[start:r.i], nil
-}
-
-// skipValue validates the value at the cursor and moves past it.
-func (r *jsonReader) skipValue() error {
-	if r.i >= len(r.b) {
-		return r.syntaxError()
-	}
-	switch c := r.b[r.i]; c {
-	case '{':
-		return r.object(func([]byte) error { _, err := r.value(); return err })
-	case '[':
-		return r.array(func(int) error { _, err := r.value(); return err })
-	case '"':
-		return r.skipString()
-	case 't':
-		return r.literal("true")
-	case 'f':
-		return r.literal("false")
-	case 'n':
-		return r.literal("null")
-	default:
-		if c == '-' || c >= '0' && c <= '9' {
-			return r.skipNumber()
-		}
-		return r.syntaxError()
-	}
-}
-
-// literal moves past true, false or null.
-func (r *jsonReader) literal(lit string) error {
-	if !bytes.HasPrefix(r.b[r.i:], []byte(lit)) {
-		for k := 0; r.i < len(r.b) && k < len(lit) && r.b[r.i] == lit[k]; k++ {
-			r.i++
-		}
-		return r.syntaxError()
-	}
-	r.i += len(lit)
-	return nil
-}
-
-// skipString validates the string at the cursor: no raw control
-// characters, only the escapes JSON defines. Like encoding/json it lets
-// invalid UTF-8 through (decoding replaces it with U+FFFD).
-func (r *jsonReader) skipString() error {
-	r.i++ // opening quote
-	for r.i < len(r.b) {
-		switch c := r.b[r.i]; {
-		case c == '"':
-			r.i++
-			return nil
-		case c == '\\':
-			r.i++
-			if r.i >= len(r.b) {
-				return r.syntaxError()
-			}
-			switch r.b[r.i] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				r.i++
-			case 'u':
-				r.i++
-				for range 4 {
-					if r.i >= len(r.b) || !isHexDigit(r.b[r.i]) {
-						return r.syntaxError()
-					}
-					r.i++
-				}
-			default:
-				return r.syntaxError()
-			}
-		case c < 0x20:
-			return r.syntaxError()
-		default:
-			r.i++
-		}
-	}
-	return r.syntaxError()
-}
-
-func isHexDigit(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
-}
-
-// skipNumber validates the number at the cursor:
-// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func (r *jsonReader) skipNumber() error {
-	if r.b[r.i] == '-' {
-		r.i++
-	}
-	switch {
-	case r.i < len(r.b) && r.b[r.i] == '0':
-		r.i++
-	case r.i < len(r.b) && r.b[r.i] >= '1' && r.b[r.i] <= '9':
-		r.skipDigits()
-	default:
-		return r.syntaxError()
-	}
-	if r.i < len(r.b) && r.b[r.i] == '.' {
-		r.i++
-		if !r.skipDigits() {
-			return r.syntaxError()
-		}
-	}
-	if r.i < len(r.b) && (r.b[r.i] == 'e' || r.b[r.i] == 'E') {
-		r.i++
-		if r.i < len(r.b) && (r.b[r.i] == '+' || r.b[r.i] == '-') {
-			r.i++
-		}
-		if !r.skipDigits() {
-			return r.syntaxError()
-		}
-	}
-	return nil
-}
-
-// skipDigits moves past decimal digits and reports whether there was one.
-func (r *jsonReader) skipDigits() bool {
-	start := r.i
-	for r.i < len(r.b) && r.b[r.i] >= '0' && r.b[r.i] <= '9' {
-		r.i++
-	}
-	return r.i > start
-}
-
-// enter and leave count nesting.
-func (r *jsonReader) enter() error {
-	if r.depth++; r.depth > maxJSONDepth {
-		return fmt.Errorf("JSON nested more than %d levels deep at byte %d", maxJSONDepth, r.i)
-	}
-	return nil
-}
-
-// object walks the object at the cursor, calling member with the raw key
-// (quotes included) of each member; member must consume exactly one value.
-func (r *jsonReader) object(member func(key []byte) error) error {
-	if err := r.enter(); err != nil {
-		return err
-	}
-	r.i++ // '{'
-	if r.peek() == '}' {
-		r.i++
-		r.depth--
-		return nil
-	}
-	for {
-		if r.peek() != '"' {
-			return r.syntaxError()
-		}
-		start := r.i
-		if err := r.skipString(); err != nil {
-			return err
-		}
-		key := r.b[start:r.i]
-		if r.peek() != ':' {
-			return r.syntaxError()
-		}
-		r.i++
-		if err := member(key); err != nil {
-			return err
-		}
-		switch r.peek() {
-		case ',':
-			r.i++
-		case '}':
-			r.i++
-			r.depth--
-			return nil
-		default:
-			return r.syntaxError()
-		}
-	}
-}
-
-// array walks the array at the cursor, calling elem for each element with
-// its index; elem must consume exactly one value.
-func (r *jsonReader) array(elem func(i int) error) error {
-	if err := r.enter(); err != nil {
-		return err
-	}
-	r.i++ // '['
-	if r.peek() == ']' {
-		r.i++
-		r.depth--
-		return nil
-	}
-	for i := 0; ; i++ {
-		if err := elem(i); err != nil {
-			return err
-		}
-		switch r.peek() {
-		case ',':
-			r.i++
-		case ']':
-			r.i++
-			r.depth--
-			return nil
-		default:
-			return r.syntaxError()
-		}
-	}
-}
-
-// end checks that nothing but white space follows the top-level value.
-func (r *jsonReader) end() error {
-	if r.peek() != 0 || r.i < len(r.b) {
-		return fmt.Errorf("invalid character after the top-level value at byte %d", r.i)
-	}
-	return nil
-}
-
-// jsonKind names the kind of a raw value for messages: "an object", "a
-// number", ...
-func jsonKind(raw []byte) string {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return "nothing"
-	}
-	switch raw[0] {
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case '"':
-		return "a string"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "a number"
-}
 
 // jsonText returns the content of a raw JSON string, unescaped; invalid
 // UTF-8 becomes U+FFFD, as in encoding/json. raw must be a valid string.
@@ -317,7 +29,7 @@ func jsonStringValue(raw []byte, what string) (s string, ok bool, err error) {
 		return "", false, nil
 	}
 	if raw[0] != '"' {
-		return "", false, fmt.Errorf("%s must be a string, not %s", what, jsonKind(raw))
+		return "", false, fmt.Errorf("%s must be a string, not %s", what, jsonscan.Kind(raw))
 	}
 	return string(jsonText(raw)), true, nil
 }
@@ -329,11 +41,11 @@ func duplicateKey(key []byte) error {
 
 // setOnce stores a member's raw value, refusing a second one: the codec
 // does not guess which of two "data" keys the client meant.
-func setOnce(dst *json.RawMessage, r *jsonReader, key []byte) error {
+func setOnce(dst *json.RawMessage, r *jsonscan.Reader, key []byte) error {
 	if *dst != nil {
 		return duplicateKey(key)
 	}
-	v, err := r.value()
+	v, err := r.Value()
 	*dst = v
 	return err
 }
@@ -345,8 +57,8 @@ type httpTensorJSON struct {
 }
 
 // readTensorJSON reads one input or output object.
-func (r *jsonReader) readTensorJSON(jt *httpTensorJSON) error {
-	return r.object(func(key []byte) error {
+func readTensorJSON(r *jsonscan.Reader, jt *httpTensorJSON) error {
+	return r.Object(func(key []byte) error {
 		switch string(jsonText(key)) {
 		case "name":
 			return setOnce(&jt.Name, r, key)
@@ -359,7 +71,7 @@ func (r *jsonReader) readTensorJSON(jt *httpTensorJSON) error {
 		case "data":
 			return setOnce(&jt.Data, r, key)
 		}
-		_, err := r.value()
+		_, err := r.Value()
 		return err
 	})
 }
@@ -367,20 +79,20 @@ func (r *jsonReader) readTensorJSON(jt *httpTensorJSON) error {
 // parseRequestJSON reads the JSON part of a request body, taking binary
 // input data from blobs as the inputs come.
 func parseRequestJSON(b []byte, blobs *binaryCursor) (*InferRequest, error) {
-	r := &jsonReader{b: b}
-	if c := r.peek(); c != '{' {
+	r := jsonscan.NewReader(b)
+	if c := r.Peek(); c != '{' {
 		if c == 0 {
-			return nil, invalid("failed to parse the request JSON: %v", r.syntaxError())
+			return nil, invalid("failed to parse the request JSON: %v", r.SyntaxError())
 		}
-		v, err := r.value()
+		v, err := r.Value()
 		if err != nil {
 			return nil, invalid("failed to parse the request JSON: %v", err)
 		}
-		return nil, invalid("failed to parse the request JSON: it must be an object, not %s", jsonKind(v))
+		return nil, invalid("failed to parse the request JSON: it must be an object, not %s", jsonscan.Kind(v))
 	}
 	req := &InferRequest{}
 	var id, params, inputs, outputs json.RawMessage
-	err := r.object(func(key []byte) error {
+	err := r.Object(func(key []byte) error {
 		switch string(jsonText(key)) {
 		case "id":
 			return setOnce(&id, r, key)
@@ -392,25 +104,25 @@ func parseRequestJSON(b []byte, blobs *binaryCursor) (*InferRequest, error) {
 			if inputs != nil {
 				return duplicateKey(key)
 			}
-			if c := r.peek(); c != '[' {
-				v, err := r.value()
+			if c := r.Peek(); c != '[' {
+				v, err := r.Value()
 				if err != nil || c == 'n' {
 					inputs = v
 					return err
 				}
-				return invalid("'inputs' must be an array, not %s", jsonKind(v))
+				return invalid("'inputs' must be an array, not %s", jsonscan.Kind(v))
 			}
-			start := r.i
-			err := r.array(func(i int) error {
-				if r.peek() != '{' {
-					v, err := r.value()
+			start := r.Pos()
+			err := r.Array(func(i int) error {
+				if r.Peek() != '{' {
+					v, err := r.Value()
 					if err != nil {
 						return err
 					}
-					return invalid("input %d must be an object, not %s", i, jsonKind(v))
+					return invalid("input %d must be an object, not %s", i, jsonscan.Kind(v))
 				}
 				var jt httpTensorJSON
-				if err := r.readTensorJSON(&jt); err != nil {
+				if err := readTensorJSON(r, &jt); err != nil {
 					return err
 				}
 				t, err := decodeTensorJSON(&jt, "input", i, blobs, true)
@@ -420,14 +132,14 @@ func parseRequestJSON(b []byte, blobs *binaryCursor) (*InferRequest, error) {
 				req.Inputs = append(req.Inputs, t)
 				return nil
 			})
-			inputs = r.b[start:r.i]
+			inputs = r.Since(start)
 			return err
 		}
-		_, err := r.value()
+		_, err := r.Value()
 		return err
 	})
 	if err == nil {
-		err = r.end()
+		err = r.End()
 	}
 	if err != nil {
 		var e *Error
@@ -465,28 +177,28 @@ func parseRequestedOutputsJSON(raw json.RawMessage) ([]RequestedOutput, error) {
 	if isJSONNull(raw) {
 		return nil, nil
 	}
-	r := &jsonReader{b: raw}
-	if r.peek() != '[' {
-		return nil, invalid("'outputs' must be an array, not %s", jsonKind(raw))
+	r := jsonscan.NewReader(raw)
+	if r.Peek() != '[' {
+		return nil, invalid("'outputs' must be an array, not %s", jsonscan.Kind(raw))
 	}
 	var outs []RequestedOutput
-	err := r.array(func(i int) error {
-		if r.peek() != '{' {
-			v, err := r.value()
+	err := r.Array(func(i int) error {
+		if r.Peek() != '{' {
+			v, err := r.Value()
 			if err != nil {
 				return err
 			}
-			return invalid("requested output %d must be an object, not %s", i, jsonKind(v))
+			return invalid("requested output %d must be an object, not %s", i, jsonscan.Kind(v))
 		}
 		var name, params json.RawMessage
-		err := r.object(func(key []byte) error {
+		err := r.Object(func(key []byte) error {
 			switch string(jsonText(key)) {
 			case "name":
 				return setOnce(&name, r, key)
 			case "parameters":
 				return setOnce(&params, r, key)
 			}
-			_, err := r.value()
+			_, err := r.Value()
 			return err
 		})
 		if err != nil {
@@ -524,20 +236,20 @@ func parseRequestedOutputsJSON(raw json.RawMessage) ([]RequestedOutput, error) {
 // parseResponseJSON reads the JSON part of a response body, taking binary
 // output data from blobs as the outputs come.
 func parseResponseJSON(b []byte, blobs *binaryCursor) (*InferResponse, error) {
-	r := &jsonReader{b: b}
-	if c := r.peek(); c != '{' {
+	r := jsonscan.NewReader(b)
+	if c := r.Peek(); c != '{' {
 		if c == 0 {
-			return nil, invalid("failed to parse the response JSON: %v", r.syntaxError())
+			return nil, invalid("failed to parse the response JSON: %v", r.SyntaxError())
 		}
-		v, err := r.value()
+		v, err := r.Value()
 		if err != nil {
 			return nil, invalid("failed to parse the response JSON: %v", err)
 		}
-		return nil, invalid("failed to parse the response JSON: it must be an object, not %s", jsonKind(v))
+		return nil, invalid("failed to parse the response JSON: it must be an object, not %s", jsonscan.Kind(v))
 	}
 	resp := &InferResponse{}
 	var id, name, version, params, outputs json.RawMessage
-	err := r.object(func(key []byte) error {
+	err := r.Object(func(key []byte) error {
 		switch string(jsonText(key)) {
 		case "id":
 			return setOnce(&id, r, key)
@@ -551,25 +263,25 @@ func parseResponseJSON(b []byte, blobs *binaryCursor) (*InferResponse, error) {
 			if outputs != nil {
 				return duplicateKey(key)
 			}
-			if c := r.peek(); c != '[' {
-				v, err := r.value()
+			if c := r.Peek(); c != '[' {
+				v, err := r.Value()
 				if err != nil || c == 'n' {
 					outputs = v
 					return err
 				}
-				return invalid("'outputs' must be an array, not %s", jsonKind(v))
+				return invalid("'outputs' must be an array, not %s", jsonscan.Kind(v))
 			}
-			start := r.i
-			err := r.array(func(i int) error {
-				if r.peek() != '{' {
-					v, err := r.value()
+			start := r.Pos()
+			err := r.Array(func(i int) error {
+				if r.Peek() != '{' {
+					v, err := r.Value()
 					if err != nil {
 						return err
 					}
-					return invalid("output %d must be an object, not %s", i, jsonKind(v))
+					return invalid("output %d must be an object, not %s", i, jsonscan.Kind(v))
 				}
 				var jt httpTensorJSON
-				if err := r.readTensorJSON(&jt); err != nil {
+				if err := readTensorJSON(r, &jt); err != nil {
 					return err
 				}
 				t, err := decodeTensorJSON(&jt, "output", i, blobs, false)
@@ -579,14 +291,14 @@ func parseResponseJSON(b []byte, blobs *binaryCursor) (*InferResponse, error) {
 				resp.Outputs = append(resp.Outputs, t)
 				return nil
 			})
-			outputs = r.b[start:r.i]
+			outputs = r.Since(start)
 			return err
 		}
-		_, err := r.value()
+		_, err := r.Value()
 		return err
 	})
 	if err == nil {
-		err = r.end()
+		err = r.End()
 	}
 	if err != nil {
 		var e *Error

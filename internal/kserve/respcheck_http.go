@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math"
 	"strconv"
+
+	"github.com/inferbench/inferbench/internal/jsonscan"
 )
 
 // errNotFast stops a walk at the first thing the fast path does not take.
@@ -23,13 +25,13 @@ func (c *ResponseCheck) HTTPBodyOK(body []byte, headerLen int) bool {
 	if headerLen > 0 {
 		jsonPart = body[:headerLen]
 	}
-	w := httpWalk{r: jsonReader{b: jsonPart}, blobs: body[len(jsonPart):], match: outputMatch{c: c}}
+	w := httpWalk{r: *jsonscan.NewReader(jsonPart), blobs: body[len(jsonPart):], match: outputMatch{c: c}}
 	return w.response()
 }
 
 // httpWalk is the state of one walk over a response body.
 type httpWalk struct {
-	r     jsonReader
+	r     jsonscan.Reader
 	blobs []byte // binary output data not yet taken
 	match outputMatch
 }
@@ -37,7 +39,7 @@ type httpWalk struct {
 // response walks the top-level object, as parseResponseJSON reads it.
 func (w *httpWalk) response() bool {
 	r := &w.r
-	if r.peek() != '{' {
+	if r.Peek() != '{' {
 		return false
 	}
 	const (
@@ -55,7 +57,7 @@ func (w *httpWalk) response() bool {
 		seen |= bit
 		return true
 	}
-	err := r.object(func(key []byte) error {
+	err := r.Object(func(key []byte) error {
 		name, plain := plainKey(key)
 		if !plain {
 			return errNotFast
@@ -68,21 +70,21 @@ func (w *httpWalk) response() bool {
 			ok = once(hasName) && w.stringOrNull()
 		case "model_version":
 			// A string, a number or null (decodeModelVersion).
-			c := r.peek()
-			ok = once(hasVersion) && (c == '"' || c == 'n' || c == '-' || c >= '0' && c <= '9') && r.skipValue() == nil
+			c := r.Peek()
+			ok = once(hasVersion) && (c == '"' || c == 'n' || c == '-' || c >= '0' && c <= '9') && r.SkipValue() == nil
 		case "parameters":
 			ok = once(hasParams) && w.params(nil)
 		case "outputs":
 			ok = once(hasOutputs) && w.outputs()
 		default:
-			ok = r.skipValue() == nil
+			ok = r.SkipValue() == nil
 		}
 		if !ok {
 			return errNotFast
 		}
 		return nil
 	})
-	return err == nil && r.end() == nil && len(w.blobs) == 0 && w.match.complete()
+	return err == nil && r.End() == nil && len(w.blobs) == 0 && w.match.complete()
 }
 
 // plainKey returns the content of a raw JSON key and whether it needs no
@@ -94,8 +96,8 @@ func plainKey(key []byte) ([]byte, bool) {
 
 // stringOrNull moves past a string or null value.
 func (w *httpWalk) stringOrNull() bool {
-	c := w.r.peek()
-	return (c == '"' || c == 'n') && w.r.skipValue() == nil
+	c := w.r.Peek()
+	return (c == '"' || c == 'n') && w.r.SkipValue() == nil
 }
 
 // params walks a parameters object (decodeParamsJSON): null, or an object
@@ -104,19 +106,19 @@ func (w *httpWalk) stringOrNull() bool {
 // given once; *size stays -1 when it is absent.
 func (w *httpWalk) params(size *int64) bool {
 	r := &w.r
-	switch r.peek() {
+	switch r.Peek() {
 	case 'n':
-		return r.skipValue() == nil
+		return r.SkipValue() == nil
 	case '{':
 	default:
 		return false
 	}
-	err := r.object(func(key []byte) error {
+	err := r.Object(func(key []byte) error {
 		name, plain := plainKey(key)
 		if !plain {
 			return errNotFast
 		}
-		v, err := r.value()
+		v, err := r.Value()
 		if err != nil {
 			return err
 		}
@@ -160,15 +162,15 @@ func floatOK(tok []byte, bits int) bool {
 // outputs walks the outputs array (or null).
 func (w *httpWalk) outputs() bool {
 	r := &w.r
-	switch r.peek() {
+	switch r.Peek() {
 	case 'n':
-		return r.skipValue() == nil
+		return r.SkipValue() == nil
 	case '[':
 	default:
 		return false
 	}
-	err := r.array(func(int) error {
-		if r.peek() != '{' || !w.output() {
+	err := r.Array(func(int) error {
+		if r.Peek() != '{' || !w.output() {
 			return errNotFast
 		}
 		return nil
@@ -180,7 +182,7 @@ func (w *httpWalk) outputs() bool {
 // them, then the checks of decodeTensorJSON and Tensor.Check.
 func (w *httpWalk) output() bool {
 	var jt httpTensorJSON
-	if w.r.readTensorJSON(&jt) != nil {
+	if readTensorJSON(&w.r, &jt) != nil {
 		return false
 	}
 	name, ok := plainString(jt.Name)
@@ -201,7 +203,7 @@ func (w *httpWalk) output() bool {
 	}
 	size := int64(-1)
 	if !isJSONNull(jt.Parameters) {
-		sub := httpWalk{r: jsonReader{b: jt.Parameters}}
+		sub := httpWalk{r: *jsonscan.NewReader(jt.Parameters)}
 		if !sub.params(&size) {
 			return false
 		}

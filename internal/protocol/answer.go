@@ -10,40 +10,26 @@ import (
 	"time"
 
 	"github.com/inferbench/inferbench/internal/detect"
-	"github.com/inferbench/inferbench/internal/imaging"
-	"github.com/inferbench/inferbench/internal/kserve"
 )
 
 // Space says in which coordinates an Answer's boxes are.
-type Space int
+type Space = detect.Space
 
 // The coordinates of an Answer's boxes.
 const (
-	// SpaceInput is the model input's pixels: a letterboxed image (a
-	// KServe YOLO output).
-	SpaceInput Space = iota
-	// SpaceImage is the original image's pixels (Ultralytics' answers).
-	SpaceImage
-	// SpaceUnit is 0..1 of the original image (NIM's answers).
-	SpaceUnit
+	SpaceInput = detect.SpaceInput // the model input's pixels (KServe YOLO outputs)
+	SpaceImage = detect.SpaceImage // the original image's pixels (Ultralytics' answers)
+	SpaceUnit  = detect.SpaceUnit  // 0..1 of the original image (NIM's answers)
 )
 
 // FingerprintHeader is the header in which the reference server's plain
 // and NIM APIs send the fingerprint of each image (refserver/vision.go).
 const FingerprintHeader = "X-Inferbench-Fingerprint"
 
-// Answer is what one response says about its images, read in full to
-// compare deployments (--check-outputs), never on the hot path.
-type Answer struct {
-	// Boxes are each image's detections in Space's coordinates; nil when
-	// the answer's format is unknown (a KServe model whose outputs are
-	// not YOLO-shaped, an http-json service with detections: none).
-	Boxes [][]detect.Box
-	Space Space
-	// Fingerprints are the reference server's fingerprint of each
-	// image's input tensor (kserve.Fingerprint), nil from other servers.
-	Fingerprints []uint32
-}
+// Answer is what one response says about its images (detect.Answer),
+// read in full to compare deployments (--check-outputs), never on the hot
+// path.
+type Answer = detect.Answer
 
 // ReadAnswer sends a prepared request and reads its answer's detections
 // and fingerprints.
@@ -55,25 +41,9 @@ func ReadAnswer(ctx context.Context, c Client, p Payload) (*Answer, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Answer{Space: SpaceInput}
-	for i := range resp.Outputs {
-		out := &resp.Outputs[i]
-		if fp, ok := kserve.ReadFingerprint(out); ok && a.Fingerprints == nil {
-			a.Fingerprints = []uint32{fp}
-		}
-		if a.Boxes == nil && detect.IsYOLO(out) {
-			items := 1
-			if len(out.Shape) == 3 {
-				items = int(out.Shape[0])
-			}
-			for item := 0; item < items; item++ {
-				boxes, err := detect.DecodeYOLO(out, item, detect.DefaultConfidence, detect.DefaultIoU)
-				if err != nil {
-					return nil, &MalformedResponseError{Err: err}
-				}
-				a.Boxes = append(a.Boxes, boxes)
-			}
-		}
+	a, err := detect.ReadOutputs(resp.Outputs)
+	if err != nil {
+		return nil, &MalformedResponseError{Err: err}
 	}
 	return a, nil
 }
@@ -95,11 +65,11 @@ func (c *imageClient) answer(ctx context.Context, p Payload) (*Answer, error) {
 		return nil, err
 	}
 	for _, f := range ip.fields {
-		if strings.EqualFold(f.name, "Host") {
-			req.Host = f.value
+		if strings.EqualFold(f.Name, "Host") {
+			req.Host = f.Value
 			continue
 		}
-		req.Header.Set(f.name, f.value)
+		req.Header.Set(f.Name, f.Value)
 	}
 	client := &http.Client{Timeout: c.h.opts.Timeout}
 	if client.Timeout <= 0 {
@@ -120,46 +90,26 @@ func (c *imageClient) answer(ctx context.Context, p Payload) (*Answer, error) {
 	if err := c.check(data, ip.images); err != nil {
 		return nil, err
 	}
-	a := &Answer{}
+	var fps []uint32
 	if h := res.Header.Get(FingerprintHeader); h != "" {
 		for _, s := range strings.Split(h, ",") {
 			fp, err := strconv.ParseUint(strings.TrimSpace(s), 16, 32)
 			if err != nil {
 				return nil, &MalformedResponseError{Err: fmt.Errorf("%s %q: %w", FingerprintHeader, h, err)}
 			}
-			a.Fingerprints = append(a.Fingerprints, uint32(fp))
+			fps = append(fps, uint32(fp))
 		}
 	}
+	a := &Answer{}
 	switch c.o.Detections {
 	case DetectionsNIM:
-		a.Space = SpaceUnit
-		if a.Boxes, err = detect.ParseNIM(data); err != nil {
-			return nil, &MalformedResponseError{Err: err}
-		}
+		a, err = detect.ReadNIM(data)
 	case DetectionsUltralytics:
-		a.Space = SpaceImage
-		boxes, err := detect.ParseHTTP(data)
-		if err != nil {
-			return nil, &MalformedResponseError{Err: err}
-		}
-		a.Boxes = [][]detect.Box{boxes}
+		a, err = detect.ReadUltralytics(data)
 	}
+	if err != nil {
+		return nil, &MalformedResponseError{Err: err}
+	}
+	a.Fingerprints = fps
 	return a, nil
-}
-
-// Unit returns the detections of the answer's i-th image in 0..1 of a
-// w x h image; lb is where that image sat in the model's input (used
-// for SpaceInput only). Nil when the answer has no boxes for it.
-func (a *Answer) Unit(i, w, h int, lb imaging.Letterbox) []detect.Box {
-	if i < 0 || i >= len(a.Boxes) {
-		return nil
-	}
-	boxes := a.Boxes[i]
-	switch a.Space {
-	case SpaceInput:
-		return detect.Normalize(detect.FromLetterbox(boxes, lb, w, h), w, h)
-	case SpaceImage:
-		return detect.Normalize(boxes, w, h)
-	}
-	return boxes
 }

@@ -3,7 +3,6 @@ package protocol
 import (
 	"context"
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/kserve/pb"
+	"github.com/inferbench/inferbench/internal/transport"
+	"github.com/inferbench/inferbench/internal/transport/h2"
 )
 
 // DefaultConnections is the default number of gRPC connections (HTTP/2
@@ -31,19 +32,15 @@ const DefaultConnections = 1
 // accepting raw or typed outputs. Calls are spread round robin over
 // Options.Connections connections.
 //
-// It runs on a gRPC transport of its own (h2conn.go: HTTP/2 without TLS,
-// unary calls only) rather than grpc-go, whose unary call allocates some
-// 90 objects (5.7 KB) and hands every call between three goroutines: that
-// cost more CPU per call than the rest of the load generator. Requests
-// are encoded once, by Prepare; answers are checked in the stream's
-// buffer, not unmarshalled.
+// It runs on a gRPC transport of its own (package h2) rather than
+// grpc-go, for the CPU a call costs. Requests are encoded once, by
+// Prepare; answers are checked in the stream's buffer, not unmarshalled.
 type grpcClient struct {
 	opts      Options
-	addr      string
-	dialer    net.Dialer
+	dialer    transport.Dialer
 	authority string
-	metadata  []headerField // the options' headers as gRPC metadata
-	inferHead []byte        // ModelInfer's header block, grpc-timeout aside
+	metadata  []transport.HeaderField // the options' headers as gRPC metadata
+	inferHead []byte                  // ModelInfer's header block, grpc-timeout aside
 	slots     []grpcSlot
 	next      atomic.Uint64
 }
@@ -51,7 +48,7 @@ type grpcClient struct {
 // grpcSlot holds one of the client's connections, redialled when it fails.
 type grpcSlot struct {
 	mu   sync.Mutex
-	conn atomic.Pointer[h2Conn]
+	conn atomic.Pointer[h2.Conn]
 }
 
 func newGRPCClient(opts Options) (*grpcClient, error) {
@@ -70,12 +67,12 @@ func newGRPCClient(opts Options) (*grpcClient, error) {
 		return nil, err
 	}
 	c := &grpcClient{
-		opts: opts, addr: target, authority: target, metadata: md,
-		dialer: net.Dialer{KeepAlive: 30 * time.Second},
+		opts: opts, authority: target, metadata: md,
+		dialer: transport.Dialer{Addr: target, Timeout: opts.ConnectTimeout, Net: net.Dialer{KeepAlive: 30 * time.Second}},
 		slots:  make([]grpcSlot, opts.Connections),
 	}
 	c.inferHead = c.headerBlock(pb.GRPCInferenceService_ModelInfer_FullMethodName)
-	if len(c.inferHead) > defaultFrameSize/2 {
+	if len(c.inferHead) > h2.DefaultFrameSize/2 {
 		return nil, fmt.Errorf("gRPC metadata of %d bytes: too large for one HEADERS frame", len(c.inferHead))
 	}
 	return c, nil
@@ -83,25 +80,25 @@ func newGRPCClient(opts Options) (*grpcClient, error) {
 
 // grpcMetadata checks and renders the options' headers as gRPC metadata:
 // lower-case keys, values of "-bin" keys in base64, no reserved names.
-func grpcMetadata(headers map[string]string) ([]headerField, error) {
+func grpcMetadata(headers map[string]string) ([]transport.HeaderField, error) {
 	names := make([]string, 0, len(headers))
 	for k := range headers {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	var md []headerField
+	var md []transport.HeaderField
 	for _, k := range names {
 		key, v := strings.ToLower(k), headers[k]
 		if strings.HasSuffix(key, "-bin") {
 			v = base64.RawStdEncoding.EncodeToString([]byte(v))
 		}
 		switch {
-		case !validHeader(key, v) || strings.HasPrefix(key, ":"):
+		case !transport.ValidHeader(key, v) || strings.HasPrefix(key, ":"):
 			return nil, fmt.Errorf("metadata %q: not a valid gRPC metadata key and value", k)
 		case strings.HasPrefix(key, "grpc-") || key == "content-type" || key == "te" || key == "user-agent":
 			return nil, fmt.Errorf("metadata %q is reserved to the client", k)
 		}
-		md = append(md, headerField{key, v})
+		md = append(md, transport.HeaderField{Name: key, Value: v})
 	}
 	return md, nil
 }
@@ -109,27 +106,7 @@ func grpcMetadata(headers map[string]string) ([]headerField, error) {
 // headerBlock renders the HPACK block of a call to method, but for its
 // grpc-timeout, appended per call.
 func (c *grpcClient) headerBlock(method string) []byte {
-	b := appendHpackIndexed(nil, hpackMethodPOST)
-	b = appendHpackIndexed(b, hpackSchemeHTTP)
-	b = appendHpackLiteral(b, hpackPath, "", method)
-	b = appendHpackLiteral(b, hpackAuthority, "", c.authority)
-	b = appendHpackLiteral(b, hpackContentType, "", "application/grpc")
-	b = appendHpackLiteral(b, 0, "te", "trailers")
-	b = appendHpackLiteral(b, hpackUserAgent, "", "inferbench")
-	for _, f := range c.metadata {
-		b = appendHpackLiteral(b, 0, f.name, f.value)
-	}
-	return b
-}
-
-// appendTimeoutField appends the grpc-timeout field for d.
-func appendTimeoutField(b []byte, d time.Duration) []byte {
-	var v [16]byte
-	value := appendGRPCTimeout(v[:0], d)
-	b = appendHpackInt(b, 4, 0, 0)
-	b = appendHpackString(b, "grpc-timeout")
-	b = appendHpackInt(b, 7, 0, uint64(len(value)))
-	return append(b, value...)
+	return h2.HeaderBlock(method, c.authority, c.metadata)
 }
 
 func (c *grpcClient) Kind() Kind { return KServeGRPC }
@@ -139,7 +116,7 @@ func (c *grpcClient) Close() error {
 		s := &c.slots[i]
 		s.mu.Lock()
 		if conn := s.conn.Swap(nil); conn != nil {
-			conn.close()
+			conn.Close()
 		}
 		s.mu.Unlock()
 	}
@@ -148,27 +125,22 @@ func (c *grpcClient) Close() error {
 
 // conn returns the next slot's connection, dialling a new one when it has
 // none or its connection failed or is going away.
-func (c *grpcClient) conn(ctx context.Context, deadline time.Time) (*h2Conn, error) {
+func (c *grpcClient) conn(ctx context.Context, deadline time.Time) (*h2.Conn, error) {
 	s := &c.slots[c.next.Add(1)%uint64(len(c.slots))]
-	if conn := s.conn.Load(); conn != nil && conn.usable() {
+	if conn := s.conn.Load(); conn != nil && conn.Usable() {
 		return conn, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if conn := s.conn.Load(); conn != nil && conn.usable() {
+	if conn := s.conn.Load(); conn != nil && conn.Usable() {
 		return conn, nil
 	}
-	if cd := time.Now().Add(c.opts.ConnectTimeout); cd.Before(deadline) {
-		deadline = cd
-	}
-	ctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-	conn, err := dialH2(ctx, &c.dialer, c.addr, c.opts.MaxMessageSize)
+	conn, err := h2.Dial(ctx, &c.dialer, deadline, c.opts.MaxMessageSize)
 	if err != nil {
 		return nil, err
 	}
 	if old := s.conn.Swap(conn); old != nil {
-		old.closeWhenIdle()
+		old.CloseWhenIdle()
 	}
 	return conn, nil
 }
@@ -177,16 +149,16 @@ func (c *grpcClient) conn(ctx context.Context, deadline time.Time) (*h2Conn, err
 // block, all reused.
 type grpcCall struct {
 	c     *grpcClient
-	s     *h2Stream
+	s     *h2.Stream
 	timer *time.Timer
 	block []byte
-	watch abortWatch
+	watch transport.AbortWatch
 }
 
 func (c *grpcClient) newCall() *grpcCall {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	return &grpcCall{c: c, s: newH2Stream(), timer: timer}
+	return &grpcCall{c: c, s: h2.NewStream(), timer: timer}
 }
 
 // do runs one unary call of the rendered head (a method's header block)
@@ -196,78 +168,60 @@ func (c *grpcClient) newCall() *grpcCall {
 // REFUSED_STREAM) is sent once more, on a new connection if need be.
 func (g *grpcCall) do(ctx context.Context, op string, head, frame []byte) ([]byte, error) {
 	timeout := g.c.opts.Timeout
-	now := time.Now()
-	deadline := now.Add(timeout)
-	ctxFirst := false
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline, ctxFirst = d, true
-	}
+	deadline, ctxFirst := transport.Deadline(ctx, timeout)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	g.watch.follow(ctx)
-	g.timer.Reset(deadline.Sub(now))
+	g.watch.Follow(ctx)
+	g.timer.Reset(time.Until(deadline))
 	defer g.timer.Stop()
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {
-		var conn *h2Conn
+		var conn *h2.Conn
 		if conn, err = g.c.conn(ctx, deadline); err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("%s: %w", op, ctx.Err())
 			}
-			return nil, &transportError{op: op, err: err} // refused, unreachable, a connect timeout
+			return nil, &transport.Error{Op: op, Err: err} // refused, unreachable, a connect timeout
 		}
-		g.block = appendTimeoutField(append(g.block[:0], head...), time.Until(deadline))
-		if err = conn.call(ctx, g.s, g.block, frame, deadline, timeout, g.timer, &g.watch); err == nil {
-			err = g.s.err
+		g.block = h2.AppendTimeout(append(g.block[:0], head...), time.Until(deadline))
+		if err = conn.Call(ctx, g.s, g.block, frame, deadline, timeout, g.timer, &g.watch); err == nil {
+			err = g.s.Err()
 		}
-		if !isRefused(err) {
+		if !h2.IsRefused(err) {
 			break
 		}
 	}
 	if err == nil {
-		return g.s.answer()
+		return answer(g.s)
 	}
-	switch {
-	case ctx.Err() != nil:
-		return nil, fmt.Errorf("%s: %w", op, ctx.Err())
-	case isTimeout(err) && ctxFirst:
-		return nil, fmt.Errorf("%s: %w", op, context.DeadlineExceeded)
-	case isTimeout(err):
-		return nil, &timeoutError{op: op, after: timeout}
-	case isMalformed(err):
-		return nil, err
-	}
-	var reset *h2StreamReset
-	if errors.As(err, &reset) {
+	var reset *h2.StreamReset
+	if ctx.Err() == nil && errors.As(err, &reset) {
 		// A server that enforces the call's grpc-timeout resets the stream
 		// with CANCEL when it expires (grpc-go's does); its deadline is the
 		// client's or later, so a CANCEL at or after ours is the timeout,
 		// whichever timer fired first on a busy machine.
-		if reset.code == h2Cancel && !time.Now().Before(deadline) {
-			if ctxFirst {
-				return nil, fmt.Errorf("%s: %w", op, context.DeadlineExceeded)
-			}
-			return nil, &timeoutError{op: op, after: timeout}
+		if reset.Code == h2.Cancel && !time.Now().Before(deadline) {
+			return nil, transport.Wrap(ctx, op, context.DeadlineExceeded, ctxFirst, timeout)
 		}
 		return nil, &ServerError{GRPCCode: resetCode(reset), Message: reset.Error()}
 	}
-	return nil, &transportError{op: op, err: err}
+	return nil, transport.Wrap(ctx, op, err, ctxFirst, timeout)
 }
 
 // answer returns the message of a stream that ended, or the status it
 // ended with as a ServerError.
-func (s *h2Stream) answer() ([]byte, error) {
+func answer(s *h2.Stream) ([]byte, error) {
 	switch {
-	case s.httpStatus != 200:
-		return nil, &ServerError{GRPCCode: httpStatusCode(s.httpStatus),
-			Message: fmt.Sprintf("unexpected HTTP status code received from server: %d", s.httpStatus)}
-	case s.grpcStatus < 0:
+	case s.HTTPStatus() != 200:
+		return nil, &ServerError{GRPCCode: httpStatusCode(s.HTTPStatus()),
+			Message: fmt.Sprintf("unexpected HTTP status code received from server: %d", s.HTTPStatus())}
+	case s.GRPCStatus() < 0:
 		return nil, &ServerError{GRPCCode: codes.Internal, Message: "the server ended the call without a grpc-status"}
-	case s.grpcStatus != 0:
-		return nil, &ServerError{GRPCCode: codes.Code(s.grpcStatus), Message: decodeGRPCMessage(s.grpcMessage)}
+	case s.GRPCStatus() != 0:
+		return nil, &ServerError{GRPCCode: codes.Code(s.GRPCStatus()), Message: decodeGRPCMessage(s.GRPCMessage())}
 	}
-	return s.message()
+	return s.Message()
 }
 
 // httpStatusCode maps a non-200 HTTP status to a gRPC code, as the gRPC
@@ -290,13 +244,13 @@ func httpStatusCode(status int) codes.Code {
 
 // resetCode maps a stream's end without status to a gRPC code, as grpc-go
 // does for RST_STREAM's error codes.
-func resetCode(r *h2StreamReset) codes.Code {
-	switch r.code {
-	case h2RefusedStream:
+func resetCode(r *h2.StreamReset) codes.Code {
+	switch r.Code {
+	case h2.RefusedStream:
 		return codes.Unavailable
-	case h2Cancel:
+	case h2.Cancel:
 		return codes.Canceled
-	case h2FlowControl, h2EnhanceYourCalm:
+	case h2.FlowControl, h2.EnhanceYourCalm:
 		return codes.ResourceExhausted
 	}
 	return codes.Internal
@@ -313,13 +267,6 @@ func decodeGRPCMessage(msg string) string {
 	return msg
 }
 
-// frameMessage length-prefixes an encoded message.
-func frameMessage(msg []byte) []byte {
-	b := make([]byte, grpcPrefixLen, grpcPrefixLen+len(msg))
-	binary.BigEndian.PutUint32(b[1:], uint32(len(msg)))
-	return append(b, msg...)
-}
-
 // invoke runs a call of the control plane (health, metadata, statistics):
 // proto messages, allocations allowed.
 func (c *grpcClient) invoke(ctx context.Context, method string, req, reply proto.Message) error {
@@ -328,9 +275,9 @@ func (c *grpcClient) invoke(ctx context.Context, method string, req, reply proto
 		return err
 	}
 	g := c.newCall()
-	defer g.watch.release()
+	defer g.watch.Release()
 	op := method[strings.LastIndexByte(method, '/')+1:]
-	msg, err := g.do(ctx, op, c.headerBlock(method), frameMessage(b))
+	msg, err := g.do(ctx, op, c.headerBlock(method), h2.FrameMessage(b))
 	if err != nil {
 		return err
 	}
@@ -413,7 +360,7 @@ type grpcPayload struct {
 }
 
 // Size is the encoded message's length.
-func (p *grpcPayload) Size() int { return len(p.frame) - grpcPrefixLen }
+func (p *grpcPayload) Size() int { return len(p.frame) - h2.PrefixLen }
 
 // Prepare encodes the ModelInferRequest once; calls send these bytes.
 func (c *grpcClient) Prepare(model, version string, req *kserve.InferRequest) (Payload, error) {
@@ -429,7 +376,7 @@ func (c *grpcClient) Prepare(model, version string, req *kserve.InferRequest) (P
 	if len(b) > c.opts.MaxMessageSize {
 		return nil, fmt.Errorf("the ModelInferRequest of %d bytes exceeds the message size limit of %d bytes", len(b), c.opts.MaxMessageSize)
 	}
-	return &grpcPayload{frame: frameMessage(b)}, nil
+	return &grpcPayload{frame: h2.FrameMessage(b)}, nil
 }
 
 // grpcPayloadOf checks that p was prepared by a gRPC client.
@@ -449,7 +396,7 @@ func (c *grpcClient) Infer(ctx context.Context, p Payload) (*kserve.InferRespons
 		return nil, err
 	}
 	g := c.newCall()
-	defer g.watch.release()
+	defer g.watch.Release()
 	msg, err := g.do(ctx, inferOp, c.inferHead, gp.frame)
 	if err != nil {
 		return nil, err
@@ -482,7 +429,7 @@ func (gc *grpcCaller) Call(ctx context.Context, p Payload) Outcome {
 	}
 	g := gc.call
 	msg, err := g.do(ctx, inferOp, g.c.inferHead, gp.frame)
-	out := Outcome{RequestBytes: gp.Size(), ResponseBytes: max(len(g.s.buf)-grpcPrefixLen, 0)}
+	out := Outcome{RequestBytes: gp.Size(), ResponseBytes: g.s.Received()}
 	if err == nil {
 		err = gc.check.protoMsg(msg)
 	}
@@ -491,6 +438,6 @@ func (gc *grpcCaller) Call(ctx context.Context, p Payload) Outcome {
 }
 
 func (gc *grpcCaller) Close() error {
-	gc.call.watch.release()
+	gc.call.watch.Release()
 	return nil
 }

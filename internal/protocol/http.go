@@ -16,18 +16,20 @@ import (
 
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/kserve/pb"
+	"github.com/inferbench/inferbench/internal/transport"
+	"github.com/inferbench/inferbench/internal/transport/http1"
 )
 
 // httpClient speaks KServe v2 over HTTP/1.1 with keep-alive connections,
 // either with Triton's binary tensors (as tritonclient and perf_analyzer do
 // by default) or with pure JSON, through a lean transport of its own
-// (httptransport.go) rather than net/http.
+// (package http1) rather than net/http.
 type httpClient struct {
 	opts     Options
 	binary   bool
-	basePath string        // the URL's path prefix, no trailing slash
-	fields   []headerField // sent with every request: Host, User-Agent, the options' headers
-	t        *httpTransport
+	basePath string                  // the URL's path prefix, no trailing slash
+	fields   []transport.HeaderField // sent with every request: Host, User-Agent, the options' headers
+	t        *http1.Transport
 }
 
 // hopHeaders are set by the transport; the options' headers cannot.
@@ -51,7 +53,7 @@ func newHTTPClient(opts Options) (*httpClient, error) {
 	if u.Scheme == "https" {
 		tlsConfig = &tls.Config{ServerName: u.Hostname()}
 	}
-	fields := []headerField{{"Host", u.Host}, {"User-Agent", "inferbench"}}
+	fields := []transport.HeaderField{{Name: "Host", Value: u.Host}, {Name: "User-Agent", Value: "inferbench"}}
 	names := make([]string, 0, len(opts.Headers))
 	for k := range opts.Headers {
 		names = append(names, k)
@@ -59,26 +61,27 @@ func newHTTPClient(opts Options) (*httpClient, error) {
 	sort.Strings(names)
 	for _, k := range names {
 		v := opts.Headers[k]
-		if !validHeader(k, v) {
+		if !transport.ValidHeader(k, v) {
 			return nil, fmt.Errorf("header %q: not a valid HTTP header", k)
 		}
 		if slices.ContainsFunc(hopHeaders, func(h string) bool { return strings.EqualFold(h, k) }) {
 			return nil, fmt.Errorf("header %q is the client's to set", k)
 		}
-		if i := slices.IndexFunc(fields, func(f headerField) bool { return strings.EqualFold(f.name, k) }); i >= 0 {
-			fields[i].value = v // Host, User-Agent
+		if i := slices.IndexFunc(fields, func(f transport.HeaderField) bool { return strings.EqualFold(f.Name, k) }); i >= 0 {
+			fields[i].Value = v // Host, User-Agent
 			continue
 		}
-		fields = append(fields, headerField{k, v})
+		fields = append(fields, transport.HeaderField{Name: k, Value: v})
 	}
 	return &httpClient{
 		opts: opts, binary: opts.Kind == KServeHTTP, basePath: strings.TrimSuffix(u.Path, "/"), fields: fields,
-		t: &httpTransport{
-			dial:    dialer{addr: addr, tls: tlsConfig, timeout: opts.ConnectTimeout, net: net.Dialer{KeepAlive: 30 * time.Second}},
-			pool:    connPool{max: opts.MaxConns},
-			timeout: opts.Timeout,
-			limit:   opts.MaxMessageSize,
-		},
+		t: http1.New(http1.Config{
+			Dialer:  transport.Dialer{Addr: addr, TLS: tlsConfig, Timeout: opts.ConnectTimeout, Net: net.Dialer{KeepAlive: 30 * time.Second}},
+			MaxIdle: opts.MaxConns,
+			Timeout: opts.Timeout,
+			Limit:   opts.MaxMessageSize,
+			Capture: kserve.HeaderContentLength,
+		}),
 	}, nil
 }
 
@@ -106,7 +109,7 @@ func httpBase(raw string) (string, error) {
 func (c *httpClient) Kind() Kind { return c.opts.Kind }
 
 func (c *httpClient) Close() error {
-	c.t.pool.close()
+	c.t.Close()
 	return nil
 }
 
@@ -120,19 +123,42 @@ func modelPath(model, version string) string {
 
 // do sends one request that is not on the hot path (health, metadata)
 // under the call timeout and returns the answer with a body of its own.
-func (c *httpClient) do(ctx context.Context, method, path string) (*httpResponse, error) {
-	req := appendRequestHead(nil, method, c.basePath+path, c.fields, -1)
+func (c *httpClient) do(ctx context.Context, method, path string) (*http1.Response, error) {
+	req := http1.AppendRequestHead(nil, method, c.basePath+path, c.fields, -1)
+	return c.exchange(ctx, method+" "+path, req, method)
+}
+
+// exchange sends a rendered request under the call timeout and returns
+// the answer with a body of its own.
+func (c *httpClient) exchange(ctx context.Context, op string, req []byte, method string) (*http1.Response, error) {
 	var (
-		w    abortWatch
-		res  httpResponse
+		w    transport.AbortWatch
+		res  http1.Response
 		body []byte
 	)
-	w.follow(ctx)
-	defer w.release()
-	if err := c.t.exchange(ctx, &w, method+" "+path, req, method, &res, &body); err != nil {
+	w.Follow(ctx)
+	defer w.Release()
+	if err := c.t.Exchange(ctx, &w, op, req, method, &res, &body); err != nil {
 		return nil, err
 	}
 	return &res, nil
+}
+
+// jsonLen returns the Inference-Header-Content-Length of a response (the
+// header the transport captures), -1 when absent, checked as
+// kserve.ParseHeaderLength checks it.
+func jsonLen(r *http1.Response) (int, error) {
+	if !r.HasCaptured {
+		return -1, nil
+	}
+	if n, ok := http1.ParseDecimal(r.Captured); ok && n <= int64(len(r.Body)) {
+		return int(n), nil
+	}
+	_, err := kserve.ParseHeaderLength(string(r.Captured), len(r.Body))
+	if err == nil {
+		err = fmt.Errorf("invalid %s '%s'", kserve.HeaderContentLength, r.Captured)
+	}
+	return 0, &MalformedResponseError{Err: err}
 }
 
 func statusError(status int, body []byte) error {
@@ -146,7 +172,7 @@ func (c *httpClient) health(ctx context.Context, path string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return res.status == http.StatusOK, nil
+	return res.Status == http.StatusOK, nil
 }
 
 func (c *httpClient) ServerLive(ctx context.Context) (bool, error) {
@@ -167,10 +193,10 @@ func (c *httpClient) getJSON(ctx context.Context, path string, v any) error {
 	if err != nil {
 		return err
 	}
-	if res.status != http.StatusOK {
-		return statusError(res.status, res.body)
+	if res.Status != http.StatusOK {
+		return statusError(res.Status, res.Body)
 	}
-	if err := json.Unmarshal(res.body, v); err != nil {
+	if err := json.Unmarshal(res.Body, v); err != nil {
 		return &MalformedResponseError{Err: fmt.Errorf("GET %s: %w", path, err)}
 	}
 	return nil
@@ -252,23 +278,23 @@ func (c *httpClient) Prepare(model, version string, req *kserve.InferRequest) (P
 	fields := slices.Clone(c.fields)
 	if jsonLen >= 0 {
 		fields = withDefault(fields, "Content-Type", "application/octet-stream")
-		fields = append(fields, headerField{kserve.HeaderContentLength, strconv.Itoa(jsonLen)})
+		fields = append(fields, transport.HeaderField{Name: kserve.HeaderContentLength, Value: strconv.Itoa(jsonLen)})
 	} else {
 		fields = withDefault(fields, "Content-Type", "application/json")
 	}
 	path := modelPath(model, version) + "/infer"
-	head := appendRequestHead(nil, http.MethodPost, c.basePath+path, fields, len(body))
+	head := http1.AppendRequestHead(nil, http.MethodPost, c.basePath+path, fields, len(body))
 	wire := make([]byte, 0, len(head)+len(body))
 	wire = append(append(wire, head...), body...)
 	return &httpPayload{op: http.MethodPost + " " + path, wire: wire, body: len(body)}, nil
 }
 
 // withDefault adds a header unless the options set it.
-func withDefault(fields []headerField, name, value string) []headerField {
-	if slices.ContainsFunc(fields, func(f headerField) bool { return strings.EqualFold(f.name, name) }) {
+func withDefault(fields []transport.HeaderField, name, value string) []transport.HeaderField {
+	if slices.ContainsFunc(fields, func(f transport.HeaderField) bool { return strings.EqualFold(f.Name, name) }) {
 		return fields
 	}
-	return append(fields, headerField{name, value})
+	return append(fields, transport.HeaderField{Name: name, Value: value})
 }
 
 // payload checks that p was prepared by an HTTP client.
@@ -285,24 +311,18 @@ func (c *httpClient) Infer(ctx context.Context, p Payload) (*kserve.InferRespons
 	if err != nil {
 		return nil, err
 	}
-	var (
-		w    abortWatch
-		res  httpResponse
-		body []byte
-	)
-	w.follow(ctx)
-	defer w.release()
-	if err := c.t.exchange(ctx, &w, hp.op, hp.wire, http.MethodPost, &res, &body); err != nil {
-		return nil, err
-	}
-	if res.status != http.StatusOK {
-		return nil, statusError(res.status, res.body)
-	}
-	headerLen, err := res.jsonLen()
+	res, err := c.exchange(ctx, hp.op, hp.wire, http.MethodPost)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := kserve.DecodeHTTPResponse(res.body, headerLen)
+	if res.Status != http.StatusOK {
+		return nil, statusError(res.Status, res.Body)
+	}
+	headerLen, err := jsonLen(res)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := kserve.DecodeHTTPResponse(res.Body, headerLen)
 	if err != nil {
 		return nil, &MalformedResponseError{Err: err}
 	}

@@ -3,6 +3,9 @@ package protocol
 import (
 	"context"
 	"net/http"
+
+	"github.com/inferbench/inferbench/internal/transport"
+	"github.com/inferbench/inferbench/internal/transport/http1"
 )
 
 // httpCaller is one worker's hot path over HTTP: its response buffer and
@@ -10,8 +13,8 @@ import (
 type httpCaller struct {
 	c     *httpClient
 	check *Checker
-	watch abortWatch
-	res   httpResponse
+	watch transport.AbortWatch
+	res   http1.Response
 	body  []byte
 }
 
@@ -24,24 +27,24 @@ func (hc *httpCaller) Call(ctx context.Context, p Payload) Outcome {
 	if err != nil {
 		return Outcome{Err: err}
 	}
-	hc.watch.follow(ctx)
-	err = hc.c.t.exchange(ctx, &hc.watch, hp.op, hp.wire, http.MethodPost, &hc.res, &hc.body)
-	out := Outcome{RequestBytes: hp.body, ResponseBytes: len(hc.res.body)}
+	hc.watch.Follow(ctx)
+	err = hc.c.t.Exchange(ctx, &hc.watch, hp.op, hp.wire, http.MethodPost, &hc.res, &hc.body)
+	out := Outcome{RequestBytes: hp.body, ResponseBytes: len(hc.res.Body)}
 	switch {
 	case err != nil:
 		out.Err = err
-	case hc.res.status != http.StatusOK:
-		out.Err = statusError(hc.res.status, hc.res.body)
+	case hc.res.Status != http.StatusOK:
+		out.Err = statusError(hc.res.Status, hc.res.Body)
 	default:
 		var headerLen int
-		if headerLen, out.Err = hc.res.jsonLen(); out.Err == nil {
-			out.Err = hc.check.httpBody(hc.res.body, headerLen)
+		if headerLen, out.Err = jsonLen(&hc.res); out.Err == nil {
+			out.Err = hc.check.httpBody(hc.res.Body, headerLen)
 		}
 	}
 	return out
 }
 
 func (hc *httpCaller) Close() error {
-	hc.watch.release()
+	hc.watch.Release()
 	return nil
 }

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"text/template"
+
+	"github.com/inferbench/inferbench/internal/transport"
 )
 
 // HTTPOptions shape the requests of the image kinds (nim-http,
@@ -152,7 +154,7 @@ func (o HTTPOptions) resolve(kind Kind) (resolved, error) {
 		p.Method = http.MethodPost
 	}
 	p.Method = strings.ToUpper(p.Method)
-	if !validHeader(p.Method, "") || strings.ContainsAny(p.Method, "/:") {
+	if !transport.ValidHeader(p.Method, "") || strings.ContainsAny(p.Method, "/:") {
 		return resolved{}, fmt.Errorf("method %q is not an HTTP method", p.Method)
 	}
 	if !strings.HasPrefix(p.Path, "/") || strings.ContainsAny(p.Path, " \r\n") {
@@ -164,7 +166,7 @@ func (o HTTPOptions) resolve(kind Kind) (resolved, error) {
 	if p.Body != "" && p.ContentType == "" {
 		p.ContentType = "application/json"
 	}
-	if p.ContentType != "" && !validHeader("Content-Type", p.ContentType) {
+	if p.ContentType != "" && !transport.ValidHeader("Content-Type", p.ContentType) {
 		return resolved{}, fmt.Errorf("content type %q is not a valid header value", p.ContentType)
 	}
 	if len(p.Form) > 0 && p.MultipartField == "" {

@@ -12,8 +12,11 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/inferbench/inferbench/internal/jsonscan"
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/kserve/pb"
+	"github.com/inferbench/inferbench/internal/transport"
+	"github.com/inferbench/inferbench/internal/transport/http1"
 )
 
 // ErrNotSupported is a call a protocol has no counterpart for (the model
@@ -96,7 +99,7 @@ func (c *imageClient) ModelStatistics(context.Context, string, string) (*pb.Mode
 type imagePayload struct {
 	httpPayload
 	method, path string
-	fields       []headerField // headers, Content-Type included
+	fields       []transport.HeaderField // headers, Content-Type included
 	images       int
 }
 
@@ -145,7 +148,7 @@ func (c *imageClient) Prepare(model, version string, req *kserve.InferRequest) (
 	if contentType != "" {
 		fields = withDefault(fields, "Content-Type", contentType)
 	}
-	head := appendRequestHead(nil, c.o.Method, c.h.basePath+c.o.Path, fields, len(body))
+	head := http1.AppendRequestHead(nil, c.o.Method, c.h.basePath+c.o.Path, fields, len(body))
 	wire := make([]byte, 0, len(head)+len(body))
 	wire = append(append(wire, head...), body...)
 	return &imagePayload{httpPayload: httpPayload{op: c.o.Method + " " + c.o.Path, wire: wire, body: len(body)},
@@ -233,7 +236,7 @@ func imagePayloadOf(p Payload) (*imagePayload, error) {
 // (Triton's "error", FastAPI's "detail", "message"), or the body itself.
 func imageStatusError(status int, body []byte) error {
 	for _, key := range []string{"error", "detail", "message"} {
-		if v, ok := jsonLookup(body, key); ok && len(v) > 0 && v[0] == '"' {
+		if v, ok := jsonscan.Lookup(body, key); ok && len(v) > 0 && v[0] == '"' {
 			var s string
 			if json.Unmarshal(v, &s) == nil {
 				return &ServerError{HTTPStatus: status, Message: s}
@@ -251,18 +254,18 @@ func (c *imageClient) check(body []byte, images int) error {
 	if o.Detections == DetectionsNone && o.CheckPath == "" {
 		return nil
 	}
-	if !json.Valid(body) {
-		return &MalformedResponseError{Err: fmt.Errorf("the answer is not JSON: %q", clip(body))}
+	if !jsonscan.Valid(body) {
+		return &MalformedResponseError{Err: fmt.Errorf("the answer is not JSON: %q", transport.Clip(body))}
 	}
 	if o.CheckPath != "" {
-		if _, ok := jsonLookup(body, o.CheckPath); !ok {
+		if _, ok := jsonscan.Lookup(body, o.CheckPath); !ok {
 			return &ValidationError{Err: fmt.Errorf("the answer has no %s", o.CheckPath)}
 		}
 	}
 	switch o.Detections {
 	case DetectionsNIM:
-		data, _ := jsonLookup(body, "data")
-		n := jsonArrayLen(data)
+		data, _ := jsonscan.Lookup(body, "data")
+		n := jsonscan.ArrayLen(data)
 		if n < 0 {
 			return &ValidationError{Err: errors.New(`the answer has no "data" list of NIM detections`)}
 		}
@@ -281,16 +284,16 @@ func (c *imageClient) check(body []byte, images int) error {
 // list, bare or under "detections", "predictions" or "results"; -1 when
 // there is none.
 func detectionList(body []byte) int {
-	v, _ := jsonLookup(body, "")
+	v, _ := jsonscan.Lookup(body, "")
 	if len(v) > 0 && v[0] == '{' {
 		for _, key := range []string{"detections", "predictions", "results"} {
-			if list, ok := jsonLookup(v, key); ok {
-				return jsonArrayLen(list)
+			if list, ok := jsonscan.Lookup(v, key); ok {
+				return jsonscan.ArrayLen(list)
 			}
 		}
 		return -1
 	}
-	return jsonArrayLen(v)
+	return jsonscan.ArrayLen(v)
 }
 
 // Infer sends a request and returns its checked answer as one BYTES
@@ -300,31 +303,25 @@ func (c *imageClient) Infer(ctx context.Context, p Payload) (*kserve.InferRespon
 	if err != nil {
 		return nil, err
 	}
-	var (
-		w    abortWatch
-		res  httpResponse
-		body []byte
-	)
-	w.follow(ctx)
-	defer w.release()
-	if err := c.h.t.exchange(ctx, &w, ip.op, ip.wire, ip.method, &res, &body); err != nil {
+	res, err := c.h.exchange(ctx, ip.op, ip.wire, ip.method)
+	if err != nil {
 		return nil, err
 	}
-	if res.status < 200 || res.status > 299 {
-		return nil, imageStatusError(res.status, res.body)
+	if res.Status < 200 || res.Status > 299 {
+		return nil, imageStatusError(res.Status, res.Body)
 	}
-	if err := c.check(res.body, ip.images); err != nil {
+	if err := c.check(res.Body, ip.images); err != nil {
 		return nil, err
 	}
 	return &kserve.InferResponse{Outputs: []kserve.Tensor{{Name: "response", Datatype: kserve.BYTES, Shape: []int64{1},
-		Data: kserve.AppendBytesElement(nil, res.body)}}}, nil
+		Data: kserve.AppendBytesElement(nil, res.Body)}}}, nil
 }
 
 // imageCaller is one worker's hot path for an image kind.
 type imageCaller struct {
 	c     *imageClient
-	watch abortWatch
-	res   httpResponse
+	watch transport.AbortWatch
+	res   http1.Response
 	body  []byte
 }
 
@@ -335,22 +332,22 @@ func (ic *imageCaller) Call(ctx context.Context, p Payload) Outcome {
 	if err != nil {
 		return Outcome{Err: err}
 	}
-	ic.watch.follow(ctx)
-	err = ic.c.h.t.exchange(ctx, &ic.watch, ip.op, ip.wire, ip.method, &ic.res, &ic.body)
-	out := Outcome{RequestBytes: ip.body, ResponseBytes: len(ic.res.body)}
+	ic.watch.Follow(ctx)
+	err = ic.c.h.t.Exchange(ctx, &ic.watch, ip.op, ip.wire, ip.method, &ic.res, &ic.body)
+	out := Outcome{RequestBytes: ip.body, ResponseBytes: len(ic.res.Body)}
 	switch {
 	case err != nil:
 		out.Err = err
 		out.ResponseBytes = 0
-	case ic.res.status < 200 || ic.res.status > 299:
-		out.Err = imageStatusError(ic.res.status, ic.res.body)
+	case ic.res.Status < 200 || ic.res.Status > 299:
+		out.Err = imageStatusError(ic.res.Status, ic.res.Body)
 	default:
-		out.Err = ic.c.check(ic.res.body, ip.images)
+		out.Err = ic.c.check(ic.res.Body, ip.images)
 	}
 	return out
 }
 
 func (ic *imageCaller) Close() error {
-	ic.watch.release()
+	ic.watch.Release()
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/kserve/pb"
+	"github.com/inferbench/inferbench/internal/transport"
 )
 
 // Kind names a wire protocol.
@@ -180,11 +181,9 @@ func (e *ServerError) Error() string {
 }
 
 // MalformedResponseError is a response that arrived but cannot be used: an
-// undecodable body, or data that does not fit its shape.
-type MalformedResponseError struct{ Err error }
-
-func (e *MalformedResponseError) Error() string { return "malformed response: " + e.Err.Error() }
-func (e *MalformedResponseError) Unwrap() error { return e.Err }
+// undecodable body, or data that does not fit its shape. The transports
+// return it for a response they cannot parse.
+type MalformedResponseError = transport.MalformedResponseError
 
 // IsServerError reports whether err is a ServerError, and returns it.
 func IsServerError(err error) (*ServerError, bool) {

@@ -1,34 +1,31 @@
-package protocol
+package http1
 
 import (
 	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
+	"slices"
 	"strconv"
 
-	"github.com/inferbench/inferbench/internal/kserve"
+	"github.com/inferbench/inferbench/internal/transport"
 )
 
 // The HTTP/1.1 wire: requests are rendered once (request line, headers,
 // Content-Length body), responses are parsed in place from the
 // connection's read buffer into a reused body buffer.
 
-// headerField is one header to send.
-type headerField struct{ name, value string }
-
-// appendRequestHead renders a request's line and headers, ending with the
+// AppendRequestHead renders a request's line and headers, ending with the
 // blank line; bodyLen < 0 sends no Content-Length (a GET).
-func appendRequestHead(buf []byte, method, target string, fields []headerField, bodyLen int) []byte {
+func AppendRequestHead(buf []byte, method, target string, fields []transport.HeaderField, bodyLen int) []byte {
 	buf = append(buf, method...)
 	buf = append(buf, ' ')
 	buf = append(buf, target...)
 	buf = append(buf, " HTTP/1.1\r\n"...)
 	for _, f := range fields {
-		buf = append(buf, f.name...)
+		buf = append(buf, f.Name...)
 		buf = append(buf, ": "...)
-		buf = append(buf, f.value...)
+		buf = append(buf, f.Value...)
 		buf = append(buf, "\r\n"...)
 	}
 	if bodyLen >= 0 {
@@ -39,56 +36,23 @@ func appendRequestHead(buf []byte, method, target string, fields []headerField, 
 	return append(buf, "\r\n"...)
 }
 
-// validHeader reports whether a header can be sent as is: a token for a
-// name, no control characters but tab in the value.
-func validHeader(name, value string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c <= ' ' || c >= 0x7f || bytes.IndexByte([]byte(`"(),/:;<=>?@[\]{}`), c) >= 0 {
-			return false
-		}
-	}
-	for i := 0; i < len(value); i++ {
-		if c := value[i]; c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
-// httpResponse is a parsed response; one is reused from call to call.
-type httpResponse struct {
-	status int
+// Response is a parsed response; one is reused from call to call.
+type Response struct {
+	Status int
+	// Body is the body, in the caller's buffer.
+	Body []byte
+	// Captured is the value of the header the transport captures
+	// (Config.Capture), when HasCaptured.
+	Captured    []byte
+	HasCaptured bool
 	// close is set when the connection cannot carry another request.
 	close bool
 	// started is set once a byte of the response was read.
 	started bool
-	// inferLen is the Inference-Header-Content-Length: -1 when absent,
-	// -2 when it is not a number (inferRaw keeps it, for the message).
-	inferLen int
-	inferRaw []byte
-	// body is the body, in the caller's buffer.
-	body []byte
-}
-
-// jsonLen returns the Inference-Header-Content-Length for the body, -1
-// when absent, checked as kserve.ParseHeaderLength checks it.
-func (r *httpResponse) jsonLen() (int, error) {
-	if r.inferLen >= -1 && r.inferLen <= len(r.body) {
-		return r.inferLen, nil
-	}
-	_, err := kserve.ParseHeaderLength(string(r.inferRaw), len(r.body))
-	if err == nil {
-		err = fmt.Errorf("invalid %s '%s'", kserve.HeaderContentLength, r.inferRaw)
-	}
-	return 0, &MalformedResponseError{Err: err}
 }
 
 // errLineTooLong is a status or header line longer than the read buffer.
-var errLineTooLong = &MalformedResponseError{Err: errors.New("a response header line exceeds 8 KiB")}
+var errLineTooLong = &transport.MalformedResponseError{Err: errors.New("a response header line exceeds 8 KiB")}
 
 // readLine reads one line without its line end; the slice is valid until
 // the next read.
@@ -110,20 +74,16 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	return line, nil
 }
 
-// malformed makes a MalformedResponseError.
-func malformed(format string, args ...any) error {
-	return &MalformedResponseError{Err: fmt.Errorf(format, args...)}
-}
-
 // readResponse reads one response to a request of method: the status
 // line, the headers and the body (by Content-Length, chunked, or up to the
 // close), at most limit bytes of it, into *body (grown as needed and
-// reused). Interim 1xx responses are skipped.
-func readResponse(br *bufio.Reader, method string, res *httpResponse, body *[]byte, limit int) error {
+// reused), and the value of the header named capture (if not empty) into
+// res.Captured. Interim 1xx responses are skipped.
+func readResponse(br *bufio.Reader, method string, res *Response, body *[]byte, limit int, capture string) error {
 	res.started = false
 	for {
-		res.status, res.close, res.inferLen = 0, false, -1
-		res.body = (*body)[:0]
+		res.Status, res.close, res.HasCaptured = 0, false, false
+		res.Body = (*body)[:0]
 		if _, err := br.Peek(1); err != nil {
 			return err // nothing of a response: the server closed, or a timeout
 		}
@@ -137,24 +97,25 @@ func readResponse(br *bufio.Reader, method string, res *httpResponse, body *[]by
 			return err
 		}
 		res.close = !http11
-		length, chunked, err := readHeaders(br, res)
+		length, chunked, err := readHeaders(br, res, capture)
 		if err != nil {
 			return noEOF(err)
 		}
 		switch {
-		case res.status >= 100 && res.status < 200 && res.status != 101:
+		case res.Status >= 100 && res.Status < 200 && res.Status != 101:
 			continue // interim: the final response follows
-		case method == "HEAD" || res.status == 204 || res.status == 304 || res.status < 200:
+		case method == "HEAD" || res.Status == 204 || res.Status == 304 || res.Status < 200:
 			return nil
 		case chunked:
 			return noEOF(readChunked(br, res, body, limit))
 		case length >= 0:
 			if length > int64(limit) {
 				res.close = true
-				return malformed("response body of %d bytes exceeds the limit of %d bytes", length, limit)
+				return transport.Malformed("response body of %d bytes exceeds the limit of %d bytes", length, limit)
 			}
-			res.body = grow(body, int(length))
-			_, err := io.ReadFull(br, res.body)
+			var err error
+			*body, err = appendN((*body)[:0], br, int(length))
+			res.Body = *body
 			return noEOF(err)
 		default:
 			res.close = true
@@ -173,24 +134,27 @@ func noEOF(err error) error {
 
 // parseStatusLine reads "HTTP/1.x NNN reason" and reports whether the
 // version is 1.1 (keep-alive by default).
-func parseStatusLine(line []byte, res *httpResponse) (http11 bool, err error) {
+func parseStatusLine(line []byte, res *Response) (http11 bool, err error) {
 	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) || line[8] != ' ' || len(line) > 12 && line[12] != ' ' {
-		return false, malformed("not an HTTP/1.x status line: %q", clip(line))
+		return false, transport.Malformed("not an HTTP/1.x status line: %q", transport.Clip(line))
 	}
 	code := 0
 	for _, c := range line[9:12] {
 		if c < '0' || c > '9' {
-			return false, malformed("not an HTTP/1.x status line: %q", clip(line))
+			return false, transport.Malformed("not an HTTP/1.x status line: %q", transport.Clip(line))
 		}
 		code = code*10 + int(c-'0')
 	}
-	res.status = code
+	if code < 100 { // three digits, but no status: what follows cannot be framed
+		return false, transport.Malformed("status %03d in %q", code, transport.Clip(line))
+	}
+	res.Status = code
 	return line[7] == '1', nil
 }
 
 // readHeaders reads the header lines up to the blank line, noting those
 // that frame the body or matter to the protocol.
-func readHeaders(br *bufio.Reader, res *httpResponse) (length int64, chunked bool, err error) {
+func readHeaders(br *bufio.Reader, res *Response, capture string) (length int64, chunked bool, err error) {
 	length = -1
 	for {
 		line, err := readLine(br)
@@ -202,19 +166,19 @@ func readHeaders(br *bufio.Reader, res *httpResponse) (length int64, chunked boo
 		}
 		colon := bytes.IndexByte(line, ':')
 		if colon <= 0 {
-			return 0, false, malformed("malformed header line %q", clip(line))
+			return 0, false, transport.Malformed("malformed header line %q", transport.Clip(line))
 		}
 		name, value := line[:colon], bytes.Trim(line[colon+1:], " \t")
 		switch {
 		case bytes.EqualFold(name, []byte("Content-Length")):
-			n, ok := parseDecimal(value)
+			n, ok := ParseDecimal(value)
 			if !ok || length >= 0 && n != length {
-				return 0, false, malformed("invalid Content-Length %q", clip(value))
+				return 0, false, transport.Malformed("invalid Content-Length %q", transport.Clip(value))
 			}
 			length = n
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
 			if !bytes.EqualFold(value, []byte("chunked")) {
-				return 0, false, malformed("unsupported Transfer-Encoding %q", clip(value))
+				return 0, false, transport.Malformed("unsupported Transfer-Encoding %q", transport.Clip(value))
 			}
 			chunked = true
 		case bytes.EqualFold(name, []byte("Connection")):
@@ -224,14 +188,9 @@ func readHeaders(br *bufio.Reader, res *httpResponse) (length int64, chunked boo
 			case hasToken(value, "keep-alive"):
 				res.close = false
 			}
-		case bytes.EqualFold(name, []byte(kserve.HeaderContentLength)):
-			res.inferRaw = append(res.inferRaw[:0], value...)
-			n, ok := parseDecimal(value)
-			if !ok || n > 1<<31-1 {
-				res.inferLen = -2
-			} else {
-				res.inferLen = int(n)
-			}
+		case capture != "" && bytes.EqualFold(name, []byte(capture)):
+			res.Captured = append(res.Captured[:0], value...)
+			res.HasCaptured = true
 		}
 	}
 }
@@ -253,8 +212,8 @@ func hasToken(value []byte, token string) bool {
 	return false
 }
 
-// parseDecimal parses a non-negative decimal number of at most 18 digits.
-func parseDecimal(b []byte) (int64, bool) {
+// ParseDecimal parses a non-negative decimal number of at most 18 digits.
+func ParseDecimal(b []byte) (int64, bool) {
 	if len(b) == 0 || len(b) > 18 {
 		return 0, false
 	}
@@ -268,17 +227,33 @@ func parseDecimal(b []byte) (int64, bool) {
 	return n, true
 }
 
-// grow returns (*buf)[:n], reallocating only when the capacity is short.
-func grow(buf *[]byte, n int) []byte {
-	if cap(*buf) < n {
-		*buf = make([]byte, n)
+// appendN appends n bytes read from br to buf. A buffer short of room is
+// grown as the bytes arrive, doubling, not to the length announced: a
+// server that declares a large body and sends little costs little.
+func appendN(buf []byte, br *bufio.Reader, n int) ([]byte, error) {
+	end := len(buf) + n
+	if cap(buf) >= end {
+		_, err := io.ReadFull(br, buf[len(buf):end])
+		return buf[:end], err
 	}
-	*buf = (*buf)[:n]
-	return *buf
+	for len(buf) < end {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(end-len(buf), max(len(buf), 4<<10)))
+		}
+		k, err := br.Read(buf[len(buf):min(end, cap(buf))])
+		buf = buf[:len(buf)+k]
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 // readChunked reads a chunked body and its trailers.
-func readChunked(br *bufio.Reader, res *httpResponse, body *[]byte, limit int) error {
+func readChunked(br *bufio.Reader, res *Response, body *[]byte, limit int) error {
 	n := 0
 	for {
 		line, err := readLine(br)
@@ -291,22 +266,16 @@ func readChunked(br *bufio.Reader, res *httpResponse, body *[]byte, limit int) e
 		size, ok := parseHex(bytes.Trim(line, " \t"))
 		if !ok {
 			res.close = true
-			return malformed("invalid chunk size %q", clip(line))
+			return transport.Malformed("invalid chunk size %q", transport.Clip(line))
 		}
 		if size == 0 {
 			break
 		}
 		if size > int64(limit-n) {
 			res.close = true
-			return malformed("response body exceeds the limit of %d bytes", limit)
+			return transport.Malformed("response body exceeds the limit of %d bytes", limit)
 		}
-		if cap(*body) < n+int(size) {
-			grown := make([]byte, n, max(n+int(size), 2*cap(*body)))
-			copy(grown, (*body)[:n])
-			*body = grown
-		}
-		*body = (*body)[:n+int(size)]
-		if _, err := io.ReadFull(br, (*body)[n:]); err != nil {
+		if *body, err = appendN((*body)[:n], br, int(size)); err != nil {
 			return err
 		}
 		n += int(size)
@@ -315,7 +284,7 @@ func readChunked(br *bufio.Reader, res *httpResponse, body *[]byte, limit int) e
 			if err != nil {
 				return err
 			}
-			return malformed("chunk of %d bytes not followed by a line end", size)
+			return transport.Malformed("chunk of %d bytes not followed by a line end", size)
 		}
 	}
 	for { // trailers
@@ -327,7 +296,7 @@ func readChunked(br *bufio.Reader, res *httpResponse, body *[]byte, limit int) e
 			break
 		}
 	}
-	res.body = (*body)[:n]
+	res.Body = (*body)[:n]
 	return nil
 }
 
@@ -353,19 +322,16 @@ func parseHex(b []byte) (int64, bool) {
 }
 
 // readToClose reads a body delimited by the end of the connection.
-func readToClose(br *bufio.Reader, res *httpResponse, body *[]byte, limit int) error {
+func readToClose(br *bufio.Reader, res *Response, body *[]byte, limit int) error {
 	buf := bytes.NewBuffer((*body)[:0])
 	n, err := buf.ReadFrom(io.LimitReader(br, int64(limit)+1))
 	*body = buf.Bytes()
-	res.body = *body
+	res.Body = *body
 	if err != nil {
 		return err
 	}
 	if n > int64(limit) {
-		return malformed("response body exceeds the limit of %d bytes", limit)
+		return transport.Malformed("response body exceeds the limit of %d bytes", limit)
 	}
 	return nil
 }
-
-// clip shortens a quoted piece of a response for a message.
-func clip(b []byte) []byte { return b[:min(len(b), 64)] }

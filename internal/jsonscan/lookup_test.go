@@ -1,11 +1,11 @@
-package protocol
+package jsonscan
 
 import (
 	"encoding/json"
 	"testing"
 )
 
-func TestJSONLookup(t *testing.T) {
+func TestLookup(t *testing.T) {
 	doc := []byte(` {"data": [ {"index": 0, "bounding_boxes": {"a\"b": [1, 2], "person": [{"x_min": 0.1}]}},
 		{"index": 1, "bounding_boxes": {}} ], "ok": true, "n": -1.5e3, "s": "x,]}"} `)
 	tests := []struct {
@@ -25,38 +25,38 @@ func TestJSONLookup(t *testing.T) {
 		{"ok.deeper", "", false},
 	}
 	for _, tt := range tests {
-		got, ok := jsonLookup(doc, tt.path)
+		got, ok := Lookup(doc, tt.path)
 		if ok != tt.ok || string(got) != tt.want {
 			t.Errorf("%q: %q %v, want %q %v", tt.path, got, ok, tt.want, tt.ok)
 		}
 	}
-	data, _ := jsonLookup(doc, "data")
-	if n := jsonArrayLen(data); n != 2 {
+	data, _ := Lookup(doc, "data")
+	if n := ArrayLen(data); n != 2 {
 		t.Errorf("len(data) = %d", n)
 	}
 	for _, v := range []string{`[]`, `[ ]`, `[1]`, `[[1,2],{"a":[3]}, "]"]`} {
 		var want []any
 		json.Unmarshal([]byte(v), &want)
-		if n := jsonArrayLen([]byte(v)); n != len(want) {
+		if n := ArrayLen([]byte(v)); n != len(want) {
 			t.Errorf("%s: %d elements, want %d", v, n, len(want))
 		}
 	}
-	if jsonArrayLen([]byte(`{}`)) != -1 {
+	if ArrayLen([]byte(`{}`)) != -1 {
 		t.Error("an object counted as an array")
 	}
 	for _, bad := range []string{``, `{"a": `, `["x`, `{"a" 1}`} {
-		if _, ok := jsonLookup([]byte(bad), "a"); ok {
+		if _, ok := Lookup([]byte(bad), "a"); ok {
 			t.Errorf("%q: found", bad)
 		}
 	}
 }
 
-func TestJSONLookupAllocatesNothing(t *testing.T) {
+func TestLookupAllocatesNothing(t *testing.T) {
 	doc := []byte(`{"data": [{"index": 0, "bounding_boxes": {"person": [{"x_min": 0.1}]}}]}`)
 	allocs := testing.AllocsPerRun(100, func() {
-		v, _ := jsonLookup(doc, "data")
-		_ = jsonArrayLen(v)
-		_, _ = jsonLookup(doc, "data.0.bounding_boxes.person")
+		v, _ := Lookup(doc, "data")
+		_ = ArrayLen(v)
+		_, _ = Lookup(doc, "data.0.bounding_boxes.person")
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per lookup", allocs)

@@ -1,16 +1,18 @@
-package protocol
+package h2
 
 import (
 	"context"
 	"encoding/binary"
 	"fmt"
 	"time"
+
+	"github.com/inferbench/inferbench/internal/transport"
 )
 
-// h2Stream is one call's stream. A caller owns one and reuses it from call
+// Stream is one call's stream. A caller owns one and reuses it from call
 // to call; the fields the reader sets are written under the connection's
 // mu, and read by the caller once done has signalled.
-type h2Stream struct {
+type Stream struct {
 	id      uint32
 	done    chan struct{} // the reader signals the stream's end (buffered)
 	sendWin int64
@@ -23,12 +25,30 @@ type h2Stream struct {
 	err         error // the stream ended without an answer
 }
 
-func newH2Stream() *h2Stream { return &h2Stream{done: make(chan struct{}, 1)} }
+// NewStream makes a stream for a caller's calls.
+func NewStream() *Stream { return &Stream{done: make(chan struct{}, 1)} }
+
+// Err is why the stream of the last call ended without an answer, or nil.
+func (s *Stream) Err() error { return s.err }
+
+// HTTPStatus is the :status of the last call's answer.
+func (s *Stream) HTTPStatus() int { return s.httpStatus }
+
+// GRPCStatus is the grpc-status of the last call's trailers, -1 when
+// there was none; GRPCMessage its grpc-message, percent-encoded.
+func (s *Stream) GRPCStatus() int { return s.grpcStatus }
+
+// GRPCMessage is the grpc-message of the last call's trailers, as sent.
+func (s *Stream) GRPCMessage() string { return s.grpcMessage }
+
+// Received is the size of the last call's answer: its message without
+// the length prefix.
+func (s *Stream) Received() int { return max(len(s.buf)-PrefixLen, 0) }
 
 // reset prepares the stream for a call. A signal left by the previous
 // call's end (a connection that failed under it) is drained: the stream is
 // in no connection's table now, so no other can come.
-func (s *h2Stream) reset() {
+func (s *Stream) reset() {
 	select {
 	case <-s.done:
 	default:
@@ -39,12 +59,12 @@ func (s *h2Stream) reset() {
 }
 
 // onData appends a DATA payload, bounded by limit.
-func (s *h2Stream) onData(data []byte, limit int) error {
+func (s *Stream) onData(data []byte, limit int) error {
 	if !s.headers {
-		return &h2StreamReset{code: h2ProtocolError, dataFirst: true}
+		return &StreamReset{Code: protocolErrorCode, dataFirst: true}
 	}
-	if len(s.buf)+len(data) > limit+grpcPrefixLen {
-		return malformed("response message exceeds the limit of %d bytes", limit)
+	if len(s.buf)+len(data) > limit+PrefixLen {
+		return transport.Malformed("response message exceeds the limit of %d bytes", limit)
 	}
 	s.buf = append(s.buf, data...)
 	return nil
@@ -52,7 +72,7 @@ func (s *h2Stream) onData(data []byte, limit int) error {
 
 // onHeaders takes a header block: the response headers, or the trailers
 // that end the stream. done is set when the stream is over.
-func (s *h2Stream) onHeaders(h *h2HeaderBlock) (done bool, err error) {
+func (s *Stream) onHeaders(h *incoming) (done bool, err error) {
 	if !s.headers {
 		s.headers = true
 		s.httpStatus = h.status
@@ -60,41 +80,41 @@ func (s *h2Stream) onHeaders(h *h2HeaderBlock) (done bool, err error) {
 			return false, nil
 		}
 	} else if !h.endStream {
-		return true, &h2StreamReset{code: h2ProtocolError, noTrailers: true}
+		return true, &StreamReset{Code: protocolErrorCode, noTrailers: true}
 	}
 	s.grpcStatus, s.grpcMessage = h.grpcStatus, h.grpcMessage
 	return true, nil
 }
 
-// h2StreamReset is a stream that ended without a gRPC status: reset by the
+// StreamReset is a stream that ended without a gRPC status: reset by the
 // server, refused (RST_STREAM REFUSED_STREAM, or above a GOAWAY's last
 // stream: never processed, so safe to send again), or broken.
-type h2StreamReset struct {
-	code       uint32
+type StreamReset struct {
+	Code       uint32 // RST_STREAM's error code
 	goAway     uint32 // the GOAWAY's error code, for a refusal by GOAWAY
 	noTrailers bool
 	dataFirst  bool
 }
 
-func (e *h2StreamReset) refused() bool { return e.code == h2RefusedStream }
+func (e *StreamReset) refused() bool { return e.Code == RefusedStream }
 
-func (e *h2StreamReset) Error() string {
+func (e *StreamReset) Error() string {
 	switch {
 	case e.noTrailers:
 		return "the server closed the stream without sending trailers"
 	case e.dataFirst:
 		return "the server sent data before headers"
-	case e.goAway != 0 || e.code == h2RefusedStream:
+	case e.goAway != 0 || e.Code == RefusedStream:
 		return "the server refused the stream (it was not processed)"
 	}
-	return fmt.Sprintf("the server reset the stream (HTTP/2 error code %d)", e.code)
+	return fmt.Sprintf("the server reset the stream (HTTP/2 error code %d)", e.Code)
 }
 
 // errStreamIDs is a connection out of stream identifiers; a new one is made.
-var errStreamIDs = &h2StreamReset{code: h2RefusedStream}
+var errStreamIDs = &StreamReset{Code: RefusedStream}
 
 // openErrLocked is why no stream can open on the connection now.
-func (c *h2Conn) openErrLocked() error {
+func (c *Conn) openErrLocked() error {
 	switch {
 	case c.err != nil:
 		return c.err
@@ -104,12 +124,12 @@ func (c *h2Conn) openErrLocked() error {
 	return nil
 }
 
-// call runs one unary call on s: the header block, the length-prefixed
+// Call runs one unary call on s: the header block, the length-prefixed
 // message, then the wait for the answer, bounded by timer (armed by the
 // caller for the call's deadline) and ctx. A nil error means the stream
 // ended: s holds the answer, or in s.err why there is none. Otherwise no
 // answer will come (the deadline, the context, the connection).
-func (c *h2Conn) call(ctx context.Context, s *h2Stream, block, msg []byte, deadline time.Time, timeout time.Duration, timer *time.Timer, w *abortWatch) error {
+func (c *Conn) Call(ctx context.Context, s *Stream, block, msg []byte, deadline time.Time, timeout time.Duration, timer *time.Timer, w *transport.AbortWatch) error {
 	s.reset()
 	// A stream slot first, then its identifier and headers in one hold of
 	// wmu: identifiers must reach the server in increasing order.
@@ -169,7 +189,7 @@ func (c *h2Conn) call(ctx context.Context, s *h2Stream, block, msg []byte, deadl
 		c.mu.Unlock()
 		if n == 0 { // the server answered already: stop sending, close our side
 			id := s.id
-			c.queueControl(func(b []byte) []byte { return appendRST(b, id, h2Cancel) })
+			c.queueControl(func(b []byte) []byte { return appendRST(b, id, Cancel) })
 			break
 		}
 		c.wmu.Lock()
@@ -195,7 +215,7 @@ func (c *h2Conn) call(ctx context.Context, s *h2Stream, block, msg []byte, deadl
 }
 
 // reserveLocked takes send window for up to want bytes of s's message.
-func (c *h2Conn) reserveLocked(s *h2Stream, want int) int {
+func (c *Conn) reserveLocked(s *Stream, want int) int {
 	n := int64(want)
 	n = min(n, c.sendWin, s.sendWin)
 	if n <= 0 {
@@ -214,14 +234,14 @@ const smallWrite = 16 << 10
 // writeData writes c.wbuf (frames already rendered) and data as DATA
 // frames of at most maxFrame bytes, END_STREAM on the last if end. It is
 // called with wmu held.
-func (c *h2Conn) writeData(id uint32, data []byte, end bool, maxFrame int, deadline time.Time, timeout time.Duration, w *abortWatch) error {
+func (c *Conn) writeData(id uint32, data []byte, end bool, maxFrame int, deadline time.Time, timeout time.Duration, w *transport.AbortWatch) error {
 	if err := c.setWriteDeadline(deadline, timeout); err != nil {
 		return err
 	}
-	if !w.attach(c.writer) {
+	if !w.Attach(c.writer) {
 		return context.Canceled
 	}
-	defer w.detach()
+	defer w.Detach()
 	flags := func(rest int) byte {
 		if end && rest == 0 {
 			return flagEndStream
@@ -267,7 +287,7 @@ func (c *h2Conn) writeData(id uint32, data []byte, end bool, maxFrame int, deadl
 // the table and the server is told to stop (RST_STREAM CANCEL). If the
 // reader ended it meanwhile, its signal is drained so the stream can be
 // reused.
-func (c *h2Conn) abandon(s *h2Stream) {
+func (c *Conn) abandon(s *Stream) {
 	c.mu.Lock()
 	live := s.id != 0 && c.streams[s.id] == s
 	if live {
@@ -275,7 +295,7 @@ func (c *h2Conn) abandon(s *h2Stream) {
 		c.active--
 		c.broadcastLocked()
 		if c.goAway && c.active == 0 && c.err == nil {
-			go c.close()
+			go c.Close()
 		}
 	}
 	select {
@@ -285,31 +305,31 @@ func (c *h2Conn) abandon(s *h2Stream) {
 	c.mu.Unlock()
 	if live {
 		id := s.id
-		c.queueControl(func(b []byte) []byte { return appendRST(b, id, h2Cancel) })
+		c.queueControl(func(b []byte) []byte { return appendRST(b, id, Cancel) })
 	}
 }
 
-// message returns the one message of a stream that ended with status OK:
+// Message returns the one message of a stream that ended with status OK:
 // the length prefix checked and removed.
-func (s *h2Stream) message() ([]byte, error) {
+func (s *Stream) Message() ([]byte, error) {
 	switch {
 	case len(s.buf) == 0:
-		return nil, malformed("the server answered OK without a response message")
-	case len(s.buf) < grpcPrefixLen:
-		return nil, malformed("a response message of %d bytes is shorter than its prefix", len(s.buf))
+		return nil, transport.Malformed("the server answered OK without a response message")
+	case len(s.buf) < PrefixLen:
+		return nil, transport.Malformed("a response message of %d bytes is shorter than its prefix", len(s.buf))
 	case s.buf[0] != 0:
-		return nil, malformed("a compressed response message, though the client asked for no compression")
+		return nil, transport.Malformed("a compressed response message, though the client asked for no compression")
 	}
 	n := binary.BigEndian.Uint32(s.buf[1:])
-	if int64(n) != int64(len(s.buf)-grpcPrefixLen) {
-		return nil, malformed("the response holds %d bytes after a message of %d bytes", len(s.buf)-grpcPrefixLen, n)
+	if int64(n) != int64(len(s.buf)-PrefixLen) {
+		return nil, transport.Malformed("the response holds %d bytes after a message of %d bytes", len(s.buf)-PrefixLen, n)
 	}
-	return s.buf[grpcPrefixLen:], nil
+	return s.buf[PrefixLen:], nil
 }
 
-// isRefused reports whether a call was refused before the server
+// IsRefused reports whether a call was refused before the server
 // processed it (safe to send again).
-func isRefused(err error) bool {
-	r, ok := err.(*h2StreamReset) // as the reader and call return it, unwrapped
+func IsRefused(err error) bool {
+	r, ok := err.(*StreamReset) // as the reader and call return it, unwrapped
 	return ok && r.refused()
 }

@@ -1,4 +1,4 @@
-package protocol
+package h2
 
 import (
 	"bufio"
@@ -13,17 +13,18 @@ import (
 	"time"
 
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/inferbench/inferbench/internal/transport"
 )
 
-// h2Conn is one HTTP/2 connection (h2c, prior knowledge) carrying gRPC
-// calls: the lean gRPC transport of the client (see grpc.go for why it is
-// not grpc-go). Callers write their frames themselves, under wmu; one
+// Conn is one HTTP/2 connection (h2c, prior knowledge) carrying gRPC
+// calls. Callers write their frames themselves, under wmu; one
 // reader goroutine per connection reads every frame and hands each stream
 // its headers, data and trailers. Nothing is allocated per call in steady
 // state: streams belong to callers and are reused, header blocks are
 // rendered once, and the HPACK decoder's dynamic table holds the headers
 // a server repeats.
-type h2Conn struct {
+type Conn struct {
 	nc    net.Conn
 	limit int // largest message received
 
@@ -35,13 +36,13 @@ type h2Conn struct {
 	iovBuf [][]byte
 	iov    net.Buffers
 	wdl    time.Time // the write deadline set on nc
-	writer net.Conn  // nc, whose SetDeadline moves the write deadline only (abortWatch)
+	writer net.Conn  // nc, whose SetDeadline moves the write deadline only (transport.AbortWatch)
 
 	pmu     sync.Mutex
 	pending []byte // control frames queued by the reader
 
 	mu         sync.Mutex
-	streams    map[uint32]*h2Stream
+	streams    map[uint32]*Stream
 	active     int
 	nextID     uint32
 	sendWin    int64       // the connection's send window
@@ -60,14 +61,14 @@ type h2Conn struct {
 
 	// The reader's own state.
 	dec       *hpack.Decoder
-	hdr       h2HeaderBlock
+	hdr       incoming
 	inBlock   bool   // a header block awaits its CONTINUATION frames
 	block     []byte // header block fragments being gathered
 	recvAcked int64  // bytes received and not yet given back as window
 }
 
-// h2HeaderBlock is what the client reads of a header block.
-type h2HeaderBlock struct {
+// incoming is what the client reads of a header block.
+type incoming struct {
 	stream      uint32
 	endStream   bool
 	status      int    // :status
@@ -76,25 +77,39 @@ type h2HeaderBlock struct {
 	grpcMessage string // percent-encoded, as sent
 }
 
+// maxHeaderBlock bounds a header block gathered from CONTINUATION frames.
+const maxHeaderBlock = 1 << 20
+
 // connWindowRefill is how much of the connection's receive window is used
 // before it is given back in one WINDOW_UPDATE.
 const connWindowRefill = 1 << 24
 
-// dialH2 opens a connection and sends the preface: no server push, the
-// largest stream window (a response never waits for a window update of its
-// stream) and the largest connection window.
-func dialH2(ctx context.Context, d *net.Dialer, addr string, limit int) (*h2Conn, error) {
-	nc, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	c := &h2Conn{
-		nc: nc, limit: limit, streams: map[uint32]*h2Stream{}, nextID: 1,
-		sendWin: defaultWindow, initWin: defaultWindow, maxFrame: defaultFrameSize, maxStreams: 1 << 30,
+// newConn makes the state of a connection on nc, in HTTP/2's initial
+// settings.
+func newConn(nc net.Conn, limit int) *Conn {
+	c := &Conn{
+		nc: nc, limit: limit, streams: map[uint32]*Stream{}, nextID: 1,
+		sendWin: defaultWindow, initWin: defaultWindow, maxFrame: DefaultFrameSize, maxStreams: 1 << 30,
 		wake: make(chan struct{}), settled: make(chan struct{}),
 	}
 	c.writer = writeDeadliner{nc}
 	c.dec = hpack.NewDecoder(4096, c.onField)
+	return c
+}
+
+// Dial opens a connection and sends the preface: no server push, the
+// largest stream window (a response never waits for a window update of its
+// stream) and the largest connection window. It waits for the server's
+// settings, within the connect timeout and deadline. limit bounds a
+// response message.
+func Dial(ctx context.Context, d *transport.Dialer, deadline time.Time, limit int) (*Conn, error) {
+	ctx, cancel := d.Bound(ctx, deadline)
+	defer cancel()
+	nc, _, err := d.Dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := newConn(nc, limit)
 	b := append([]byte(nil), clientPreface...)
 	b = appendFrameHeader(b, 12, frameSettings, 0, 0)
 	b = appendSetting(b, settingEnablePush, 0)
@@ -128,29 +143,29 @@ func dialH2(ctx context.Context, d *net.Dialer, addr string, limit int) (*h2Conn
 }
 
 // writeDeadliner is a connection whose SetDeadline sets the write deadline
-// only: an abortWatch interrupts a caller's blocked write without failing
+// only: an transport.AbortWatch interrupts a caller's blocked write without failing
 // the reads of the other calls on the connection.
 type writeDeadliner struct{ net.Conn }
 
 func (w writeDeadliner) SetDeadline(t time.Time) error { return w.Conn.SetWriteDeadline(t) }
 
-// usable reports whether new calls may start on the connection.
-func (c *h2Conn) usable() bool { return !c.spent.Load() }
+// Usable reports whether new calls may start on the connection.
+func (c *Conn) Usable() bool { return !c.spent.Load() }
 
-// close closes the connection; calls in flight fail.
-func (c *h2Conn) close() {
+// Close closes the connection; calls in flight fail.
+func (c *Conn) Close() {
 	c.fail(errConnClosed)
 }
 
-// closeWhenIdle closes the connection once its calls in flight are over.
-func (c *h2Conn) closeWhenIdle() {
+// CloseWhenIdle closes the connection once its calls in flight are over.
+func (c *Conn) CloseWhenIdle() {
 	c.mu.Lock()
 	c.goAway = true
 	c.spent.Store(true)
 	idle := c.active == 0
 	c.mu.Unlock()
 	if idle {
-		c.close()
+		c.Close()
 	}
 }
 
@@ -158,7 +173,7 @@ var errConnClosed = errors.New("the client closed the connection")
 
 // fail marks the connection failed, fails every stream and closes the
 // socket. The first error is kept.
-func (c *h2Conn) fail(err error) {
+func (c *Conn) fail(err error) {
 	c.mu.Lock()
 	if c.err == nil {
 		c.err = err
@@ -174,10 +189,10 @@ func (c *h2Conn) fail(err error) {
 }
 
 // settle marks the server's settings applied, or the connection failed.
-func (c *h2Conn) settle() { c.settleOnce.Do(func() { close(c.settled) }) }
+func (c *Conn) settle() { c.settleOnce.Do(func() { close(c.settled) }) }
 
 // finishLocked ends a stream: it leaves the table and its caller wakes.
-func (c *h2Conn) finishLocked(s *h2Stream, err error) {
+func (c *Conn) finishLocked(s *Stream, err error) {
 	if c.streams[s.id] != s {
 		return
 	}
@@ -187,13 +202,13 @@ func (c *h2Conn) finishLocked(s *h2Stream, err error) {
 	s.done <- struct{}{}
 	c.broadcastLocked()
 	if c.goAway && c.active == 0 && c.err == nil {
-		go c.close() // drained after a GOAWAY (fail takes mu)
+		go c.Close() // drained after a GOAWAY (fail takes mu)
 	}
 }
 
 // broadcastLocked wakes the callers waiting for window or a stream slot;
 // a new channel is made only when someone waits.
-func (c *h2Conn) broadcastLocked() {
+func (c *Conn) broadcastLocked() {
 	if c.waiters > 0 {
 		close(c.wake)
 		c.wake = make(chan struct{})
@@ -203,7 +218,7 @@ func (c *h2Conn) broadcastLocked() {
 
 // waitLocked waits, with c.mu held, until the next broadcast, the timer or
 // ctx; it returns with c.mu held and the reason it woke.
-func (c *h2Conn) waitLocked(ctx context.Context, timer *time.Timer) error {
+func (c *Conn) waitLocked(ctx context.Context, timer *time.Timer) error {
 	c.waiters++
 	wake := c.wake
 	c.mu.Unlock()
@@ -221,7 +236,7 @@ func (c *h2Conn) waitLocked(ctx context.Context, timer *time.Timer) error {
 
 // queueControl queues a control frame for the writer and sends it now if
 // no call is writing; the reader uses it, so that it never waits for wmu.
-func (c *h2Conn) queueControl(frame func([]byte) []byte) {
+func (c *Conn) queueControl(frame func([]byte) []byte) {
 	c.pmu.Lock()
 	c.pending = frame(c.pending)
 	c.pmu.Unlock()
@@ -232,7 +247,7 @@ func (c *h2Conn) queueControl(frame func([]byte) []byte) {
 
 // unlockWriter sends the queued control frames and releases wmu; a frame
 // queued after the release finds wmu free and is sent by its queuer.
-func (c *h2Conn) unlockWriter() {
+func (c *Conn) unlockWriter() {
 	for {
 		c.pmu.Lock()
 		if len(c.pending) == 0 {
@@ -263,7 +278,7 @@ func (c *h2Conn) unlockWriter() {
 // ahead by an eighth of the timeout at a time, to spare a timer update per
 // call; a write blocked by a server that stopped reading fails at most
 // that much after the call's deadline.
-func (c *h2Conn) setWriteDeadline(deadline time.Time, timeout time.Duration) error {
+func (c *Conn) setWriteDeadline(deadline time.Time, timeout time.Duration) error {
 	if deadline.After(c.wdl) {
 		c.wdl = deadline.Add(timeout / 8)
 		return c.nc.SetWriteDeadline(c.wdl)
@@ -272,7 +287,7 @@ func (c *h2Conn) setWriteDeadline(deadline time.Time, timeout time.Duration) err
 }
 
 // readLoop reads every frame until the connection fails.
-func (c *h2Conn) readLoop() {
+func (c *Conn) readLoop() {
 	br := bufio.NewReaderSize(c.nc, 32<<10)
 	var head [frameHeaderLen]byte
 	var payload []byte
@@ -284,7 +299,16 @@ func (c *h2Conn) readLoop() {
 		length := int(head[0])<<16 | int(head[1])<<8 | int(head[2])
 		typ, flags := head[3], head[4]
 		id := binary.BigEndian.Uint32(head[5:]) & 0x7fffffff
-		payload = grow(&payload, length)
+		if length > DefaultFrameSize {
+			// The client never raises SETTINGS_MAX_FRAME_SIZE; a larger
+			// frame is a FRAME_SIZE_ERROR, not a length to allocate.
+			c.fail(protocolError("a frame of %d bytes, over the %d the client allows", length, DefaultFrameSize))
+			return
+		}
+		if cap(payload) < length {
+			payload = make([]byte, length)
+		}
+		payload = payload[:length]
 		if _, err := io.ReadFull(br, payload); err != nil {
 			c.fail(err)
 			return
@@ -317,7 +341,7 @@ func unpad(flags byte, p []byte) ([]byte, error) {
 }
 
 // onFrame handles one frame.
-func (c *h2Conn) onFrame(typ, flags byte, id uint32, p []byte) error {
+func (c *Conn) onFrame(typ, flags byte, id uint32, p []byte) error {
 	if c.inBlock && typ != frameContinuation {
 		return protocolError("frame of type %d inside a header block", typ)
 	}
@@ -335,7 +359,7 @@ func (c *h2Conn) onFrame(typ, flags byte, id uint32, p []byte) error {
 			}
 			block = block[5:]
 		}
-		c.hdr = h2HeaderBlock{stream: id, endStream: flags&flagEndStream != 0, grpcStatus: -1}
+		c.hdr = incoming{stream: id, endStream: flags&flagEndStream != 0, grpcStatus: -1}
 		return c.onHeaderFragment(flags, block)
 	case frameContinuation:
 		if !c.inBlock || id != c.hdr.stream {
@@ -348,7 +372,7 @@ func (c *h2Conn) onFrame(typ, flags byte, id uint32, p []byte) error {
 		}
 		c.mu.Lock()
 		if s := c.streams[id]; s != nil {
-			c.finishLocked(s, &h2StreamReset{code: binary.BigEndian.Uint32(p)})
+			c.finishLocked(s, &StreamReset{Code: binary.BigEndian.Uint32(p)})
 		}
 		c.mu.Unlock()
 	case frameSettings:
@@ -396,7 +420,7 @@ func (c *h2Conn) onFrame(typ, flags byte, id uint32, p []byte) error {
 }
 
 // onData hands a DATA frame to its stream and gives back window.
-func (c *h2Conn) onData(flags byte, id uint32, p []byte) error {
+func (c *Conn) onData(flags byte, id uint32, p []byte) error {
 	data, err := unpad(flags, p)
 	if err != nil {
 		return err
@@ -408,12 +432,12 @@ func (c *h2Conn) onData(flags byte, id uint32, p []byte) error {
 			c.finishLocked(s, err)
 			reset = true
 		} else if flags&flagEndStream != 0 {
-			c.finishLocked(s, &h2StreamReset{code: h2NoError, noTrailers: true})
+			c.finishLocked(s, &StreamReset{Code: noError, noTrailers: true})
 		}
 	}
 	c.mu.Unlock()
 	if reset { // the caller has its error; the server need not send the rest
-		c.queueControl(func(b []byte) []byte { return appendRST(b, id, h2Cancel) })
+		c.queueControl(func(b []byte) []byte { return appendRST(b, id, Cancel) })
 	}
 	if c.recvAcked += int64(len(p)); c.recvAcked >= connWindowRefill {
 		n := c.recvAcked
@@ -436,9 +460,12 @@ func appendWindowUpdate(b []byte, id uint32, inc uint32) []byte {
 // onHeaderFragment gathers a header block and decodes it when complete.
 // Every block is decoded, whether its stream is still wanted or not, to
 // keep the HPACK table in step with the server's.
-func (c *h2Conn) onHeaderFragment(flags byte, fragment []byte) error {
+func (c *Conn) onHeaderFragment(flags byte, fragment []byte) error {
 	block := fragment
 	if flags&flagEndHeaders == 0 || c.inBlock {
+		if len(c.block)+len(fragment) > maxHeaderBlock {
+			return protocolError("a header block over %d bytes", maxHeaderBlock)
+		}
 		c.block = append(c.block, fragment...)
 		c.inBlock = flags&flagEndHeaders == 0
 		if c.inBlock {
@@ -465,7 +492,7 @@ func (c *h2Conn) onHeaderFragment(flags byte, fragment []byte) error {
 }
 
 // onField reads one decoded header field into c.hdr.
-func (c *h2Conn) onField(f hpack.HeaderField) {
+func (c *Conn) onField(f hpack.HeaderField) {
 	switch f.Name {
 	case ":status":
 		if n, err := parseStatusCode(f.Value); err == nil {
@@ -500,7 +527,7 @@ func parseStatusCode(v string) (int, error) {
 var errBadStatus = errors.New("not a status code")
 
 // onSettings applies the server's settings.
-func (c *h2Conn) onSettings(p []byte) error {
+func (c *Conn) onSettings(p []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for ; len(p) >= 6; p = p[6:] {
@@ -518,7 +545,7 @@ func (c *h2Conn) onSettings(p []byte) error {
 				s.sendWin += delta
 			}
 		case settingMaxFrameSize:
-			if v < defaultFrameSize || v > maxReadFrameSize-1 {
+			if v < DefaultFrameSize || v > maxReadFrameSize-1 {
 				return protocolError("SETTINGS_MAX_FRAME_SIZE %d", v)
 			}
 			c.maxFrame = int(v)
@@ -530,14 +557,14 @@ func (c *h2Conn) onSettings(p []byte) error {
 
 // onGoAway stops new streams and refuses those the server will not
 // process, so that their callers retry them elsewhere.
-func (c *h2Conn) onGoAway(last, code uint32) {
+func (c *Conn) onGoAway(last, code uint32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.goAway, c.lastID = true, last
 	c.spent.Store(true)
 	for id, s := range c.streams {
 		if id > last {
-			c.finishLocked(s, &h2StreamReset{code: h2RefusedStream, goAway: code})
+			c.finishLocked(s, &StreamReset{Code: RefusedStream, goAway: code})
 		}
 	}
 	c.broadcastLocked()

@@ -1,4 +1,9 @@
-package protocol
+// Package transport holds what inferbench's two wires share: dialing with
+// a connect timeout, a call's deadline, the watch that interrupts blocked
+// I/O when a call's context ends, header fields, and the errors a call
+// over either wire fails with. The HTTP/1.1 client (http1) and the HTTP/2
+// gRPC transport (h2) are built on it; neither knows of KServe.
+package transport
 
 import (
 	"context"
@@ -11,11 +16,11 @@ import (
 // blocked read or write at once.
 var aLongTimeAgo = time.Unix(1, 0)
 
-// abortWatch interrupts a caller's blocked I/O when the context of its
+// AbortWatch interrupts a caller's blocked I/O when the context of its
 // calls ends, by setting a past deadline on the connection in use. It
 // registers with the context once (context.AfterFunc allocates), not per
 // call: a load worker's calls share one context.
-type abortWatch struct {
+type AbortWatch struct {
 	mu      sync.Mutex
 	done    <-chan struct{} // of the context watched; nil for none
 	stop    func() bool     // unregisters from it
@@ -23,14 +28,14 @@ type abortWatch struct {
 	aborted bool            // the context ended
 }
 
-// follow makes w watch ctx; a context that ends with the one already
+// Follow makes w watch ctx; a context that ends with the one already
 // watched (the same Done channel) changes nothing.
-func (w *abortWatch) follow(ctx context.Context) {
+func (w *AbortWatch) Follow(ctx context.Context) {
 	done := ctx.Done()
 	if done == w.done {
 		return
 	}
-	w.release()
+	w.Release()
 	w.mu.Lock()
 	w.done, w.aborted = done, false
 	w.mu.Unlock()
@@ -40,7 +45,7 @@ func (w *abortWatch) follow(ctx context.Context) {
 }
 
 // abort runs when the context ends.
-func (w *abortWatch) abort() {
+func (w *AbortWatch) abort() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.aborted = true
@@ -49,8 +54,8 @@ func (w *abortWatch) abort() {
 	}
 }
 
-// attach marks nc in use; false when the context has already ended.
-func (w *abortWatch) attach(nc net.Conn) bool {
+// Attach marks nc in use; false when the context has already ended.
+func (w *AbortWatch) Attach(nc net.Conn) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.aborted {
@@ -60,15 +65,15 @@ func (w *abortWatch) attach(nc net.Conn) bool {
 	return true
 }
 
-// detach marks the end of the I/O on the connection.
-func (w *abortWatch) detach() {
+// Detach marks the end of the I/O on the connection.
+func (w *AbortWatch) Detach() {
 	w.mu.Lock()
 	w.conn = nil
 	w.mu.Unlock()
 }
 
-// release stops watching.
-func (w *abortWatch) release() {
+// Release stops watching.
+func (w *AbortWatch) Release() {
 	if w.stop != nil {
 		w.stop()
 		w.stop = nil

@@ -1,13 +1,14 @@
-package protocol
+package http1
 
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"net"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/inferbench/inferbench/internal/transport"
 )
 
 // readBufferSize is the per-connection read buffer: room for a response's
@@ -22,46 +23,27 @@ const readBufferSize = 8 << 10
 // request is covered by the one retry of exchange.
 const probeIdleAfter = time.Second
 
-// httpConn is one HTTP/1.1 connection.
-type httpConn struct {
+// conn is one HTTP/1.1 connection.
+type conn struct {
 	nc   net.Conn
 	br   *bufio.Reader
 	raw  syscall.RawConn // the TCP socket, for the liveness probe; nil if unavailable
 	idle time.Time       // when it was last put back in the pool
 }
 
-func (c *httpConn) close() { c.nc.Close() }
-
-// dialer opens connections to one server.
-type dialer struct {
-	addr    string      // host:port
-	tls     *tls.Config // nil for plain HTTP
-	net     net.Dialer
-	timeout time.Duration // connect timeout
-}
+func (c *conn) close() { c.nc.Close() }
 
 // dial opens a connection, bounded by the connect timeout and deadline.
-func (d *dialer) dial(ctx context.Context, deadline time.Time) (*httpConn, error) {
-	if cd := time.Now().Add(d.timeout); cd.Before(deadline) {
-		deadline = cd
-	}
-	ctx, cancel := context.WithDeadline(ctx, deadline)
+func dial(ctx context.Context, d *transport.Dialer, deadline time.Time) (*conn, error) {
+	ctx, cancel := d.Bound(ctx, deadline)
 	defer cancel()
-	nc, err := d.net.DialContext(ctx, "tcp", d.addr)
+	nc, raw, err := d.Dial(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c := &httpConn{nc: nc}
-	if sc, ok := nc.(syscall.Conn); ok {
+	c := &conn{nc: nc}
+	if sc, ok := raw.(syscall.Conn); ok {
 		c.raw, _ = sc.SyscallConn()
-	}
-	if d.tls != nil {
-		tc := tls.Client(nc, d.tls)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			nc.Close()
-			return nil, err
-		}
-		c.nc = tc
 	}
 	c.br = bufio.NewReaderSize(c.nc, readBufferSize)
 	return c, nil
@@ -71,13 +53,13 @@ func (d *dialer) dial(ctx context.Context, deadline time.Time) (*httpConn, error
 // first, at most max of them (0: no limit).
 type connPool struct {
 	mu     sync.Mutex
-	idle   []*httpConn
+	idle   []*conn
 	max    int
 	closed bool
 }
 
 // get takes an idle connection, or returns nil.
-func (p *connPool) get() *httpConn {
+func (p *connPool) get() *conn {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	n := len(p.idle)
@@ -92,7 +74,7 @@ func (p *connPool) get() *httpConn {
 
 // put returns a connection for reuse, or closes it when the pool is full
 // or closed.
-func (p *connPool) put(c *httpConn) {
+func (p *connPool) put(c *conn) {
 	c.idle = time.Now()
 	p.mu.Lock()
 	if p.closed || p.max > 0 && len(p.idle) >= p.max {

@@ -1,6 +1,6 @@
 //go:build unix
 
-package protocol
+package http1
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 // alive reports whether an idle connection is still open and quiet: a
 // non-blocking peek finds nothing to read (EAGAIN). Anything else is the
 // server's close (EOF), bytes no request asked for, or a socket error.
-func (c *httpConn) alive() bool {
+func (c *conn) alive() bool {
 	if c.br.Buffered() > 0 {
 		return false
 	}
