@@ -73,8 +73,8 @@ func runDemo(cmd *cobra.Command, outDir string, quiet bool) error {
 		InterruptHint: "interrupted; the files hold what was measured"}
 	if !quiet {
 		o.Log = cmd.ErrOrStderr()
-		printDeployments(o.Log, "Started the field guide's deployments on loopback (emulated: no GPU needed):", p)
-		printPlanIntro(o.Log, p, false)
+		session.PrintDeployments(o.Log, "Started the field guide's deployments on loopback (emulated: no GPU needed):", p)
+		session.PrintPlan(o.Log, p, false)
 	}
 	start := time.Now()
 	file, err := session.Run(cmd.Context(), p, session.Steps{Steps: p.Steps}, o)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -94,7 +93,7 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 	}
 	if !f.quiet {
 		o.Log = cmd.ErrOrStderr()
-		printPlanIntro(o.Log, p, f.quick)
+		session.PrintPlan(o.Log, p, f.quick)
 	}
 	file, err := session.Run(cmd.Context(), p, session.Steps{Steps: p.Steps}, o)
 	if file != nil && o.Log != nil {
@@ -102,28 +101,6 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 			resultsPath, filepath.Join(f.outDir, "report.html"), resultsPath)
 	}
 	return err
-}
-
-// printPlanIntro shows what is about to run, with the field guide's
-// expected runtimes for a built-in sequence.
-func printPlanIntro(w io.Writer, p *plan.Plan, quick bool) {
-	fmt.Fprintf(w, "Plan %s: %d deployment(s), %d step(s)%s\n", p.Path, len(p.Deployments), len(p.Steps), map[bool]string{true: " (--quick)", false: ""}[quick])
-	var guide []string
-	if p.Sequence != "" {
-		if seq, err := plan.Builtin(p.Sequence); err == nil {
-			guide = seq.GuideRuntime
-		}
-	}
-	for i, s := range p.Steps {
-		line := fmt.Sprintf("  %-10s %s", s.Name, s.Load())
-		if i < len(guide) && guide[i] != "" {
-			line += fmt.Sprintf("  (field guide's expected runtime: %s)", guide[i])
-		}
-		fmt.Fprintln(w, line)
-	}
-	if len(guide) > 0 {
-		fmt.Fprintln(w, "  The guide's runtimes were measured with its Python script; inferbench usually finishes far sooner.")
-	}
 }
 
 func newSchemaCommand() *cobra.Command {

@@ -182,7 +182,7 @@ func runSweep(cmd *cobra.Command, args []string, f *sweepFlags) error {
 		defer box.Stop()
 		p, search.MemoryLimits, o.MustOpen = box.Plan, box.MemoryLimits, false
 		o.Plan = &result.PlanInfo{Path: "inferbench sweep --preset " + f.preset + " (in-process)"}
-		printDeployments(o.Log, "Started the "+f.preset+" preset on loopback (emulated: no GPU needed):", p)
+		session.PrintDeployments(o.Log, "Started the "+f.preset+" preset on loopback (emulated: no GPU needed):", p)
 	case len(args) == 1:
 		if p, err = plan.LoadFile(args[0], nil); err != nil {
 			return planError(err)
@@ -199,15 +199,4 @@ func runSweep(cmd *cobra.Command, args []string, f *sweepFlags) error {
 	}
 	_, err = session.Run(cmd.Context(), p, session.Sweep{Options: search}, o)
 	return err
-}
-
-// printDeployments lists a plan's deployments under a title.
-func printDeployments(w io.Writer, title string, p *plan.Plan) {
-	if w == nil {
-		return
-	}
-	fmt.Fprintln(w, title)
-	for _, d := range p.Deployments {
-		fmt.Fprintf(w, "  %-13s %-17s %s\n", d.Name, d.Protocol, d.URL)
-	}
 }
