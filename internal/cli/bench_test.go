@@ -222,3 +222,23 @@ func TestBenchOpenLoop(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestBenchRefusesAModelThatIsNotReady: bench opens the endpoint as every
+// command does, and a model the server does not serve ends it before any
+// load: exit code 1, one line naming the model and the server's answer,
+// no report.
+func TestBenchRefusesAModelThatIsNotReady(t *testing.T) {
+	r := refServer(t, refserver.NewInstances(4, 0), 0)
+	for _, kind := range []protocol.Kind{protocol.KServeHTTP, protocol.KServeGRPC} {
+		out, _, err := runCLI(context.Background(), "bench", "--url", urlFor(r, kind), "--protocol", string(kind), "--model", "nope", "-n", "10")
+		var ee *session.ExitError
+		if !errors.As(err, &ee) || ee.Code != 1 || out != "" {
+			t.Fatalf("%s: err = %v, stdout %q: want exit code 1 and no report", kind, err, out)
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, `model "nope" is not ready at `+urlFor(r, kind)) || !strings.Contains(msg, "unknown model") ||
+			!strings.Contains(msg, "no load was sent") || strings.Contains(msg, "\n") {
+			t.Errorf("%s: %q: want one line naming the model and the server's answer", kind, msg)
+		}
+	}
+}
