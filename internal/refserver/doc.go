@@ -22,5 +22,8 @@
 // limit kills it for its restart time, after which it binds the same ports
 // again. Several pods come from a Config (config.go): a YAML file
 // (configyaml.go, errors at file:line:column) or a preset (preset.go, the
-// field guide's four deployments).
+// field guide's four deployments). The serve command's settings
+// (serveopts.go: ServeOptions, a SingleModel from flags or a file or a
+// preset) resolve to a Config; ServeOptions.Serve (serve.go) starts its
+// pods, writes their banner and serves until cancelled.
 package refserver
