@@ -100,14 +100,3 @@ func (t *Target) prepareImages(images []inputs.Image, in plan.Inputs) error {
 	}
 	return nil
 }
-
-// checkImages loads every deployment's images once, so that a missing or
-// corrupt file stops the plan, named, before any load is sent.
-func checkImages(p *plan.Plan) error {
-	for _, d := range p.Deployments {
-		if _, err := LoadImages(d.Inputs.Image); err != nil {
-			return fmt.Errorf("deployment %q: %w", d.Name, err)
-		}
-	}
-	return nil
-}
