@@ -103,6 +103,10 @@ func measureLevel(ctx context.Context, t *Target, lvl Level, opts levelHooks) re
 	return run
 }
 
+// cpuNotMeasured is the fact a run records where the operating system
+// gives no process CPU time: the self-check then rests on late sends.
+const cpuNotMeasured = "client CPU: not measured (this operating system gives no figure); the client's self-check rests on late sends only"
+
 // fromEngine fills a result entry from what the engine measured.
 func fromEngine(run result.Run, res *load.Result) result.Run {
 	run.Warmup = result.Warmup{Attempted: res.WarmupAttempted, Succeeded: res.WarmupSucceeded, Errors: res.WarmupErrors}
@@ -118,7 +122,12 @@ func fromEngine(run result.Run, res *load.Result) result.Run {
 	}
 	if res.Elapsed > 0 {
 		run.ThroughputRPS = round(float64(res.OK)/res.Elapsed.Seconds(), 2)
-		run.Client.CPUPercent = round(100*res.CPU.Seconds()/res.Elapsed.Seconds(), 1)
+		if res.CPUMeasured {
+			run.Client.CPUPercent = round(100*res.CPU.Seconds()/res.Elapsed.Seconds(), 1)
+		}
+	}
+	if !res.CPUMeasured && res.Sent > 0 {
+		run.Note(cpuNotMeasured)
 	}
 	if run.Load.Mode == result.ModeRate {
 		svc := res.ServiceTime.Summary()
