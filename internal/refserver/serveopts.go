@@ -137,25 +137,40 @@ func (m SingleModel) presetTensors(c *Config) error {
 		for j := range c.Pods[i].Models {
 			mc := &c.Pods[i].Models[j]
 			mc.Inputs, mc.Outputs = nil, nil
-			for _, list := range []struct {
-				flag  string
-				specs []string
-				dst   *[]kserve.TensorMetadata
-			}{{"input", m.Inputs, &mc.Inputs}, {"output", m.Outputs, &mc.Outputs}} {
-				for _, s := range list.specs {
-					t, err := kserve.ParseTensorSpec(list.flag, s)
-					if err != nil {
-						return err
+			err := m.tensors(mc, func(flag, spec string, t kserve.TensorMetadata) (kserve.TensorMetadata, error) {
+				if mc.MaxBatchSize > 0 {
+					if len(t.Shape) == 0 || (t.Shape[0] != 1 && t.Shape[0] != -1) {
+						return t, fmt.Errorf("--%s %q: pod %s batches, so the first dimension must be the batch (1 or -1)", flag, spec, c.Pods[i].Name)
 					}
-					if mc.MaxBatchSize > 0 {
-						if len(t.Shape) == 0 || (t.Shape[0] != 1 && t.Shape[0] != -1) {
-							return fmt.Errorf("--%s %q: pod %s batches, so the first dimension must be the batch (1 or -1)", list.flag, s, c.Pods[i].Name)
-						}
-						t.Shape = t.Shape[1:]
-					}
-					*list.dst = append(*list.dst, t)
+					t.Shape = t.Shape[1:]
 				}
+				return t, nil
+			})
+			if err != nil {
+				return err
 			}
+		}
+	}
+	return nil
+}
+
+// tensors parses the Inputs and Outputs specs into a model's tensors,
+// each passed through adjust (which may drop a batch dimension).
+func (m SingleModel) tensors(mc *ModelConfig, adjust func(flag, spec string, t kserve.TensorMetadata) (kserve.TensorMetadata, error)) error {
+	for _, list := range []struct {
+		flag  string
+		specs []string
+		dst   *[]kserve.TensorMetadata
+	}{{"input", m.Inputs, &mc.Inputs}, {"output", m.Outputs, &mc.Outputs}} {
+		for _, s := range list.specs {
+			t, err := kserve.ParseTensorSpec(list.flag, s)
+			if err == nil {
+				t, err = adjust(list.flag, s, t)
+			}
+			if err != nil {
+				return err
+			}
+			*list.dst = append(*list.dst, t)
 		}
 	}
 	return nil
@@ -191,21 +206,14 @@ func (m SingleModel) modelConfig() (ModelConfig, error) {
 			DropProbability: m.DropProbability, MemoryPerRequest: memPerRequest,
 		},
 	}
-	for _, list := range []struct {
-		flag  string
-		specs []string
-		dst   *[]kserve.TensorMetadata
-	}{{"input", m.Inputs, &mc.Inputs}, {"output", m.Outputs, &mc.Outputs}} {
-		for _, s := range list.specs {
-			t, err := kserve.ParseTensorSpec(list.flag, s)
-			if err != nil {
-				return mc, err
-			}
-			if mc.MaxBatchSize > 0 && !m.set(list.flag) && len(t.Shape) > 0 {
-				t.Shape = t.Shape[1:] // the default's leading 1 is the batch dimension
-			}
-			*list.dst = append(*list.dst, t)
+	err = m.tensors(&mc, func(flag, _ string, t kserve.TensorMetadata) (kserve.TensorMetadata, error) {
+		if mc.MaxBatchSize > 0 && !m.set(flag) && len(t.Shape) > 0 {
+			t.Shape = t.Shape[1:] // the default's leading 1 is the batch dimension
 		}
+		return t, nil
+	})
+	if err != nil {
+		return mc, err
 	}
 	if err := mc.Validate(); err != nil {
 		return mc, flagNames(err)

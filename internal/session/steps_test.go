@@ -17,20 +17,9 @@ import (
 // every request fails each level (its warmup fails), the steps go on, and
 // the session exits 1 with every run in the file.
 func TestStepsGoOnAfterAFailedLevel(t *testing.T) {
-	r := pod(t, small(refserver.NewInstances(4, 0)), refserver.Options{})
-	tg := target(t, r, protocol.KServeHTTP)
-	p, err := tg.Client.Prepare("missing", "", &kserve.InferRequest{Inputs: tg.Samples[0]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tg.Payloads = []protocol.Payload{p}
 	steps := []plan.Step{{Name: "c=1", Concurrency: 1, Requests: 20}, {Name: "c=2", Concurrency: 2, Requests: 20}}
 	var log strings.Builder
-	s, err := newSession(&plan.Plan{Deployments: []plan.Deployment{tg.Plan}, Steps: steps}, Options{Log: &log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.targets[tg.Plan.Name] = tg
+	s := failingSession(t, steps, Options{Log: &log})
 	f, err := s.run(context.Background(), Steps{Steps: steps})
 	if len(f.Runs) != 2 || f.Runs[0].Status != result.StatusFailed || f.Runs[1].Status != result.StatusFailed {
 		t.Fatalf("runs %+v: want two failed levels", f.Runs)
@@ -42,4 +31,23 @@ func TestStepsGoOnAfterAFailedLevel(t *testing.T) {
 	if !errors.As(err, &ee) || ee.Code != 1 || !strings.Contains(err.Error(), "no level could be measured") {
 		t.Errorf("err = %v, want exit code 1", err)
 	}
+}
+
+// failingSession is a session whose one deployment opened and then fails
+// every request: its payload names a model the server does not have.
+func failingSession(t *testing.T, steps []plan.Step, o Options) *Session {
+	t.Helper()
+	r := pod(t, small(refserver.NewInstances(4, 0)), refserver.Options{})
+	tg := target(t, r, protocol.KServeHTTP)
+	p, err := tg.Client.Prepare("missing", "", &kserve.InferRequest{Inputs: tg.Samples[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg.Payloads = []protocol.Payload{p}
+	s, err := newSession(&plan.Plan{Deployments: []plan.Deployment{tg.Plan}, Steps: steps}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.targets[tg.Plan.Name] = tg
+	return s
 }

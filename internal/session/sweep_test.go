@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/inferbench/inferbench/internal/analyze"
-	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/plan"
 	"github.com/inferbench/inferbench/internal/protocol"
 	"github.com/inferbench/inferbench/internal/refserver"
@@ -80,18 +79,7 @@ func TestSweepRecordsEveryLevel(t *testing.T) {
 // does not have; a server that fails its first request is not searched at
 // all: see TestSweepOfADeploymentThatFailsToOpen.)
 func TestSweepBaselineFailsFast(t *testing.T) {
-	r := pod(t, small(refserver.NewInstances(2, 0)), refserver.Options{})
-	tg := target(t, r, protocol.KServeHTTP)
-	p, err := tg.Client.Prepare("missing", "", &kserve.InferRequest{Inputs: tg.Samples[0]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tg.Payloads = []protocol.Payload{p}
-	s, err := newSession(&plan.Plan{Deployments: []plan.Deployment{tg.Plan}}, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.targets[tg.Plan.Name] = tg
+	s := failingSession(t, nil, Options{})
 	f, err := s.run(context.Background(), Sweep{Options: SweepOptions{Objective: analyze.DefaultObjective, BaselineRequests: 20}})
 	var exit *ExitError
 	if !errors.As(err, &exit) || exit.Code != 1 {
