@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/inferbench/inferbench/internal/measure"
@@ -132,8 +131,11 @@ type Result struct {
 	// requests answered until then. Requests cut off after the grace
 	// period are not counted.
 	Interrupted bool
-	// CPU is the process's CPU time (user + system) during the measured phase.
-	CPU time.Duration
+	// CPU is the process's CPU time (user + system) during the measured
+	// phase, when CPUMeasured: some operating systems give no figure
+	// (processCPU), and then CPU is 0 and means nothing.
+	CPU         time.Duration
+	CPUMeasured bool
 	// RequestBytes and ResponseBytes add up the request and response
 	// messages (bodies or gRPC messages) of the measured phase's answered
 	// requests, failures included.
@@ -224,9 +226,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 
-	cpuBefore := processCPU()
+	cpuBefore, okBefore := processCPU()
 	m := phase(ctx, reqCtx, &cfg, PhaseMeasure, cfg.Requests, cfg.Duration, newWindower(&cfg))
-	res.CPU = processCPU() - cpuBefore
+	if cpuAfter, okAfter := processCPU(); okBefore && okAfter {
+		res.CPU, res.CPUMeasured = cpuAfter-cpuBefore, true
+	}
 	res.Sent, res.OK, res.Errors = m.sent, m.ok, m.tally.Total()
 	res.Elapsed = m.elapsed
 	res.Latency = m.hist
@@ -430,13 +434,4 @@ func startProgress(cfg *Config, phase string, total int64, d time.Duration, star
 		close(quit)
 		<-finished
 	}
-}
-
-// processCPU is the CPU time this process has used, user and system.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
