@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README, .ci/run): installs the pinned tools the
-# checks need, then formatting, vet, staticcheck, the Go tests with the race
-# detector, and the interoperability check with grpcurl.
+# checks need, then formatting, vet, a cross-build for Windows and macOS,
+# staticcheck, the Go tests with the race detector, and the interoperability
+# check with grpcurl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +38,12 @@ fi
 
 step "go vet"
 go vet ./...
+
+step "cross-build (the tool builds wherever Go does: Windows and macOS too)"
+for target in windows/amd64 darwin/arm64; do
+  echo "$target"
+  GOOS="${target%/*}" GOARCH="${target#*/}" go build ./...
+done
 
 step "staticcheck"
 staticcheck ./...
