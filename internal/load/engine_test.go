@@ -72,6 +72,9 @@ func TestExactCountsAndWarmup(t *testing.T) {
 	if res.WarmupAttempted != 9 || res.WarmupSucceeded != 9 {
 		t.Errorf("warmup %d/%d, want 9/9", res.WarmupSucceeded, res.WarmupAttempted)
 	}
+	if !res.CPUMeasured {
+		t.Error("the client's CPU time was not measured (this OS gives it)")
+	}
 	// One final report per phase (the interval is an hour).
 	if len(progress) != 2 || progress[0].Phase != load.PhaseWarmup || progress[0].Done != 9 || !progress[1].Final || progress[1].Done != 333 || progress[1].Total != 333 {
 		t.Errorf("progress reports = %+v", progress)
