@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"strings"
-	"syscall"
 
 	"google.golang.org/grpc/codes"
 
@@ -93,10 +92,9 @@ func Classify(err error) (class, message string) {
 		return measure.ClassTimeout, message
 	case errors.Is(err, context.Canceled):
 		return measure.ClassCanceled, message
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case connectionRefused(err):
 		return measure.ClassConnectionRefused, message
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
-		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	case connectionReset(err), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return measure.ClassConnectionReset, message
 	case errors.As(err, &ne) && ne.Timeout():
 		return measure.ClassTimeout, message
