@@ -84,9 +84,8 @@ func addEndpointFlags(fl *pflag.FlagSet, f *endpointFlags) {
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "pod checks: the kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)")
 }
 
-// deployment checks the flags and turns them into a plan deployment. The
-// images are read and decoded here, so that a corrupt file is named
-// before anything is sent.
+// deployment checks the flags and turns them into a plan deployment (the
+// session reads and decodes the images before anything is sent).
 func (f *endpointFlags) deployment() (plan.Deployment, error) {
 	var d plan.Deployment
 	kind := protocol.Kind(f.protocol)
@@ -164,8 +163,7 @@ func (f *endpointFlags) images(kind protocol.Kind, d *plan.Deployment) error {
 	if f.image != "" && f.inputData != "" {
 		return fmt.Errorf("give --image or --input-data, not both")
 	}
-	_, err := session.LoadImages(f.image)
-	return err
+	return nil
 }
 
 // parseHeaders reads "Name: value" flags into out.

@@ -6,6 +6,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/inferbench/inferbench/internal/protocol"
@@ -104,20 +105,21 @@ func (s Step) Load() string {
 func (p *Plan) Targets(s Step) []Deployment {
 	var out []Deployment
 	for _, d := range p.Deployments {
-		switch {
-		case len(s.Deployments) > 0:
-			for _, name := range s.Deployments {
-				if name == d.Name {
-					out = append(out, d)
-				}
-			}
-		case s.BatchingOnly:
-			if d.Batching {
-				out = append(out, d)
-			}
-		default:
+		if s.RunsAgainst(d) {
 			out = append(out, d)
 		}
 	}
 	return out
+}
+
+// RunsAgainst reports whether the step runs against d: the deployments it
+// names, or else the batching ones for a batching-only step, or else all.
+func (s Step) RunsAgainst(d Deployment) bool {
+	switch {
+	case len(s.Deployments) > 0:
+		return slices.Contains(s.Deployments, d.Name)
+	case s.BatchingOnly:
+		return d.Batching
+	}
+	return true
 }

@@ -43,6 +43,9 @@ type OpenOptions struct {
 	// once: HTTP keeps that many idle connections (0: the client's
 	// default).
 	MaxInFlight int
+	// Images are the deployment's images, already loaded (a session
+	// loads them before anything is sent); nil: Open loads them.
+	Images []inputs.Image
 }
 
 // Open is the one way every command opens a deployment: a client with the
@@ -52,9 +55,6 @@ type OpenOptions struct {
 // The error is an *OpenError that names the model and the server's
 // answer. The caller closes the target's client.
 func Open(ctx context.Context, d plan.Deployment, o OpenOptions) (*Target, error) {
-	fail := func(stage string, err error) error {
-		return &OpenError{Deployment: d.Name, Stage: stage, Err: err}
-	}
 	timeout := d.Timeout
 	if timeout == 0 {
 		timeout = o.DefaultTimeout
@@ -65,9 +65,9 @@ func Open(ctx context.Context, d plan.Deployment, o OpenOptions) (*Target, error
 	client, err := protocol.New(protocol.Options{Kind: protocol.Kind(d.Protocol), URL: d.URL, Timeout: timeout,
 		ConnectTimeout: d.ConnectTimeout, Headers: d.Headers, HTTP: d.HTTP, MaxConns: o.MaxInFlight, Connections: d.Connections})
 	if err != nil {
-		return nil, fail(StageClient, err)
+		return nil, &OpenError{Deployment: d.Name, Stage: StageClient, Err: err}
 	}
-	t, err := open(ctx, client, d)
+	t, err := open(ctx, client, d, o.Images)
 	if err != nil {
 		client.Close()
 		return nil, err
@@ -75,7 +75,7 @@ func Open(ctx context.Context, d plan.Deployment, o OpenOptions) (*Target, error
 	return t, nil
 }
 
-func open(ctx context.Context, client protocol.Client, d plan.Deployment) (*Target, error) {
+func open(ctx context.Context, client protocol.Client, d plan.Deployment, images []inputs.Image) (*Target, error) {
 	fail := func(stage string, err error) error {
 		return &OpenError{Deployment: d.Name, Stage: stage, Err: err}
 	}
@@ -87,9 +87,11 @@ func open(ctx context.Context, client protocol.Client, d plan.Deployment) (*Targ
 	if ready, err := client.ModelReady(ctx, d.Model, d.Version); err != nil || !ready {
 		return nil, fail(StageModel, modelNotReady(ctx, client, d, err))
 	}
-	images, err := LoadImages(d.Inputs.Image)
-	if err != nil {
-		return nil, fail(StageInputs, err)
+	if images == nil {
+		var err error
+		if images, err = LoadImages(d.Inputs.Image); err != nil {
+			return nil, fail(StageInputs, err)
+		}
 	}
 	md, err := client.ModelMetadata(ctx, d.Model, d.Version)
 	if err != nil {

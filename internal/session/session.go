@@ -10,6 +10,7 @@ import (
 
 	"github.com/inferbench/inferbench/internal/analyze"
 	"github.com/inferbench/inferbench/internal/detect"
+	"github.com/inferbench/inferbench/internal/inputs"
 	"github.com/inferbench/inferbench/internal/kube"
 	"github.com/inferbench/inferbench/internal/plan"
 	"github.com/inferbench/inferbench/internal/report"
@@ -97,6 +98,7 @@ type Session struct {
 	view    *progressView
 	targets map[string]*Target
 	openErr map[string]error
+	images  map[string][]inputs.Image // by deployment, loaded once
 }
 
 // Run runs a plan under a scheduler from start to end: it opens every
@@ -119,12 +121,15 @@ func Run(ctx context.Context, p *plan.Plan, sched Scheduler, o Options) (*result
 // newSession checks what can be checked before anything is sent (every
 // deployment's images) and makes the result file.
 func newSession(p *plan.Plan, o Options) (*Session, error) {
+	s := &Session{o: o, plan: p, view: newProgressView(o.Log), targets: map[string]*Target{}, openErr: map[string]error{},
+		images: map[string][]inputs.Image{}}
 	for _, d := range p.Deployments {
-		if _, err := LoadImages(d.Inputs.Image); err != nil {
+		images, err := LoadImages(d.Inputs.Image)
+		if err != nil {
 			return nil, fmt.Errorf("deployment %q: %w", d.Name, err)
 		}
+		s.images[d.Name] = images
 	}
-	s := &Session{o: o, plan: p, view: newProgressView(o.Log), targets: map[string]*Target{}, openErr: map[string]error{}}
 	return s, s.start()
 }
 
@@ -174,7 +179,7 @@ func (s *Session) close() {
 // outcome of each.
 func (s *Session) openAll(ctx context.Context, sched Scheduler) error {
 	for _, d := range s.plan.Deployments {
-		t, err := Open(ctx, d, OpenOptions{DefaultTimeout: s.o.DefaultTimeout, MaxInFlight: sched.MaxInFlight(d)})
+		t, err := Open(ctx, d, OpenOptions{DefaultTimeout: s.o.DefaultTimeout, MaxInFlight: sched.MaxInFlight(d), Images: s.images[d.Name]})
 		if ctx.Err() != nil {
 			if t != nil {
 				t.Client.Close()
@@ -185,13 +190,13 @@ func (s *Session) openAll(ctx context.Context, sched Scheduler) error {
 			if s.o.MustOpen {
 				return &ExitError{Code: 1, Err: fmt.Errorf("%s: %w (no load was sent)", d.Name, err)}
 			}
-			s.logf("Check %-16s FAILED: %v", d.Name, err)
+			s.Logf("Check %-16s FAILED: %v", d.Name, err)
 			s.openErr[d.Name] = err
 			continue
 		}
 		t.Pods, t.PodsLine = s.o.podWatch(ctx, d)
 		s.targets[d.Name] = t
-		s.logf("Check %-16s ok: %s %s, model %s, %d bytes per request; %s; %s", d.Name, d.Protocol, d.URL, d.Model, t.PayloadB, t.WatchLine, t.PodsLine)
+		s.Logf("Check %-16s ok: %s %s, model %s, %d bytes per request; %s; %s", d.Name, d.Protocol, d.URL, d.Model, t.PayloadB, t.WatchLine, t.PodsLine)
 	}
 	return nil
 }
@@ -215,10 +220,6 @@ func (s *Session) Target(name string) (*Target, error) {
 
 // Logf writes one line to the log, unless quiet.
 func (s *Session) Logf(format string, args ...any) {
-	s.logf(format, args...)
-}
-
-func (s *Session) logf(format string, args ...any) {
 	if s.o.Log != nil {
 		fmt.Fprintf(s.o.Log, format+"\n", args...)
 	}
@@ -237,9 +238,9 @@ type MeasureOptions struct {
 }
 
 // Measure runs one level against a target, with the server and pod
-// observations and the progress view, and records it (see Record). The
-// run is returned as recorded, with its comparison to the baseline.
-func (s *Session) Measure(ctx context.Context, t *Target, lvl Level, mo MeasureOptions) (result.Run, error) {
+// observations and the progress view; the scheduler records the run
+// (Record) once it has noted what it needs.
+func (s *Session) Measure(ctx context.Context, t *Target, lvl Level, mo MeasureOptions) result.Run {
 	hooks := levelHooks{Grace: s.o.Grace, Watch: t.Watch, Pods: t.Pods, PreprocessPerRequest: s.o.PreprocessPerRequest,
 		OnProgress: s.view.level(mo.Label), ProgressInterval: s.view.interval()}
 	var r result.Run
@@ -252,17 +253,16 @@ func (s *Session) Measure(ctx context.Context, t *Target, lvl Level, mo MeasureO
 	if mo.Note != "" {
 		r.Note(mo.Note)
 	}
-	err := s.Record(r)
-	return s.file.Runs[len(s.file.Runs)-1], err
+	return r
 }
 
 // Record adds a run to the file, writes the judgement of every run into it
 // (a copy for readers of the JSON: reports recompute it), and rewrites the
-// result file.
-func (s *Session) Record(r result.Run) error {
+// result file. The run is returned as recorded, with its judgement.
+func (s *Session) Record(r result.Run) (result.Run, error) {
 	s.file.Runs = append(s.file.Runs, r)
 	analyze.Record(s.file)
-	return s.Save()
+	return s.file.Runs[len(s.file.Runs)-1], s.Save()
 }
 
 // Save rewrites the result file, if the session keeps one.
@@ -285,9 +285,9 @@ func (s *Session) checkOutputs(ctx context.Context) *result.OutputCheck {
 		}
 	}
 	check := CompareOutputs(names, outputs, detect.DefaultTolerance)
-	s.logf("Output check: %s", check.Verdict)
+	s.Logf("Output check: %s", check.Verdict)
 	for i, d := range check.Deployments {
-		s.logf("  %-16s %-10s %s", d.Name, d.Status, d.Detail)
+		s.Logf("  %-16s %-10s %s", d.Name, d.Status, d.Detail)
 		for j, out := range outputs[i] {
 			line := fmt.Sprintf("    %s:", out.Image)
 			if j < len(d.Boxes) && d.Boxes[j] >= 0 {
@@ -296,7 +296,7 @@ func (s *Session) checkOutputs(ctx context.Context) *result.OutputCheck {
 			if j < len(d.Fingerprints) && d.Fingerprints[j] != "" {
 				line += " fingerprint " + d.Fingerprints[j]
 			}
-			s.logf("%s", line)
+			s.Logf("%s", line)
 		}
 	}
 	return check

@@ -26,7 +26,7 @@ type Steps struct {
 func (st Steps) MaxInFlight(d plan.Deployment) int {
 	n := 1
 	for _, s := range st.Steps {
-		if len((&plan.Plan{Deployments: []plan.Deployment{d}}).Targets(s)) == 0 {
+		if !s.RunsAgainst(d) {
 			continue
 		}
 		switch {
@@ -80,12 +80,12 @@ func (st Steps) Schedule(ctx context.Context, s *Session) error {
 			if err != nil {
 				r := unreachableRun(step, d, err)
 				s.Logf("  %-16s %s", d.Name, summary(&r))
-				if err := s.Record(r); err != nil {
+				if _, err := s.Record(r); err != nil {
 					return err
 				}
 				continue
 			}
-			r, err := s.Measure(ctx, t, levelOfStep(step), MeasureOptions{Step: step.Name, Label: d.Name + " " + step.Name})
+			r, err := s.Record(s.Measure(ctx, t, levelOfStep(step), MeasureOptions{Step: step.Name, Label: d.Name + " " + step.Name}))
 			s.Logf("  %-16s %s", d.Name, summary(&r))
 			if err != nil {
 				return err

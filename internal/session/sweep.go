@@ -287,23 +287,26 @@ func (s *sweeper) measure(c int, rate float64, phase string, window int, failFas
 		s.logf("  Warning before %s: %s", label, memory)
 		s.note(label + ": " + memory)
 	}
-	r, err := s.sess.Measure(s.ctx, s.t, lvl, MeasureOptions{Label: s.t.Deployment.Name + " " + label, Note: memory,
+	r := s.sess.Measure(s.ctx, s.t, lvl, MeasureOptions{Label: s.t.Deployment.Name + " " + label, Note: memory,
 		Windowing: &Windowing{Requests: window, Rule: rule}})
 	at := float64(c)
 	if rate > 0 {
 		at = rate
 	}
 	lv := sweptLevel{level: levelOf(&r, at), run: r, phase: phase}
-	if r.Status != result.StatusInterrupted {
+	measured := r.Status != result.StatusInterrupted
+	if measured {
 		s.levels = append(s.levels, lv)
 		s.record(lv)
 	}
-	s.logf("  %-8s %-9s %s", label, phase, s.describe(lv))
-	if err != nil {
-		return lv, err
+	// Recorded after the search's path, so that one save holds both.
+	var err error
+	lv.run, err = s.sess.Record(r)
+	if measured {
+		s.levels[len(s.levels)-1].run = lv.run
 	}
-	// The search's path changed after the run was saved.
-	return lv, s.sess.Save()
+	s.logf("  %-8s %-9s %s", label, phase, s.describe(lv))
+	return lv, err
 }
 
 // inflight is a level's expected requests in flight: its concurrency, or
