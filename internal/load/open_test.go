@@ -57,8 +57,13 @@ func TestOpenLoopSeesAStall(t *testing.T) {
 	}
 	lat, svc := res.Latency.Summary(), res.ServiceTime.Summary()
 	t.Logf("intended-time p99 %.1f ms p99.9 %.1f ms; service-time p99 %.1f ms; late sends %d of %d", lat.P99, lat.P999, svc.P99, res.LateSends, res.Sent)
-	if lat.P99 < 900 || lat.P999 < 1000 {
-		t.Errorf("intended-time p99 %.1f ms, p99.9 %.1f ms: want the 1 s stall to show (p99 >= 900 ms, p99.9 >= 1 s)", lat.P99, lat.P999)
+	// About 200 of the 800 requests are intended during the stall, their
+	// latencies spread from ~1 s (intended as it began) down to ~0: the
+	// worst 1% (8 requests) sit near 1 s. The bounds leave room for a busy
+	// machine's scheduling: the first late request may be intended a few
+	// milliseconds after the stall began, so it waits a little under 1 s.
+	if lat.P99 < 700 || lat.Max < 900 {
+		t.Errorf("intended-time p99 %.1f ms, max %.1f ms: want the 1 s stall to show (p99 >= 700 ms, max >= 900 ms)", lat.P99, lat.Max)
 	}
 	if svc.P99 > 100 {
 		t.Errorf("service-time p99 %.1f ms, want far below the stall", svc.P99)
