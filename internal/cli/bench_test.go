@@ -156,7 +156,7 @@ func TestBenchFormatsAndFlagErrors(t *testing.T) {
 	r := refServer(t, refserver.NewInstances(4, 0), 0)
 	url := urlFor(r, protocol.KServeHTTP)
 	dir := t.TempDir()
-	for format, want := range map[string]string{"text": "P50 VS BASE", "csv": "deployment,protocol,url", "md": "| DEPLOYMENT |", "json": `"schema": "inferbench.result/v1"`} {
+	for format, want := range map[string]string{"text": "P50 VS BASE", "csv": "deployment,protocol,url", "md": "| DEPLOYMENT |", "json": `"schema": "inferbench.result/v2"`} {
 		path := filepath.Join(dir, "report."+format)
 		if _, _, err := runCLI(context.Background(), "bench", "--url", url, "--model", "m", "-n", "20", "--format", format, "-o", path, "-q"); err != nil {
 			t.Fatalf("%s: %v", format, err)

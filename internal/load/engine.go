@@ -124,6 +124,10 @@ type Result struct {
 	// LateSends counts open-loop requests sent more than LateThreshold
 	// after their intended time (no worker free, or the client too slow).
 	LateSends int64
+	// Started and Ended are the wall-clock bounds of the measured phase
+	// (UTC); Timeline is what happened in each of its seconds.
+	Started, Ended time.Time
+	Timeline       []measure.Interval
 	// SendRate is the achieved open-loop send rate, per second.
 	SendRate    float64
 	ErrorGroups []measure.ErrorGroup
@@ -208,7 +212,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	res := &Result{Latency: measure.NewHistogram(), ServiceTime: measure.NewHistogram()}
 	if cfg.Warmup > 0 {
-		w := phase(ctx, reqCtx, &cfg, PhaseWarmup, cfg.Warmup, 0, nil)
+		w := phase(ctx, reqCtx, &cfg, PhaseWarmup, cfg.Warmup, 0, nil, nil)
 		res.WarmupAttempted = int(w.sent)
 		res.WarmupSucceeded = int(w.ok)
 		res.WarmupErrors = w.tally.Groups()
@@ -227,12 +231,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	cpuBefore, okBefore := processCPU()
-	m := phase(ctx, reqCtx, &cfg, PhaseMeasure, cfg.Requests, cfg.Duration, newWindower(&cfg))
+	m := phase(ctx, reqCtx, &cfg, PhaseMeasure, cfg.Requests, cfg.Duration, newWindower(&cfg), newTimeliner())
 	if cpuAfter, okAfter := processCPU(); okBefore && okAfter {
 		res.CPU, res.CPUMeasured = cpuAfter-cpuBefore, true
 	}
 	res.Sent, res.OK, res.Errors = m.sent, m.ok, m.tally.Total()
 	res.Elapsed = m.elapsed
+	res.Started, res.Ended = m.started.UTC(), m.started.Add(m.elapsed).UTC()
+	res.Timeline = m.timeline
 	res.Latency = m.hist
 	res.ServiceTime = m.service
 	res.LateSends = m.late
@@ -247,6 +253,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 // phaseResult is one phase's merged observations.
 type phaseResult struct {
 	sent, ok int64
+	started  time.Time // wall clock
+	timeline []measure.Interval
 	hist     *measure.Histogram
 	service  *measure.Histogram // open loop only
 	tally    *measure.ErrorTally
@@ -323,24 +331,26 @@ func (e *PreprocessError) Unwrap() error { return e.Err }
 
 // record notes the outcome of one request: its bytes are added up, an
 // error is classified and counted, a success's latency recorded.
-func (w *worker) record(out protocol.Outcome, latency time.Duration, errs *atomic.Int64) {
+// It returns the error's class index (measure.ClassIndex), or -1.
+func (w *worker) record(out protocol.Outcome, latency time.Duration, errs *atomic.Int64) int {
 	w.reqBytes += int64(out.RequestBytes)
 	w.respBytes += int64(out.ResponseBytes)
 	if out.Err != nil {
 		class, msg := protocol.Classify(out.Err)
 		w.tally.Add(class, msg)
 		errs.Add(1)
-		return
+		return measure.ClassIndex(class)
 	}
 	w.hist.Record(latency)
 	w.ok++
+	return -1
 }
 
 // runPhase sends n requests (or for duration d) with the configured
 // concurrency; a warmup phase of fewer requests than workers starts only
 // as many workers as requests. With a windower (nil for none) the phase
 // is cut into windows and may end early.
-func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d time.Duration, win *windower) phaseResult {
+func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d time.Duration, win *windower, tl *timeliner) phaseResult {
 	workers := cfg.Concurrency
 	if n > 0 && n < workers {
 		workers = n
@@ -359,18 +369,21 @@ func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d t
 	}
 
 	slots := make([]*windowSlot, workers)
+	seconds := make([]*timeSlot, workers)
 	for i := range slots {
 		slots[i] = win.slot()
+		seconds[i] = tl.slot()
 	}
 	stopProgress := startProgress(cfg, phase, int64(n), d, start, &done, &errs)
 	win.begin(start)
+	tl.begin(start)
 	for i, w := range ws {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			caller := cfg.Client.NewCaller(cfg.Validate)
 			defer caller.Close()
-			slot := slots[i]
+			slot, second := slots[i], seconds[i]
 			next := i // rotate payloads; workers start at different ones
 			for ctx.Err() == nil && !win.stopped() {
 				if n > 0 && tickets.Add(1) > int64(n) {
@@ -379,7 +392,8 @@ func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d t
 				p, err := w.payload(cfg, uint64(next))
 				next++
 				if err != nil {
-					w.record(protocol.Outcome{Err: err}, 0, &errs)
+					tl.send()
+					tl.record(second, false, w.record(protocol.Outcome{Err: err}, 0, &errs), 0)
 					win.record(slot, false, 0, done.Add(1))
 					continue
 				}
@@ -387,12 +401,13 @@ func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d t
 				if d > 0 && !sent.Before(deadline) {
 					return
 				}
+				tl.send()
 				out := caller.Call(reqCtx, p)
 				latency := time.Since(sent)
 				if out.Err != nil && reqCtx.Err() != nil {
 					return // cut off by an interruption: not a measurement
 				}
-				w.record(out, latency, &errs)
+				tl.record(second, out.Err == nil, w.record(out, latency, &errs), latency)
 				win.record(slot, out.Err == nil, latency, done.Add(1))
 			}
 		}()
@@ -400,8 +415,11 @@ func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d t
 	wg.Wait()
 	elapsed := time.Since(start)
 	win.end()
+	timeline := tl.end()
 	stopProgress()
-	return merge(ws, elapsed)
+	out := merge(ws, elapsed)
+	out.started, out.timeline = start, timeline
+	return out
 }
 
 // startProgress reports progress every interval until the returned stop

@@ -33,7 +33,7 @@ type job struct {
 // send waits, and is late: its latency still counts from the intended time
 // (no coordinated omission). With a windower (nil for none) the phase is
 // cut into windows and may end early.
-func runOpenPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d time.Duration, win *windower) phaseResult {
+func runOpenPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d time.Duration, win *windower, tl *timeliner) phaseResult {
 	pacer, _ := NewPacer(cfg.Arrival, cfg.Rate, cfg.Seed) // checked by Run
 	var (
 		done, errs atomic.Int64
@@ -47,11 +47,12 @@ func runOpenPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int,
 	start := time.Now()
 	stopProgress := startProgress(cfg, phase, int64(n), d, start, &done, &errs)
 	win.begin(start)
+	tl.begin(start)
 
 	spawn := func() {
 		w := newWorker()
 		ws = append(ws, w)
-		slot := win.slot()
+		slot, second := win.slot(), tl.slot()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -61,7 +62,8 @@ func runOpenPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int,
 				idle.Add(-1)
 				p, err := w.payload(cfg, j.seq)
 				if err != nil {
-					w.record(protocol.Outcome{Err: err}, 0, &errs)
+					tl.send()
+					tl.record(second, false, w.record(protocol.Outcome{Err: err}, 0, &errs), 0)
 					win.record(slot, false, 0, done.Add(1))
 					idle.Add(1)
 					continue
@@ -70,13 +72,14 @@ func runOpenPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int,
 				if actual.Sub(j.intended) > LateThreshold {
 					w.late++
 				}
+				tl.send()
 				out := caller.Call(reqCtx, p)
 				end := time.Now()
 				if out.Err != nil && reqCtx.Err() != nil {
 					idle.Add(1)
 					continue // cut off by an interruption: not a measurement
 				}
-				w.record(out, end.Sub(j.intended), &errs)
+				tl.record(second, out.Err == nil, w.record(out, end.Sub(j.intended), &errs), end.Sub(j.intended))
 				if out.Err == nil {
 					w.service.Record(end.Sub(actual))
 				}
@@ -121,9 +124,11 @@ pacing:
 	wg.Wait()
 	elapsed := time.Since(start)
 	win.end()
+	timeline := tl.end()
 	stopProgress()
 
 	out := merge(ws, elapsed)
+	out.started, out.timeline = start, timeline
 	if sent > 0 {
 		// n sends span n intervals: the last one's, then one more.
 		out.sendRate = float64(sent) / (lastSend + time.Duration(float64(time.Second)/pacer.Rate())).Seconds()

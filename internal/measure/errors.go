@@ -85,3 +85,24 @@ func Truncate(s string, limit int) string {
 	runes := []rune(s)
 	return string(runes[:limit-3]) + "..."
 }
+
+// Classes are the error classes in a fixed order (ClassIndex's).
+var classes = [...]string{ClassTimeout, ClassConnectionRefused, ClassConnectionReset, ClassHTTPStatus,
+	ClassGRPCStatus, ClassMalformed, ClassValidation, ClassCanceled, ClassOther}
+
+// NumClasses is the number of error classes.
+const NumClasses = len(classes)
+
+// ClassIndex is class's place in a fixed order (0..NumClasses-1), for
+// counting by class in an array; an unknown class counts as ClassOther.
+func ClassIndex(class string) int {
+	for i, c := range classes {
+		if c == class {
+			return i
+		}
+	}
+	return NumClasses - 1
+}
+
+// ClassAt is the class at index i of ClassIndex's order.
+func ClassAt(i int) string { return classes[i] }

@@ -13,6 +13,7 @@ const (
 	lowestMicros  = 1
 	highestMicros = int64(time.Hour / time.Microsecond)
 	sigFigs       = 3
+	coarseSigFigs = 2
 )
 
 // Histogram records latencies with constant memory. It is not safe for
@@ -32,7 +33,7 @@ func NewHistogram() *Histogram {
 // 25 KB): enough for the percentiles of a measurement window, whose
 // stability is judged to 10%, and cheap to merge and reset at every window.
 func NewCoarseHistogram() *Histogram {
-	return &Histogram{h: hdr.New(lowestMicros, highestMicros, 2)}
+	return &Histogram{h: hdr.New(lowestMicros, highestMicros, coarseSigFigs)}
 }
 
 // Record adds one latency, rounded to the microsecond (at least 1 µs).
@@ -97,6 +98,10 @@ func (h *Histogram) Summary() Latency {
 		Max:    ms(h.h.Max()),
 	}
 }
+
+func pow2(x float64) float64 { return math.Exp2(x) }
+
+func round6(v float64) float64 { return math.Round(v*1e6) / 1e6 }
 
 // round3 keeps three decimals: microseconds, when the unit is milliseconds.
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }

@@ -1,7 +1,8 @@
-// Package result is the result file, inferbench.result/v1: its types, an
-// atomic write that never leaves a half-written file, and reading it back.
-// Every report is rendered from it. Fields may be added; none are renamed
-// or removed without a new schema version.
+// Package result is the result file, inferbench.result/v2 (v1 files are
+// read too): its types, an atomic write that never leaves a half-written
+// file, and reading it back. Every report is rendered from it. Fields may
+// be added; none are renamed or removed without a new schema version.
+// docs/results.md describes every field.
 package result
 
 import (
@@ -16,8 +17,17 @@ import (
 	"github.com/inferbench/inferbench/internal/observe"
 )
 
-// Schema is the schema name this package writes and reads.
-const Schema = "inferbench.result/v1"
+// Schema is the schema name this package writes; Read reads it and
+// SchemaV1.
+const Schema = SchemaV2
+
+// Schema versions. v2 adds to v1 each run's histograms, the wall-clock
+// bounds of its measured phase and its timeline; nothing was renamed or
+// removed, so a v1 file reads into the same types with those left empty.
+const (
+	SchemaV1 = "inferbench.result/v1"
+	SchemaV2 = "inferbench.result/v2"
+)
 
 // File is one result file.
 type File struct {
@@ -108,6 +118,27 @@ type Run struct {
 	// Payload is what a request and its answer weighed on the wire, on
 	// average over the measured phase.
 	Payload *Payload `json:"payload,omitempty"`
+
+	// Started and Ended are the wall-clock bounds of the measured phase
+	// (v2; nil in v1 files and for runs that measured nothing).
+	Started *time.Time `json:"started,omitempty"`
+	Ended   *time.Time `json:"ended,omitempty"`
+	// Histograms are the run's whole distributions (v2; nil in v1 files).
+	Histograms *Histograms `json:"histograms,omitempty"`
+	// Timeline is what happened in each second of the measured phase (v2).
+	Timeline []measure.Interval `json:"timeline,omitempty"`
+}
+
+// Histograms are a run's latency distributions in HdrHistogram's
+// standard V2 compressed encoding, base64 (measure.DecodeHistogram reads
+// them; so do HdrHistogram's own tools): values in microseconds from 1 µs
+// to 1 h at 3 significant digits. LatencyMs and ServiceTimeMs are
+// summaries of these very histograms, so any percentile recomputed from
+// them agrees with the stored ones.
+type Histograms struct {
+	Latency string `json:"latency"`
+	// ServiceTime is, in rate mode, the latency from the actual send.
+	ServiceTime string `json:"service_time,omitempty"`
 }
 
 // Facts are what a run saw and the file holds nowhere else, one line
@@ -265,8 +296,8 @@ func Read(path string) (*File, error) {
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("%s: not a result file: %w", path, err)
 	}
-	if f.Schema != Schema {
-		return nil, fmt.Errorf("%s: schema %q, want %q", path, f.Schema, Schema)
+	if f.Schema != SchemaV1 && f.Schema != SchemaV2 {
+		return nil, fmt.Errorf("%s: schema %q, want %q or %q", path, f.Schema, SchemaV2, SchemaV1)
 	}
 	return &f, nil
 }

@@ -35,7 +35,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 	}
 	// The field names promised by the schema.
 	data, _ := os.ReadFile(path)
-	for _, key := range []string{`"schema": "inferbench.result/v1"`, `"complete": false`, `"model_version"`, `"duration_s"`, `"error_rate"`, `"throughput_rps"`, `"elapsed_s"`, `"latency_ms"`, `"p999"`, `"latency_vs_baseline_p50"`, `"cpu_percent"`, `"late_sends"`} {
+	for _, key := range []string{`"schema": "inferbench.result/v2"`, `"complete": false`, `"model_version"`, `"duration_s"`, `"error_rate"`, `"throughput_rps"`, `"elapsed_s"`, `"latency_ms"`, `"p999"`, `"latency_vs_baseline_p50"`, `"cpu_percent"`, `"late_sends"`} {
 		if !strings.Contains(string(data), key) {
 			t.Errorf("result file lacks %s", key)
 		}

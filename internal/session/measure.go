@@ -113,6 +113,12 @@ func fromEngine(run result.Run, res *load.Result) result.Run {
 	run.Counts = result.Counts{Sent: res.Sent, OK: res.OK, Errors: res.Errors}
 	run.ElapsedS = round(res.Elapsed.Seconds(), 3)
 	run.LatencyMs = res.Latency.Summary()
+	if res.Sent > 0 {
+		started, ended := res.Started, res.Ended
+		run.Started, run.Ended = &started, &ended
+		run.Histograms = &result.Histograms{Latency: res.Latency.MustEncode()}
+		run.Timeline = res.Timeline
+	}
 	clientSide(&run, res)
 	if res.ErrorGroups != nil {
 		run.Errors = res.ErrorGroups
@@ -132,6 +138,9 @@ func fromEngine(run result.Run, res *load.Result) result.Run {
 	if run.Load.Mode == result.ModeRate {
 		svc := res.ServiceTime.Summary()
 		run.ServiceTimeMs = &svc
+		if run.Histograms != nil {
+			run.Histograms.ServiceTime = res.ServiceTime.MustEncode()
+		}
 		run.SendRateRPS = round(res.SendRate, 2)
 		run.Client.LateSends = res.LateSends
 	}

@@ -161,7 +161,9 @@ func (s *Session) start() error {
 				kept = append(kept, r)
 			}
 		}
-		prev.Runs, prev.Complete = kept, false
+		// A v1 file resumed is written as v2: its runs are valid v2 runs
+		// (without histograms), and the new ones have them.
+		prev.Runs, prev.Complete, prev.Schema = kept, false, result.Schema
 		s.file = prev
 	}
 	s.file.Environment = result.CurrentEnvironment()
