@@ -168,7 +168,7 @@ func (tl *timeliner) close(end time.Time) {
 	}
 	tl.sample(time.Now())
 	sent := tl.sent.Load()
-	iv := measure.Interval{MaxSilenceMs: float64(tl.maxSilence.Milliseconds()),Start: tl.start.UTC(), DurationS: end.Sub(tl.start).Seconds(),
+	iv := measure.Interval{MaxSilenceMs: float64(tl.maxSilence.Milliseconds()), Start: tl.start.UTC(), DurationS: end.Sub(tl.start).Seconds(),
 		Sent: sent - tl.sentSoFar, InFlight: sent - tl.answered.Load()}
 	var errs [measure.NumClasses]int64
 	var h *measure.Histogram
