@@ -124,6 +124,13 @@ type Result struct {
 	// LateSends counts open-loop requests sent more than LateThreshold
 	// after their intended time (no worker free, or the client too slow).
 	LateSends int64
+	// Dropped counts open-loop requests due before the end of a
+	// duration-bound phase that could not be sent by then (every worker
+	// busy up to MaxInFlight, or a rate the client cannot reach): the
+	// phase stops sending at its duration whatever the backlog, so it ends
+	// within its duration plus a call's timeout. They are neither sent nor
+	// errors.
+	Dropped int64
 	// Started and Ended are the wall-clock bounds of the measured phase
 	// (UTC); Timeline is what happened in each of its seconds.
 	Started, Ended time.Time
@@ -242,6 +249,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.Latency = m.hist
 	res.ServiceTime = m.service
 	res.LateSends = m.late
+	res.Dropped = m.dropped
 	res.SendRate = m.sendRate
 	res.ErrorGroups = m.tally.Groups()
 	res.RequestBytes, res.ResponseBytes = m.reqBytes, m.respBytes
@@ -260,6 +268,7 @@ type phaseResult struct {
 	tally    *measure.ErrorTally
 	elapsed  time.Duration
 	late     int64   // open loop only
+	dropped  int64   // open loop only
 	sendRate float64 // open loop only
 
 	reqBytes, respBytes int64

@@ -92,10 +92,19 @@ func runOpenPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int,
 
 	timer := time.NewTimer(0)
 	<-timer.C
+	// A duration-bound phase stops sending at its end even when sends
+	// are held back (no worker free, a rate the client cannot reach): the
+	// sends due before it that could not be made are counted as dropped.
+	var deadline <-chan time.Time
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		deadline = t.C
+	}
 pacing:
 	for ; n == 0 || sent < uint64(n); sent++ {
 		due := pacer.Due(sent)
-		if d > 0 && due >= d {
+		if d > 0 && (due >= d || time.Since(start) >= d) {
 			break
 		}
 		if wait := pacer.Pace(time.Since(start), sent); wait > 0 {
@@ -115,10 +124,16 @@ pacing:
 		}
 		select {
 		case jobs <- job{intended: start.Add(due), seq: sent}:
+		case <-deadline:
+			break pacing
 		case <-ctx.Done():
 			break pacing
 		}
 		lastSend = time.Since(start)
+	}
+	var dropped uint64
+	if d > 0 && ctx.Err() == nil && !win.stopped() {
+		dropped = dueBefore(pacer, sent, d)
 	}
 	close(jobs)
 	wg.Wait()
@@ -129,6 +144,7 @@ pacing:
 
 	out := merge(ws, elapsed)
 	out.started, out.timeline = start, timeline
+	out.dropped = int64(dropped)
 	if sent > 0 {
 		// n sends span n intervals: the last one's, then one more.
 		out.sendRate = float64(sent) / (lastSend + time.Duration(float64(time.Second)/pacer.Rate())).Seconds()

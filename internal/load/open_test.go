@@ -72,3 +72,31 @@ func TestOpenLoopSeesAStall(t *testing.T) {
 		t.Errorf("late sends %d, want the ~200 requests of the stall", res.LateSends)
 	}
 }
+
+// TestOpenLoopEndsAtItsDuration: a rate the server (or the client) cannot
+// take ends at its duration anyway; what could not be sent is counted as
+// dropped, and sent + dropped is exactly the schedule up to the duration.
+func TestOpenLoopEndsAtItsDuration(t *testing.T) {
+	r, _ := server(t, refserver.NewInstances(2, 50*time.Millisecond), 0)
+	c, p := client(t, r, protocol.KServeHTTP, 5*time.Second)
+	for _, rate := range []float64{2000, 1e9} {
+		start := time.Now()
+		res, err := load.Run(context.Background(), load.Config{
+			Client: c, Payloads: []protocol.Payload{p}, Rate: rate, Duration: time.Second, MaxInFlight: 8,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		took := time.Since(start)
+		t.Logf("rate %g/s for 1 s: sent %d, dropped %d, took %s", rate, res.Sent, res.Dropped, took)
+		if res.Sent+res.Dropped != int64(rate) || res.Dropped == 0 {
+			t.Errorf("rate %g/s: sent %d + dropped %d, want %d with some dropped", rate, res.Sent, res.Dropped, int64(rate))
+		}
+		// The duration, then the requests in flight (8, each at most the
+		// 5 s timeout): a bound no machine load breaks, far from the 13 s
+		// and the never-ending run this replaced.
+		if took > 7*time.Second {
+			t.Errorf("rate %g/s for 1 s took %s, want under 1 s + the 5 s timeout + slack", rate, took)
+		}
+	}
+}

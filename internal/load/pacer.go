@@ -111,3 +111,38 @@ func (p *PoissonPacer) Pace(elapsed time.Duration, hits uint64) time.Duration {
 
 // Rate is the mean rate.
 func (p *PoissonPacer) Rate() float64 { return p.rate }
+
+// maxCountDraws bounds the draws dueBefore makes on a Poisson schedule
+// (about 0.1 s of CPU); past it the count is the schedule's mean.
+const maxCountDraws = 10_000_000
+
+// dueBefore counts the requests from number from on whose intended send
+// time is before d: those an open loop that stopped at d after sending
+// from requests could not send.
+func dueBefore(p Pacer, from uint64, d time.Duration) uint64 {
+	if c, ok := p.(ConstantPacer); ok {
+		// Request i is due at i/rate: those before d are 0..ceil(d*rate)-1.
+		n := uint64(math.Ceil(d.Seconds() * c.PerSecond))
+		for n > 0 && c.Due(n-1) >= d {
+			n--
+		}
+		for c.Due(n) < d {
+			n++
+		}
+		if n <= from {
+			return 0
+		}
+		return n - from
+	}
+	var count uint64
+	for i := from; p.Due(i) < d; i++ {
+		if count++; count > maxCountDraws {
+			mean := d.Seconds() * p.Rate()
+			if mean <= float64(from) {
+				return 0
+			}
+			return uint64(mean) - from
+		}
+	}
+	return count
+}

@@ -87,3 +87,34 @@ func TestPoissonSchedule(t *testing.T) {
 		t.Errorf("Pace 1 ms before due = %v", got)
 	}
 }
+
+func TestDueBefore(t *testing.T) {
+	cases := []struct {
+		name  string
+		p     Pacer
+		from  uint64
+		d     time.Duration
+		count uint64
+	}{
+		{"constant: all of 3 s at 100/s", ConstantPacer{PerSecond: 100}, 0, 3 * time.Second, 300},
+		{"constant: 120 sent of 300", ConstantPacer{PerSecond: 100}, 120, 3 * time.Second, 180},
+		{"constant: all sent", ConstantPacer{PerSecond: 100}, 300, 3 * time.Second, 0},
+		{"constant: a fraction", ConstantPacer{PerSecond: 3}, 0, 1100 * time.Millisecond, 4}, // 0, 0.33, 0.67, 1.0
+		{"constant: 1e9/s for 3 s", ConstantPacer{PerSecond: 1e9}, 5000, 3 * time.Second, 3e9 - 5000},
+		{"poisson: the mean past the draw cap", NewPoissonPacer(1e9, 1), 0, time.Second, 1e9},
+	}
+	for _, c := range cases {
+		if got := dueBefore(c.p, c.from, c.d); got != c.count {
+			t.Errorf("%s: %d, want %d", c.name, got, c.count)
+		}
+	}
+	// A Poisson schedule is counted exactly: as many as Due says.
+	p := NewPoissonPacer(200, 7)
+	var want uint64
+	for i := uint64(10); p.Due(i) < 2*time.Second; i++ {
+		want++
+	}
+	if got := dueBefore(p, 10, 2*time.Second); got != want {
+		t.Errorf("poisson: %d, want %d", got, want)
+	}
+}

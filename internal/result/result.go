@@ -213,6 +213,9 @@ type Counts struct {
 	Sent   int64 `json:"sent"`
 	OK     int64 `json:"ok"`
 	Errors int64 `json:"errors"`
+	// Dropped are, in rate mode for a duration, the requests due before
+	// its end that could not be sent by then: neither sent nor errors.
+	Dropped int64 `json:"dropped,omitempty"`
 }
 
 // Assessment is the field guide's judgement of a run: a copy of

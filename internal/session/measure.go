@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"runtime"
 	"time"
@@ -143,6 +144,10 @@ func fromEngine(run result.Run, res *load.Result) result.Run {
 		}
 		run.SendRateRPS = round(res.SendRate, 2)
 		run.Client.LateSends = res.LateSends
+		run.Counts.Dropped = res.Dropped
+		if res.Dropped > 0 {
+			run.Note(fmt.Sprintf("%d requests due before the end were never sent (every request allowed in flight was awaiting its answer, or the client could not keep the rate): counted as dropped, neither sent nor errors", res.Dropped))
+		}
 	}
 	run.Client.Cores = runtime.NumCPU()
 	switch {
