@@ -393,6 +393,7 @@ func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d t
 			caller := cfg.Client.NewCaller(cfg.Validate)
 			defer caller.Close()
 			slot, second := slots[i], seconds[i]
+			var refused backoff
 			next := i // rotate payloads; workers start at different ones
 			for ctx.Err() == nil && !win.stopped() {
 				if n > 0 && tickets.Add(1) > int64(n) {
@@ -416,8 +417,12 @@ func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d t
 				if out.Err != nil && reqCtx.Err() != nil {
 					return // cut off by an interruption: not a measurement
 				}
-				tl.record(second, out.Err == nil, w.record(out, latency, &errs), latency)
+				class := w.record(out, latency, &errs)
+				tl.record(second, out.Err == nil, class, latency)
 				win.record(slot, out.Err == nil, latency, done.Add(1))
+				if !refused.wait(ctx, class, deadline, d > 0) {
+					return
+				}
 			}
 		}()
 	}
@@ -462,3 +467,47 @@ func startProgress(cfg *Config, phase string, total int64, d time.Duration, star
 		<-finished
 	}
 }
+
+// Backoff bounds for a closed-loop worker whose connections are refused.
+const (
+	RefusedBackoffMin = 10 * time.Millisecond
+	RefusedBackoffMax = time.Second
+)
+
+// backoff spaces a closed-loop worker's attempts while the server refuses
+// connections: a server that is down answers a refusal in microseconds,
+// and a worker that tried again at once would make tens of thousands of
+// attempts a second, each an error. The wait starts at RefusedBackoffMin
+// and doubles up to RefusedBackoffMax; any other outcome resets it. The
+// open loop does not back off: its sends keep their schedule.
+type backoff struct{ next time.Duration }
+
+// wait sleeps after a refused connection (class is measure.ClassIndex's)
+// and reports whether the worker should go on: false when ctx ended or the
+// phase's deadline (if bounded) passed during the wait.
+func (b *backoff) wait(ctx context.Context, class int, deadline time.Time, bounded bool) bool {
+	if class != refusedClass {
+		b.next = 0
+		return true
+	}
+	b.next = min(max(2*b.next, RefusedBackoffMin), RefusedBackoffMax)
+	d := b.next
+	if bounded {
+		if left := time.Until(deadline); left < d {
+			d = left
+		}
+	}
+	if d <= 0 {
+		return false
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return !bounded || time.Now().Before(deadline)
+	case <-ctx.Done():
+		return false
+	}
+}
+
+var refusedClass = measure.ClassIndex(measure.ClassConnectionRefused)

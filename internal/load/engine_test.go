@@ -2,6 +2,7 @@ package load_test
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -209,5 +210,43 @@ func TestConfigErrors(t *testing.T) {
 		if _, err := load.Run(context.Background(), cfg); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+// TestRefusedConnectionsBackOff: against a port nobody listens on, closed-
+// loop workers wait between attempts (10 ms doubling to 1 s) instead of
+// retrying tens of thousands of times a second; each attempt is an error.
+func TestRefusedConnectionsBackOff(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nobody listens there now
+	c, err := protocol.New(protocol.Options{Kind: protocol.KServeHTTP, URL: "http://" + addr, Timeout: time.Second, ConnectTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	x, _ := kserve.NewTensor("x", kserve.FP32, []int64{4}, []float64{1, 2, 3, 4})
+	p, err := c.Prepare("m", "", &kserve.InferRequest{Inputs: []kserve.Tensor{x}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	res, err := load.Run(context.Background(), load.Config{Client: c, Payloads: []protocol.Payload{p}, Concurrency: 4, Duration: 1500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	// 10+20+40+80+160+320+640 ms > 1.5 s - a few attempts: at most 9 each.
+	if res.Sent == 0 || res.Sent > 4*9 || res.Errors != res.Sent {
+		t.Errorf("sent %d, errors %d in 1.5 s: want at most 36 attempts, all errors", res.Sent, res.Errors)
+	}
+	if g := res.ErrorGroups; len(g) != 1 || g[0].Class != measure.ClassConnectionRefused {
+		t.Errorf("groups %+v, want connection_refused only", g)
+	}
+	if took > 4*time.Second {
+		t.Errorf("took %s: the backoff must not outlast the phase", took)
 	}
 }

@@ -133,6 +133,14 @@ func fromEngine(run result.Run, res *load.Result) result.Run {
 			run.Client.CPUPercent = round(100*res.CPU.Seconds()/res.Elapsed.Seconds(), 1)
 		}
 	}
+	if run.Load.Mode == result.ModeConcurrency {
+		for _, g := range res.ErrorGroups {
+			if g.Class == measure.ClassConnectionRefused {
+				run.Note(fmt.Sprintf("connections refused: each worker waited between attempts (%s doubling to %s, reset by any answer), so the %d refused are attempts made, not requests a user would have sent", load.RefusedBackoffMin, load.RefusedBackoffMax, g.Count))
+				break
+			}
+		}
+	}
 	if !res.CPUMeasured && res.Sent > 0 {
 		run.Note(cpuNotMeasured)
 	}
