@@ -77,6 +77,9 @@ func Verdict(f *result.File) string {
 	}
 	r := runs[b]
 	where := fmt.Sprintf("%s at concurrency %d", r.Deployment.Name, r.Load.Concurrency)
+	if r.Load.Mode == result.ModeRate {
+		where = fmt.Sprintf("%s at %g req/s offered", r.Deployment.Name, r.Load.Rate)
+	}
 	if len(runs) > 1 {
 		where = fmt.Sprintf("best of %d levels: %s", len(runs), where)
 	}

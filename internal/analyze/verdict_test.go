@@ -28,6 +28,7 @@ func TestVerdict(t *testing.T) {
 		{"all failed", []result.Run{{Status: result.StatusFailed, Failure: "warmup failed: 0/10"}}, true, []string{"FAIL", "warmup failed"}},
 		{"some failed", []result.Run{runAt(1, 100, 0, result.StatusOK), {Status: result.StatusFailed}}, true, []string{"OK", "1 of 2 levels failed"}},
 		{"interrupted", []result.Run{runAt(1, 100, 0, result.StatusInterrupted)}, false, []string{"INTERRUPTED", "OK"}},
+		{"a rate", []result.Run{atRate(runAt(0, 299.5, 0, result.StatusOK), 300)}, true, []string{"OK, d at 300 req/s offered: 299.5 req/s"}},
 	}
 	for _, tt := range tests {
 		got := Verdict(&result.File{Runs: tt.runs, Complete: tt.complete})
@@ -37,4 +38,9 @@ func TestVerdict(t *testing.T) {
 			}
 		}
 	}
+}
+
+func atRate(r result.Run, rate float64) result.Run {
+	r.Load = result.Load{Mode: result.ModeRate, Rate: rate}
+	return r
 }

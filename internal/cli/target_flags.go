@@ -61,7 +61,7 @@ func addEndpointFlags(fl *pflag.FlagSet, f *endpointFlags) {
 	fl.IntVar(&f.connections, "connections", protocol.DefaultConnections, "gRPC: connections (HTTP/2 channels) the calls are spread over, round robin")
 	fl.StringVar(&f.format, "format", "text", "report format: "+strings.Join(report.Formats, "|"))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file instead of standard output")
-	fl.StringVar(&f.results, "results", "", "also keep the result file (JSON, inferbench.result/v1) here, rewritten after every level")
+	fl.StringVar(&f.results, "results", "", "also keep the result file (JSON, inferbench.result/v2) here, rewritten after every level")
 	fl.StringVar(&f.metricsURL, "metrics-url", session.MetricsAuto, "the server's Prometheus metrics: a URL, auto (Triton's port 8002 on the server's host, else its statistics API) or off")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress output")
 	fl.StringVar(&f.image, "image", "", "images to send in rotation: a JPEG/PNG file, a folder, a glob, or builtin (a generated street scene); letterboxed into the model's image input over KServe, sent as files over nim-http and http-json")
