@@ -219,7 +219,8 @@ func (s *Server) execute(ctx context.Context, m *model, batch int, start time.Ti
 			s.name, FormatBytes(s.memory.inflight.Load()+m.spec.Faults.MemoryPerRequest), FormatBytes(s.memory.limit), s.restartTime)
 	}
 	if s.firstInfer.Load() == nil {
-		s.firstInfer.CompareAndSwap(nil, &entered)
+		first := entered // allocated once, not per request
+		s.firstInfer.CompareAndSwap(nil, &first)
 	}
 	stalled := s.stall(m)
 	timing, err := m.spec.Emulator.Execute(ctx, batch)
