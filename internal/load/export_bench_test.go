@@ -16,7 +16,9 @@ import (
 // benchClosedLoop sends b.N measured requests at concurrency 4 over gRPC
 // to an emulator of no cost on loopback, with or without the per-request
 // export (to io.Discard). ns/op and allocs/op are per request, client and
-// server together; the difference between Off and On is the export's.
+// server together (cpu-ns/op is the process's CPU time, steadier than
+// wall time on a busy machine); the difference between Off and On is the
+// export's.
 func benchClosedLoop(b *testing.B, export bool) {
 	r := reftest.Serve(b, refserver.Options{Models: []refserver.ModelSpec{reftest.Small("m", refserver.NewInstances(8, 0))}})
 	c, err := protocol.New(protocol.Options{Kind: protocol.KServeGRPC, URL: r.GRPCAddr, ConnectTimeout: time.Second})
@@ -40,6 +42,9 @@ func benchClosedLoop(b *testing.B, export bool) {
 	res, err := load.Run(context.Background(), cfg)
 	if err != nil || res.OK != int64(b.N) {
 		b.Fatalf("%v; %d of %d ok", err, res.OK, b.N)
+	}
+	if res.CPUMeasured { // the process's CPU, client and server, per request
+		b.ReportMetric(float64(res.CPU.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 	if log != nil {
 		if err := log.Close(); err != nil || log.Lines() != int64(b.N) {
