@@ -24,6 +24,7 @@ type benchFlags struct {
 	requests                 int
 	duration                 time.Duration
 	perRequest, checkOutputs bool
+	exportRequests           string
 }
 
 func newBenchCommand() *cobra.Command {
@@ -50,6 +51,7 @@ perf_analyzer-style JSON. Payloads are encoded once, before the clock starts.`,
 			o := f.options(cmd.OutOrStdout(), cmd.ErrOrStderr())
 			o.Plan = &result.PlanInfo{Path: "inferbench bench"}
 			o.CheckOutputs, o.PreprocessPerRequest = f.checkOutputs, f.perRequest
+			o.ExportRequests = f.exportRequests
 			_, err = session.Run(cmd.Context(), p, session.Steps{Steps: p.Steps}, o)
 			return err
 		},
@@ -65,6 +67,7 @@ perf_analyzer-style JSON. Payloads are encoded once, before the clock starts.`,
 	fl.DurationVarP(&f.duration, "duration", "d", 0, "length of each level's measured phase, instead of --requests")
 	fl.BoolVar(&f.perRequest, "preprocess-per-request", false, "decode, letterbox and encode the image for every request (base64 and the body for nim-http/http-json), timed apart and reported as client.preprocess_ms: what a client pays per frame")
 	fl.BoolVar(&f.checkOutputs, "check-outputs", false, "before the load, send each image once and report the detections (box counts, the reference server's fingerprints) in output_check")
+	fl.StringVar(&f.exportRequests, "export-requests", "", "write one JSON line per measured request (not warmup) to this file: times, latency, status, error class, bytes (see docs/results.md)")
 	return cmd
 }
 

@@ -30,6 +30,8 @@ type runFlags struct {
 	checkOutputs, perRequest bool
 	// kubeconfig is for the pod checks of deployments with a kubernetes section.
 	kubeconfig string
+	// exportRequests is the per-request export file.
+	exportRequests string
 }
 
 func newRunCommand() *cobra.Command {
@@ -61,6 +63,7 @@ See 'inferbench schema' for the plan format, and examples/plan.yaml.`,
 	fl.BoolVar(&f.checkOutputs, "check-outputs", false, "before the steps, send each deployment's images once and compare the answers (as the plan's check_outputs)")
 	fl.BoolVar(&f.perRequest, "preprocess-per-request", false, "decode, letterbox and encode each image per request, timed apart (client.preprocess_ms)")
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig for the pod checks of deployments with a kubernetes section (default: $KUBECONFIG, ~/.kube/config, or in-cluster)")
+	fl.StringVar(&f.exportRequests, "export-requests", "", "write one JSON line per measured request (not warmup) to this file: times, latency, status, error class, bytes (see docs/results.md); appended to with --resume")
 	return cmd
 }
 
@@ -85,7 +88,7 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 	resultsPath := filepath.Join(f.outDir, "results.json")
 	o := session.Options{Version: Version, ResultsPath: resultsPath, Resume: f.resume, Stdout: cmd.OutOrStdout(),
 		Plan: &result.PlanInfo{Path: path, Text: string(text), Quick: f.quick}, Grace: f.grace, Kubeconfig: f.kubeconfig,
-		CheckOutputs: f.checkOutputs, PreprocessPerRequest: f.perRequest,
+		CheckOutputs: f.checkOutputs, PreprocessPerRequest: f.perRequest, ExportRequests: f.exportRequests,
 		InterruptHint: "interrupted; results.json holds every finished run: --resume finishes the rest"}
 	o.Reports = []session.Report{{Format: f.format}}
 	for _, format := range []string{"md", "csv", "html"} {

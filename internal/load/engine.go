@@ -85,6 +85,12 @@ type Config struct {
 	// warmup has no windows.
 	WindowRequests int
 	OnWindow       func(Window) (stop bool)
+
+	// Export, if set, gets one line per request of the measured phase
+	// (export.go), labelled with ExportLabel and the load level. Nil costs
+	// the hot path one nil check.
+	Export      *RequestLog
+	ExportLabel ExportLabel
 }
 
 // Phases of a run, as Progress reports them.
@@ -285,16 +291,22 @@ type worker struct {
 
 	reqBytes, respBytes int64
 	prep                *measure.Histogram // with Config.Produce only
+	exp                 *recorder          // with Config.Export, in the measured phase only
 }
 
-func newWorker() *worker {
-	return &worker{hist: measure.NewHistogram(), service: measure.NewHistogram(), tally: measure.NewErrorTally()}
+func newWorker(cfg *Config, phase string) *worker {
+	w := &worker{hist: measure.NewHistogram(), service: measure.NewHistogram(), tally: measure.NewErrorTally()}
+	if cfg.Export != nil && phase == PhaseMeasure {
+		w.exp = cfg.Export.recorder(cfg)
+	}
+	return w
 }
 
 // merge combines the workers' observations.
 func merge(ws []*worker, elapsed time.Duration) phaseResult {
 	out := phaseResult{hist: measure.NewHistogram(), service: measure.NewHistogram(), tally: measure.NewErrorTally(), elapsed: elapsed}
 	for _, w := range ws {
+		w.exp.flush()
 		out.hist.Merge(w.hist)
 		out.service.Merge(w.service)
 		out.tally.Merge(w.tally)
@@ -324,9 +336,14 @@ func (w *worker) payload(cfg *Config, i uint64) (protocol.Payload, error) {
 	}
 	start := time.Now()
 	p, err := cfg.Produce(int(i % uint64(len(cfg.Payloads))))
-	w.prep.Record(time.Since(start))
+	took := time.Since(start)
+	w.prep.Record(took)
 	if err != nil {
-		return nil, &PreprocessError{Err: err}
+		err = &PreprocessError{Err: err}
+		if w.exp != nil { // never sent: no intended time, its preprocessing as latency
+			w.exp.add(time.Time{}, start, took, 0, protocol.Outcome{Err: err})
+		}
+		return nil, err
 	}
 	return p, nil
 }
@@ -374,7 +391,7 @@ func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d t
 	deadline := start.Add(d)
 	ws := make([]*worker, workers)
 	for i := range ws {
-		ws[i] = newWorker()
+		ws[i] = newWorker(cfg, phase)
 	}
 
 	slots := make([]*windowSlot, workers)
@@ -419,6 +436,9 @@ func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d t
 				}
 				class := w.record(out, latency, &errs)
 				tl.record(second, out.Err == nil, class, latency)
+				if w.exp != nil {
+					w.exp.add(time.Time{}, sent, latency, 0, out)
+				}
 				win.record(slot, out.Err == nil, latency, done.Add(1))
 				if !refused.wait(ctx, class, deadline, d > 0) {
 					return

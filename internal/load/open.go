@@ -50,7 +50,7 @@ func runOpenPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int,
 	tl.begin(start)
 
 	spawn := func() {
-		w := newWorker()
+		w := newWorker(cfg, phase)
 		ws = append(ws, w)
 		slot, second := win.slot(), tl.slot()
 		wg.Add(1)
@@ -82,6 +82,9 @@ func runOpenPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int,
 				tl.record(second, out.Err == nil, w.record(out, end.Sub(j.intended), &errs), end.Sub(j.intended))
 				if out.Err == nil {
 					w.service.Record(end.Sub(actual))
+				}
+				if w.exp != nil {
+					w.exp.add(j.intended, actual, end.Sub(j.intended), end.Sub(actual), out)
 				}
 				win.record(slot, out.Err == nil, end.Sub(j.intended), done.Add(1))
 				idle.Add(1)

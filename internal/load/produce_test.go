@@ -1,6 +1,7 @@
 package load_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sync/atomic"
@@ -14,14 +15,17 @@ import (
 
 // TestProduceIsTimedApart: with Config.Produce every request's payload is
 // made as it is sent, the time it takes is reported apart and kept out of
-// the latency, and a failure to make one is a failed request.
+// the latency, and a failure to make one is a failed request (exported
+// like any other).
 func TestProduceIsTimedApart(t *testing.T) {
 	r, _ := server(t, refserver.NewInstances(8, 0), 0)
 	c, p := client(t, r, protocol.KServeHTTP, 10*time.Second)
 	for _, rate := range []float64{0, 200} {
 		var calls, fails atomic.Int64
 		seen := make([]atomic.Int64, 3)
-		cfg := load.Config{Client: c, Payloads: []protocol.Payload{p, p, p}, Concurrency: 4, Rate: rate, Requests: 60, Warmup: 6,
+		var exported bytes.Buffer
+		log := load.NewRequestLog(&exported)
+		cfg := load.Config{Export: log, Client: c, Payloads: []protocol.Payload{p, p, p}, Concurrency: 4, Rate: rate, Requests: 60, Warmup: 6,
 			Produce: func(i int) (protocol.Payload, error) {
 				n := calls.Add(1)
 				seen[i].Add(1)
@@ -35,6 +39,19 @@ func TestProduceIsTimedApart(t *testing.T) {
 		res, err := load.Run(context.Background(), cfg)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if err := log.Close(); err != nil {
+			t.Fatal(err)
+		}
+		failed := int64(0)
+		lines := readExport(t, exported.Bytes())
+		for _, l := range lines {
+			if l.Status == "error" && l.ErrorClass == "other" {
+				failed++
+			}
+		}
+		if int64(len(lines)) != res.Sent || failed != res.Errors {
+			t.Errorf("rate %v: %d lines, %d failed; want %d and %d", rate, len(lines), failed, res.Sent, res.Errors)
 		}
 		if got := calls.Load(); got != 66 {
 			t.Errorf("rate %v: Produce called %d times, want 66 (warmup and measured)", rate, got)

@@ -215,7 +215,7 @@ func (c Config) Scaled(f float64) Config {
 			m := &p.Models[j]
 			e := &m.Emulator
 			for _, d := range []*time.Duration{&e.ServiceTime, &e.MaxQueueDelay, &e.BatchFixed, &e.BatchPerItem, &e.GILSwitch, &e.PerInflight,
-				&m.Faults.SpikeDuration, &m.Faults.StallAt, &m.Faults.StallFor} {
+				&m.Faults.SpikeDuration, &m.Faults.StallAt, &m.Faults.StallFor, &m.Faults.StallEvery} {
 				scale(d)
 			}
 		}

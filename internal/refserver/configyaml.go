@@ -409,6 +409,7 @@ func (d *yamlDecoder) faults(n *yaml.Node, m *ModelConfig) {
 			d.mapping(v, "stall", fields{
 				"at":       d.duration(&f.StallAt, "stall at"),
 				"duration": d.duration(&f.StallFor, "stall duration"),
+				"every":    d.duration(&f.StallEvery, "stall every"),
 			})
 		},
 		"drop_probability":   d.fraction(&f.DropProbability, "drop_probability", 0, 1),

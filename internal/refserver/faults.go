@@ -23,11 +23,19 @@ type Faults struct {
 	// compute_output.
 	SpikeProbability float64
 	SpikeDuration    time.Duration
-	// StallAt and StallFor freeze the model once: from StallAt after the pod
-	// first started, for StallFor, no request starts or finishes executing;
-	// each waits until the stall ends (as queue time before its execution,
-	// as compute_output after).
-	StallAt, StallFor time.Duration
+	// StallAt and StallFor freeze the model: from StallAt after the pod's
+	// first inference request (to any of its models), for StallFor, no
+	// request starts or finishes executing; each waits until the stall ends
+	// (as queue time before its execution, as compute_output after).
+	// Health and metadata calls are not held. StallEvery, if above zero,
+	// repeats the stall every StallEvery from StallAt (it must be longer
+	// than StallFor); zero stalls once.
+	//
+	// The origin is the first inference request, not the pod's start, so
+	// that "--stall-at 2s" means 2 s into the load however long the server
+	// waited for a client (a benchmark started by hand, or after a plan's
+	// checks of other deployments); it is kept across a restart.
+	StallAt, StallFor, StallEvery time.Duration
 	// DropProbability (0..1) is the chance that the connection of a request
 	// is dropped in the middle of its response: over HTTP the server writes
 	// the headers and half the body, then closes the connection; over gRPC
@@ -56,10 +64,13 @@ func (f Faults) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"spike duration", f.SpikeDuration}, {"stall start", f.StallAt}, {"stall duration", f.StallFor}} {
+	}{{"spike duration", f.SpikeDuration}, {"stall start", f.StallAt}, {"stall duration", f.StallFor}, {"stall period", f.StallEvery}} {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("%s %v is negative", d.name, d.v))
 		}
+	}
+	if f.StallEvery > 0 && f.StallEvery <= f.StallFor {
+		errs = append(errs, fmt.Errorf("stall period %v must be longer than the stall duration %v", f.StallEvery, f.StallFor))
 	}
 	if f.MemoryPerRequest < 0 {
 		errs = append(errs, fmt.Errorf("memory per request %d is negative", f.MemoryPerRequest))
@@ -68,18 +79,23 @@ func (f Faults) Validate() error {
 }
 
 // stallWait is how long a request at time now waits for the stall that
-// starts at started+StallAt and lasts StallFor: until its end if now is
-// inside it, else not at all.
-func (f Faults) stallWait(started, now time.Time) time.Duration {
+// starts at origin+StallAt and lasts StallFor (repeated every StallEvery
+// if set): until its end if now is inside one, else not at all.
+func (f Faults) stallWait(origin, now time.Time) time.Duration {
 	if f.StallFor <= 0 {
 		return 0
 	}
-	begin := started.Add(f.StallAt)
-	end := begin.Add(f.StallFor)
-	if now.Before(begin) || !now.Before(end) {
+	since := now.Sub(origin) - f.StallAt // into the stalls' schedule
+	if since < 0 {
 		return 0
 	}
-	return end.Sub(now)
+	if f.StallEvery > 0 {
+		since %= f.StallEvery
+	}
+	if since >= f.StallFor {
+		return 0
+	}
+	return f.StallFor - since
 }
 
 // The injected faults, as labelled in inferbench_injected_faults_total.

@@ -127,8 +127,6 @@ func (s *Server) Listen(addrs Addrs) (*Running, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pod %s: %w", s.name, err)
 	}
-	now := time.Now()
-	s.started.Store(&now)
 	r := &Running{s: s, stop: make(chan struct{})}
 	addr := func(l net.Listener) string {
 		if l == nil {

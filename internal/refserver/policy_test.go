@@ -185,23 +185,56 @@ func TestParseBytes(t *testing.T) {
 	}
 }
 
+// TestStallWait: the stall window policy, from the origin (the pod's
+// first inference request): once, or repeated every StallEvery.
 func TestStallWait(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	f := Faults{StallAt: 10 * time.Second, StallFor: 2 * time.Second}
+	ms := time.Millisecond
+	once := Faults{StallAt: 10 * time.Second, StallFor: 2 * time.Second}
+	every := Faults{StallAt: 2 * time.Second, StallFor: time.Second, StallEvery: 5 * time.Second}
 	tests := []struct {
+		name string
+		f    Faults
 		at   time.Duration
 		want time.Duration
 	}{
-		{0, 0}, {9999 * time.Millisecond, 0}, {10 * time.Second, 2 * time.Second},
-		{11500 * time.Millisecond, 500 * time.Millisecond}, {12 * time.Second, 0}, {time.Hour, 0},
+		{"once: before", once, 0, 0},
+		{"once: just before", once, 9999 * ms, 0},
+		{"once: at its start, the whole stall", once, 10 * time.Second, 2 * time.Second},
+		{"once: inside, the rest", once, 11500 * ms, 500 * ms},
+		{"once: at its end, free", once, 12 * time.Second, 0},
+		{"once: long after", once, time.Hour, 0},
+		{"once: a request before the origin", once, -time.Second, 0},
+		{"every: before the first", every, 1999 * ms, 0},
+		{"every: first", every, 2 * time.Second, time.Second},
+		{"every: between", every, 3 * time.Second, 0},
+		{"every: second", every, 7250 * ms, 750 * ms},
+		{"every: just after the second", every, 8 * time.Second, 0},
+		{"every: the 100th", every, (2 + 5*99) * time.Second, time.Second},
+		{"at 0: from the first request", Faults{StallFor: time.Second}, 0, time.Second},
+		{"no duration: never", Faults{StallAt: time.Second}, time.Second, 0},
 	}
 	for _, tt := range tests {
-		if got := f.stallWait(t0, t0.Add(tt.at)); got != tt.want {
-			t.Errorf("stallWait at %v = %v, want %v", tt.at, got, tt.want)
+		if got := tt.f.stallWait(t0, t0.Add(tt.at)); got != tt.want {
+			t.Errorf("%s: stallWait at %v = %v, want %v", tt.name, tt.at, got, tt.want)
 		}
 	}
-	if (Faults{StallAt: time.Second}).stallWait(t0, t0.Add(time.Second)) != 0 {
-		t.Error("a stall of no duration waited")
+}
+
+func TestStallValidate(t *testing.T) {
+	tests := []struct {
+		f    Faults
+		want string
+	}{
+		{Faults{StallAt: time.Second, StallFor: time.Second, StallEvery: 3 * time.Second}, ""},
+		{Faults{StallFor: time.Second, StallEvery: time.Second}, "stall period 1s must be longer than the stall duration 1s"},
+		{Faults{StallFor: time.Second, StallEvery: -time.Second}, "stall period -1s is negative"},
+	}
+	for _, tt := range tests {
+		err := tt.f.Validate()
+		if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%+v: Validate() = %v, want %q", tt.f, err, tt.want)
+		}
 	}
 }
 

@@ -40,7 +40,7 @@ type SingleModel struct {
 	ErrorRate                       float64
 	SpikeProbability                float64
 	SpikeDuration                   time.Duration
-	StallAt, StallFor               time.Duration
+	StallAt, StallFor, StallEvery   time.Duration
 	DropProbability                 float64
 	MemoryPerRequest, MemoryLimit   string
 	RestartTime                     time.Duration
@@ -70,7 +70,7 @@ func singleModelFlags() []string {
 		"http-addr", "grpc-addr", "metrics-addr", "http-api", "model", "emulator", "service-time", "instances",
 		"max-batch-size", "max-queue-delay", "preferred-batch-sizes", "batch-fixed", "batch-per-item", "gil-held", "gil-switch",
 		"per-inflight", "max-inflight", "queue-limit", "jitter", "error-rate", "spike-probability", "spike-duration",
-		"stall-at", "stall-for", "drop-probability", "memory-per-request", "memory-limit", "restart-time", "seed", "max-request-size",
+		"stall-at", "stall-for", "stall-every", "drop-probability", "memory-per-request", "memory-limit", "restart-time", "seed", "max-request-size",
 	}
 }
 
@@ -202,7 +202,7 @@ func (m SingleModel) modelConfig() (ModelConfig, error) {
 			QueueLimit: m.QueueLimit, Jitter: jitter,
 		},
 		Faults: Faults{
-			SpikeProbability: m.SpikeProbability, SpikeDuration: m.SpikeDuration, StallAt: m.StallAt, StallFor: m.StallFor,
+			SpikeProbability: m.SpikeProbability, SpikeDuration: m.SpikeDuration, StallAt: m.StallAt, StallFor: m.StallFor, StallEvery: m.StallEvery,
 			DropProbability: m.DropProbability, MemoryPerRequest: memPerRequest,
 		},
 	}
@@ -226,6 +226,9 @@ func flagNames(err error) error {
 	r := strings.NewReplacer(
 		"the model's max_batch_size", "--max-batch-size",
 		"emulator: ", "--emulator: ",
+		"stall start", "--stall-at",
+		"stall duration", "--stall-for",
+		"stall period", "--stall-every",
 	)
 	return fmt.Errorf("%s", r.Replace(err.Error()))
 }

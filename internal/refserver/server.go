@@ -67,7 +67,7 @@ type Server struct {
 	restartTime time.Duration
 	restarts    atomic.Uint64
 	down        atomic.Bool
-	started     atomic.Pointer[time.Time] // the first start, origin of stalls
+	firstInfer  atomic.Pointer[time.Time] // the first inference request, origin of stalls
 	// kill, set by Listen, takes the pod down when its memory is exceeded.
 	kill      atomic.Pointer[func()]
 	grpcConns connTracker // gRPC connections by peer address, for dropping them
@@ -100,8 +100,6 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("pod %q: memory limit %d and restart time %v must not be negative", s.name, opts.MemoryLimit, opts.RestartTime)
 	}
 	s.memory.limit = opts.MemoryLimit
-	now := time.Now()
-	s.started.Store(&now)
 	for _, spec := range opts.Models {
 		m, err := newModel(spec)
 		if err != nil {
@@ -220,6 +218,10 @@ func (s *Server) execute(ctx context.Context, m *model, batch int, start time.Ti
 		return nil, kserve.Errorf(kserve.CodeUnavailable, "pod '%s' ran out of memory: %s in flight would exceed its limit of %s; it restarts in %v",
 			s.name, FormatBytes(s.memory.inflight.Load()+m.spec.Faults.MemoryPerRequest), FormatBytes(s.memory.limit), s.restartTime)
 	}
+	if s.firstInfer.Load() == nil {
+		first := entered // allocated once, not per request
+		s.firstInfer.CompareAndSwap(nil, &first)
+	}
 	stalled := s.stall(m)
 	timing, err := m.spec.Emulator.Execute(ctx, batch)
 	if err != nil {
@@ -250,7 +252,10 @@ func (s *Server) execute(ctx context.Context, m *model, batch int, start time.Ti
 
 // stall waits out the model's stall if it is on now, and returns the wait.
 func (s *Server) stall(m *model) time.Duration {
-	d := m.spec.Faults.stallWait(*s.started.Load(), time.Now())
+	if m.spec.Faults.StallFor <= 0 {
+		return 0
+	}
+	d := m.spec.Faults.stallWait(*s.firstInfer.Load(), time.Now())
 	if d > 0 {
 		m.faults.counts[faultStall].Add(1)
 		time.Sleep(d)
@@ -369,7 +374,11 @@ func (m *model) describeFaults() string {
 		fs = append(fs, fmt.Sprintf("spikes of %v at rate %g", f.SpikeDuration, f.SpikeProbability))
 	}
 	if f.StallFor > 0 {
-		fs = append(fs, fmt.Sprintf("a stall of %v at %v", f.StallFor, f.StallAt))
+		stall := fmt.Sprintf("a stall of %v at %v after the first inference request", f.StallFor, f.StallAt)
+		if f.StallEvery > 0 {
+			stall += fmt.Sprintf(", every %v", f.StallEvery)
+		}
+		fs = append(fs, stall)
 	}
 	if f.DropProbability > 0 {
 		fs = append(fs, fmt.Sprintf("dropped connections at rate %g", f.DropProbability))

@@ -43,6 +43,10 @@ type levelHooks struct {
 	// PreprocessPerRequest makes each payload as it is sent, its time
 	// reported apart (payload.go).
 	PreprocessPerRequest bool
+	// Export, if set, gets a line per measured request, labelled with the
+	// deployment and ExportStep.
+	Export     *load.RequestLog
+	ExportStep string
 }
 
 // measureLevel runs one level against a target and returns its result
@@ -82,6 +86,7 @@ func measureLevel(ctx context.Context, t *Target, lvl Level, opts levelHooks) re
 		Grace: opts.Grace, OnProgress: opts.OnProgress, ProgressInterval: opts.ProgressInterval,
 		WindowRequests: opts.WindowRequests, OnWindow: opts.OnWindow,
 		Produce: produceFor(t, opts),
+		Export:  opts.Export, ExportLabel: load.ExportLabel{Deployment: t.Deployment.Name, Step: opts.ExportStep},
 	})
 	if err != nil {
 		run.Status = result.StatusFailed

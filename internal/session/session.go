@@ -55,6 +55,11 @@ type Options struct {
 	MustOpen bool
 	// InterruptHint is the exit message after Ctrl-C.
 	InterruptHint string
+	// ExportRequests, if set, is a file that gets one JSON line per
+	// measured request (--export-requests; docs/results.md). It is
+	// created (or truncated; appended to with Resume) before any request
+	// is sent.
+	ExportRequests string
 }
 
 // Report is one rendering of the result file at the end: to Path, or to
@@ -99,6 +104,7 @@ type Session struct {
 	targets map[string]*Target
 	openErr map[string]error
 	images  map[string][]inputs.Image // by deployment, loaded once
+	export  *requestExport            // with Options.ExportRequests
 }
 
 // Run runs a plan under a scheduler from start to end: it opens every
@@ -112,6 +118,9 @@ func Run(ctx context.Context, p *plan.Plan, sched Scheduler, o Options) (*result
 		return nil, err
 	}
 	defer s.close()
+	if s.export, err = openExport(o.ExportRequests, o.Resume); err != nil {
+		return nil, err
+	}
 	if err := s.openAll(ctx, sched); err != nil {
 		return nil, err
 	}
@@ -175,6 +184,7 @@ func (s *Session) close() {
 	for _, t := range s.targets {
 		t.Client.Close()
 	}
+	_ = s.export.close() // after an early return; finish reports its error
 }
 
 // openAll opens every deployment, and its pod checks, and logs the
@@ -244,7 +254,7 @@ type MeasureOptions struct {
 // (Record) once it has noted what it needs.
 func (s *Session) Measure(ctx context.Context, t *Target, lvl Level, mo MeasureOptions) result.Run {
 	hooks := levelHooks{Grace: s.o.Grace, Watch: t.Watch, Pods: t.Pods, PreprocessPerRequest: s.o.PreprocessPerRequest,
-		OnProgress: s.view.level(mo.Label), ProgressInterval: s.view.interval()}
+		OnProgress: s.view.level(mo.Label), ProgressInterval: s.view.interval(), Export: s.export.log(), ExportStep: mo.Step}
 	var r result.Run
 	if mo.Windowing != nil {
 		r = measureStable(ctx, t, lvl, *mo.Windowing, hooks)
@@ -311,6 +321,13 @@ func (s *Session) finish(ctx context.Context, sched Scheduler, schedErr error) e
 	errs := []error{schedErr}
 	if schedErr == nil {
 		errs = append(errs, s.Save())
+	}
+	if s.export != nil {
+		err := s.export.close()
+		if err == nil {
+			s.Logf("%s", s.export.summary())
+		}
+		errs = append(errs, err)
 	}
 	for _, r := range s.o.Reports {
 		errs = append(errs, s.render(r))
