@@ -3,10 +3,13 @@ package report
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
+	"html"
 	"strings"
 	"testing"
 
 	"github.com/inferbench/inferbench/internal/measure"
+	"github.com/inferbench/inferbench/internal/sanitize"
 )
 
 // hostile is text a server (or a crafted result file) might carry: a
@@ -70,5 +73,35 @@ func TestTextKeepsItsOwnColour(t *testing.T) {
 	}
 	if !strings.HasPrefix(b.String(), "\x1b[32m\x1b[1mOK") {
 		t.Errorf("verdict not coloured: %q", b.String()[:40])
+	}
+}
+
+// TestReportsAreBounded: a result file with 20,000 error groups (an older
+// file, or one written by hand) gives reports of bounded length whose
+// counts still add up.
+func TestReportsAreBounded(t *testing.T) {
+	f := sample()
+	groups := make([]measure.ErrorGroup, 20000)
+	for i := range groups {
+		groups[i] = measure.ErrorGroup{Class: measure.ClassHTTPStatus, Count: 1, Example: fmt.Sprintf("message %d", i)}
+	}
+	groups[0].Count = 200
+	f.Runs[1].Errors = groups
+	for _, format := range []string{"text", "md", "html"} {
+		var b bytes.Buffer
+		if err := Write(&b, format, f, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		if n := strings.Count(out, "message "); n != measure.GroupsPerClass {
+			t.Errorf("%s: %d messages listed, want %d", format, n, measure.GroupsPerClass)
+		}
+		if !strings.Contains(out, "19980 x http_status: "+measure.OtherMessages) && !strings.Contains(out, "19980 x `http_status`: "+sanitize.Markdown(measure.OtherMessages)) &&
+			!strings.Contains(out, "19980 x http_status: "+html.EscapeString(measure.OtherMessages)) {
+			t.Errorf("%s: no group of the other 19980 messages:\n%s", format, out)
+		}
+		if format == "text" && strings.Count(out, "\n") > 60 {
+			t.Errorf("text report of %d lines:\n%s", strings.Count(out, "\n"), out)
+		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/inferbench/inferbench/internal/analyze"
+	"github.com/inferbench/inferbench/internal/measure"
 	"github.com/inferbench/inferbench/internal/result"
 	"github.com/inferbench/inferbench/internal/sanitize"
 )
@@ -152,10 +153,10 @@ func textBody(w io.Writer, f *result.File) error {
 			lines = append(lines, fmt.Sprintf("open loop (%s arrivals): sent at %.1f req/s, %d late sends; latency above counts from the intended send time, service time from the actual send: p50 %s, p99 %s",
 				r.Load.Arrival, r.SendRateRPS, r.Client.LateSends, ms(r.ServiceTimeMs.P50), ms(r.ServiceTimeMs.P99)))
 		}
-		for _, e := range r.Warmup.Errors {
+		for _, e := range reportedErrors(r.Warmup.Errors) {
 			lines = append(lines, fmt.Sprintf("warmup error x%d %s: %s", e.Count, sanitize.Line(e.Class), sanitize.Line(e.Example)))
 		}
-		for _, e := range r.Errors {
+		for _, e := range reportedErrors(r.Errors) {
 			lines = append(lines, fmt.Sprintf("%6d x %s: %s", e.Count, sanitize.Line(e.Class), sanitize.Line(e.Example)))
 		}
 		if r.Assessment.Check != "" {
@@ -204,6 +205,14 @@ func mdCells(cells []string) []string {
 		cells[i] = sanitize.Markdown(c)
 	}
 	return cells
+}
+
+// reportedErrors are the error groups a report lists: at most
+// measure.GroupsPerClass a class, the rest counted as other messages, so
+// that a file with thousands of groups (an older one, or one written by
+// hand) still gives a report of bounded length.
+func reportedErrors(groups []measure.ErrorGroup) []measure.ErrorGroup {
+	return measure.CapGroups(groups, measure.GroupsPerClass)
 }
 
 // mdClass is an error class in Markdown: as code when it is a word of
@@ -334,7 +343,7 @@ func Markdown(w io.Writer, f *result.File) error {
 		if r.Failure != "" {
 			fmt.Fprintf(w, "\n- %s %s failed: %s", sanitize.Markdown(r.Deployment.Name), loadLevel(r), sanitize.Markdown(r.Failure))
 		}
-		for _, e := range r.Errors {
+		for _, e := range reportedErrors(r.Errors) {
 			fmt.Fprintf(w, "\n- %s %s: %d x %s: %s", sanitize.Markdown(r.Deployment.Name), loadLevel(r), e.Count, mdClass(e.Class), sanitize.Markdown(e.Example))
 		}
 	}
