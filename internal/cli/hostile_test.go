@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/inferbench/inferbench/internal/measure"
 	"github.com/inferbench/inferbench/internal/result"
+	"github.com/inferbench/inferbench/internal/session"
 )
 
 // hostileServer speaks just enough KServe v2 HTTP JSON for model m (x FP32
@@ -102,5 +104,49 @@ func TestBenchAgainstAHostileServer(t *testing.T) {
 		if format == "md" && (strings.Contains(rendered, "<script") || !strings.Contains(rendered, "&lt;script>")) {
 			t.Errorf("markdown carries the server's HTML raw:\n%s", rendered)
 		}
+	}
+}
+
+// TestNumberFlagsRefusedBeforeConnecting: values no run can mean are
+// refused with exit code 2, naming the flag and the value, before
+// anything is connected to (the server here counts every request).
+func TestNumberFlagsRefusedBeforeConnecting(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { hits.Add(1) }))
+	t.Cleanup(srv.Close)
+	base := []string{"bench", "--url", srv.URL, "--model", "m", "-n", "5"}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rate", "NaN"}, "--rate NaN: want a finite number"},
+		{[]string{"--rate", "Inf"}, "--rate +Inf: want a finite number"},
+		{[]string{"--rate", "-5"}, "--rate -5: must not be negative"},
+		{[]string{"--warmup", "-5"}, "--warmup -5: must not be negative"},
+		{[]string{"--grace", "-1s"}, "--grace -1s: must not be negative"},
+		{[]string{"--batch-size", "0"}, "--batch-size 0: need at least 1"},
+		{[]string{"--timeout", "-2s"}, "--timeout -2s: must not be negative"},
+		{[]string{"--rate", "many"}, `invalid argument "many" for "--rate"`},
+	}
+	for _, tt := range tests {
+		_, _, err := runCLI(context.Background(), append(base, tt.args...)...)
+		var ee *session.ExitError
+		if !errors.As(err, &ee) || ee.Code != 2 || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("bench %v: err = %v, want exit code 2 and %q", tt.args, err, tt.want)
+		}
+	}
+	for _, args := range [][]string{
+		{"sweep", "--url", srv.URL, "--model", "m", "--max-error-rate", "NaN"},
+		{"sweep", "--url", srv.URL, "--model", "m", "--stability", "+Inf"},
+		{"run", "plan.yaml", "--grace", "-1s"},
+	} {
+		_, _, err := runCLI(context.Background(), args...)
+		var ee *session.ExitError
+		if !errors.As(err, &ee) || ee.Code != 2 {
+			t.Errorf("%v: err = %v, want exit code 2", args, err)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the server was called %d times: want nothing sent", n)
 	}
 }

@@ -50,6 +50,10 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	// A flag that cannot be parsed or makes no sense is refused with
+	// exit code 2, before anything is connected to.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
+	root.PersistentPreRunE = checkNumberFlags
 	root.AddCommand(newDemoCommand(), newRunCommand(), newBenchCommand(), newSweepCommand(), newServeCommand(), newCheckCommand(), newReportCommand(), newSchemaCommand())
 	return root
 }

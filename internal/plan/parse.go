@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"reflect"
 	"regexp"
@@ -292,8 +293,8 @@ func (p *parser) steps(fs []fileStep, deps []Deployment) ([]Step, error) {
 			return nil, p.errorf(cNode, "%s: concurrency %d must be at least 1", what, s.Concurrency)
 		}
 		if rNode != nil {
-			if s.Rate <= 0 {
-				return nil, p.errorf(rNode, "%s: rate %v must be above 0 requests per second", what, s.Rate)
+			if !(s.Rate > 0) || math.IsInf(s.Rate, 0) { // NaN fails the first
+				return nil, p.errorf(rNode, "%s: rate %v must be a finite number above 0 requests per second", what, s.Rate)
 			}
 			s.Arrival = load.ArrivalConstant
 		}
