@@ -268,5 +268,8 @@ func Read(path string) (*File, error) {
 	if f.Schema != Schema {
 		return nil, fmt.Errorf("%s: schema %q, want %q", path, f.Schema, Schema)
 	}
+	if err := Validate(&f); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	return &f, nil
 }
