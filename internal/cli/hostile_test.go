@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/inferbench/inferbench/internal/measure"
+	"github.com/inferbench/inferbench/internal/refserver"
 	"github.com/inferbench/inferbench/internal/result"
 	"github.com/inferbench/inferbench/internal/session"
 )
@@ -148,5 +149,22 @@ func TestNumberFlagsRefusedBeforeConnecting(t *testing.T) {
 	}
 	if n := hits.Load(); n != 0 {
 		t.Errorf("the server was called %d times: want nothing sent", n)
+	}
+}
+
+// TestLevelLabelledWithTheConcurrencyUsed: -c 16 -n 5 runs 5 workers at
+// most, and the run says c=5, with a note.
+func TestLevelLabelledWithTheConcurrencyUsed(t *testing.T) {
+	r := refServer(t, refserver.NewInstances(8, 0), 0)
+	f, _, err := benchJSON(t, context.Background(), "--url", "http://"+r.HTTPAddr, "--model", "m", "-c", "16", "-n", "5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := f.Runs[0]
+	if run.Load.Concurrency != 5 || run.Counts.Sent != 5 {
+		t.Errorf("concurrency %d, sent %d: want 5 and 5", run.Load.Concurrency, run.Counts.Sent)
+	}
+	if !strings.Contains(strings.Join(run.Assessment.Notes, "; "), "concurrency 16 was asked for, but 5 requests keep at most 5 in flight") {
+		t.Errorf("notes %q", run.Assessment.Notes)
 	}
 }
