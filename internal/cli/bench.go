@@ -46,7 +46,7 @@ perf_analyzer-style JSON. Payloads are encoded once, before the clock starts.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := f.plan()
 			if err != nil {
-				return err
+				return usageError(err)
 			}
 			o := f.options(cmd.OutOrStdout(), cmd.ErrOrStderr())
 			o.Plan = &result.PlanInfo{Path: "inferbench bench"}
@@ -83,8 +83,10 @@ func (f *benchFlags) plan() (*plan.Plan, error) {
 		return nil, errors.New("--requests and --duration must not be negative")
 	case f.requests > 0 && f.duration > 0:
 		return nil, errors.New("give --requests or --duration, not both")
-	case f.rate < 0 || f.maxInFlight < 1:
-		return nil, errors.New("--rate must not be negative and --max-inflight must be at least 1")
+	case f.rate < 0: // NaN and Inf: checkNumberFlags
+		return nil, fmt.Errorf("--rate %g: must not be negative", f.rate)
+	case f.maxInFlight < 1:
+		return nil, fmt.Errorf("--max-inflight %d: need at least 1", f.maxInFlight)
 	case f.arrival != load.ArrivalConstant && f.arrival != load.ArrivalPoisson:
 		return nil, fmt.Errorf("--arrival %q: want %s or %s", f.arrival, load.ArrivalConstant, load.ArrivalPoisson)
 	case f.rate > 0 && f.concurrencyRange != "":

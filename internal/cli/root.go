@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/inferbench/inferbench/internal/sanitize"
 	"github.com/inferbench/inferbench/internal/session"
 )
 
@@ -26,7 +27,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	root := NewRootCommand(stdout, stderr)
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintf(stderr, "inferbench: %v\n", err)
+		// An error may carry a server's words: quoted, they cannot reach
+		// the terminal's escape sequences.
+		fmt.Fprintf(stderr, "inferbench: %s\n", sanitize.Lines(err.Error()))
 		var ee *session.ExitError
 		if errors.As(err, &ee) {
 			return ee.Code
@@ -47,6 +50,10 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	// A flag that cannot be parsed or makes no sense is refused with
+	// exit code 2, before anything is connected to.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
+	root.PersistentPreRunE = checkNumberFlags
 	root.AddCommand(newDemoCommand(), newRunCommand(), newBenchCommand(), newSweepCommand(), newServeCommand(), newCheckCommand(), newReportCommand(), newSchemaCommand())
 	return root
 }

@@ -78,7 +78,7 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 	if err != nil {
 		return planError(err)
 	}
-	text, _ := os.ReadFile(path)
+	text, _ := plan.ReadFile(path)
 	if f.quick {
 		p.Steps = plan.Quick(p.Steps)
 	}

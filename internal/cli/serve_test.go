@@ -90,7 +90,7 @@ func TestServeRefusesBadFlags(t *testing.T) {
 		{[]string{"--memory-limit", "3 parsecs"}, `--memory-limit: size "3 parsecs"`},
 		{[]string{"--queue-limit", "-1"}, "queue limit -1 is negative"},
 		{[]string{"--spike-probability", "2"}, "spike probability 2 is outside 0..1"},
-		{[]string{"--max-queue-delay", "-1ms"}, "max queue delay -1ms is negative"},
+		{[]string{"--max-queue-delay", "-1ms"}, "--max-queue-delay -1ms: must not be negative"}, // every command refuses a negative duration flag
 		{[]string{"--http-api", "soap"}, `unknown HTTP API "soap"`},
 		{[]string{"--time-scale", "0"}, "--time-scale 0"},
 		{[]string{"--base-port", "9000"}, "--base-port places a preset's pods"},

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 
@@ -187,7 +186,7 @@ func runSweep(cmd *cobra.Command, args []string, f *sweepFlags) error {
 		if p, err = plan.LoadFile(args[0], nil); err != nil {
 			return planError(err)
 		}
-		text, _ := os.ReadFile(args[0])
+		text, _ := plan.ReadFile(args[0])
 		o.Plan, o.MustOpen = &result.PlanInfo{Path: args[0], Text: string(text)}, false
 	default:
 		d, err := f.deployment()

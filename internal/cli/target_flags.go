@@ -41,9 +41,11 @@ type endpointFlags struct {
 	form                                []string
 	kube                                kube.Target
 	kubeconfig                          string
+	flags                               *pflag.FlagSet // to tell a flag given from its default
 }
 
 func addEndpointFlags(fl *pflag.FlagSet, f *endpointFlags) {
+	f.flags = fl
 	fl.StringVar(&f.url, "url", "", "server URL: http://host:port or host:port (required)")
 	fl.StringVar(&f.protocol, "protocol", string(protocol.KServeHTTP), "kserve-http|kserve-http-json|kserve-grpc|nim-http|http-json")
 	fl.StringVar(&f.model, "model", "", "model name (required)")
@@ -100,6 +102,10 @@ func (f *endpointFlags) deployment() (plan.Deployment, error) {
 		return d, errors.New("--timeout and --connect-timeout must be positive")
 	case f.connections < 1:
 		return d, fmt.Errorf("--connections %d: need at least 1", f.connections)
+	case f.warmup < 0 && (f.flags == nil || f.flags.Changed("warmup")):
+		return d, fmt.Errorf("--warmup %d: must not be negative (0: no warmup)", f.warmup)
+	case f.batchSize < 1:
+		return d, fmt.Errorf("--batch-size %d: need at least 1", f.batchSize)
 	}
 	name := f.name
 	if name == "" {

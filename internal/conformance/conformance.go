@@ -21,6 +21,7 @@ import (
 	"github.com/inferbench/inferbench/internal/plan"
 	"github.com/inferbench/inferbench/internal/protocol"
 	"github.com/inferbench/inferbench/internal/refserver"
+	"github.com/inferbench/inferbench/internal/sanitize"
 	"github.com/inferbench/inferbench/internal/session"
 )
 
@@ -114,7 +115,8 @@ func Run(ctx context.Context, out io.Writer, o Options) error {
 	WriteTable(out, results)
 	for _, r := range results {
 		if r.Err != nil {
-			fmt.Fprintf(out, "\n%s %s: %v\n", r.Kind, r.URL, r.Err)
+			// the error carries the server's words: quoted
+			fmt.Fprintf(out, "\n%s %s: %s\n", r.Kind, sanitize.Line(r.URL), sanitize.Line(r.Err.Error()))
 		}
 	}
 	if failed > 0 {
@@ -161,7 +163,7 @@ func WriteTable(w io.Writer, results []*Result) {
 			p50 = formatMs(sorted[(len(sorted)-1)/2])
 			max = formatMs(sorted[len(sorted)-1])
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", r.Kind, r.URL, r.Health, r.Metadata, r.Config, r.OK, r.Sent, p50, max, r.Outputs)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", sanitize.Line(string(r.Kind)), sanitize.Line(r.URL), r.Health, r.Metadata, r.Config, r.OK, r.Sent, p50, max, r.Outputs)
 	}
 	tw.Flush()
 }

@@ -3,12 +3,13 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"io"
 	"maps"
+	"math"
 	"os"
 	"reflect"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -36,11 +37,38 @@ func (e *Error) Error() string {
 // environment variables as ${NAME}, looked up with getenv (os.LookupEnv
 // when nil), so that tokens stay out of the file.
 func LoadFile(path string, getenv func(string) (string, bool)) (*Plan, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data, getenv)
+}
+
+// MaxSize is the most bytes a plan file may have: a plan is a few
+// deployments and steps, and its text is copied into every result file
+// and HTML report.
+const MaxSize = 1 << 20
+
+// ReadFile reads a plan file's text, refusing one of more than MaxSize
+// bytes without reading it all.
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, &Error{File: path, Msg: err.Error()}
 	}
-	return Parse(path, data, getenv)
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		return nil, &Error{File: path, Msg: err.Error()}
+	}
+	if len(data) > MaxSize {
+		return nil, tooLarge(path)
+	}
+	return data, nil
+}
+
+func tooLarge(file string) error {
+	return &Error{File: file, Msg: fmt.Sprintf("the plan is larger than %d KiB: a plan is deployments and steps, a few KiB", MaxSize>>10)}
 }
 
 // Parse checks a plan held in memory; file names it in errors.
@@ -48,10 +76,13 @@ func Parse(file string, data []byte, getenv func(string) (string, bool)) (*Plan,
 	if getenv == nil {
 		getenv = os.LookupEnv
 	}
+	if len(data) > MaxSize {
+		return nil, tooLarge(file)
+	}
 	p := &parser{file: file, getenv: getenv, nodes: map[any]*yaml.Node{}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, p.syntaxError(err)
+		return nil, p.syntaxError(data, err)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, &Error{File: file, Msg: "the plan is empty: it needs deployments and a sequence or steps"}
@@ -61,19 +92,6 @@ func Parse(file string, data []byte, getenv func(string) (string, bool)) (*Plan,
 		return nil, err
 	}
 	return p.plan(&f)
-}
-
-var yamlLine = regexp.MustCompile(`line (\d+)`)
-
-// syntaxError places a YAML syntax error at its line.
-func (p *parser) syntaxError(err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	e := &Error{File: p.file, Msg: "YAML syntax: " + msg}
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		e.Line, _ = strconv.Atoi(m[1])
-		e.Column = 1
-	}
-	return e
 }
 
 // plan checks a decoded file.
@@ -275,8 +293,8 @@ func (p *parser) steps(fs []fileStep, deps []Deployment) ([]Step, error) {
 			return nil, p.errorf(cNode, "%s: concurrency %d must be at least 1", what, s.Concurrency)
 		}
 		if rNode != nil {
-			if s.Rate <= 0 {
-				return nil, p.errorf(rNode, "%s: rate %v must be above 0 requests per second", what, s.Rate)
+			if !(s.Rate > 0) || math.IsInf(s.Rate, 0) { // NaN fails the first
+				return nil, p.errorf(rNode, "%s: rate %v must be a finite number above 0 requests per second", what, s.Rate)
 			}
 			s.Arrival = load.ArrivalConstant
 		}

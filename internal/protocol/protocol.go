@@ -16,6 +16,7 @@ import (
 
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/kserve/pb"
+	"github.com/inferbench/inferbench/internal/sanitize"
 	"github.com/inferbench/inferbench/internal/transport"
 )
 
@@ -173,11 +174,14 @@ type ServerError struct {
 	Message    string     // the server's message ({"error": ...} for HTTP)
 }
 
+// Error words the server's answer on one line, its control characters
+// quoted (sanitize.Line): the message is the server's, and goes on to
+// logs, terminals and reports.
 func (e *ServerError) Error() string {
 	if e.HTTPStatus != 0 {
-		return fmt.Sprintf("HTTP %d: %s", e.HTTPStatus, e.Message)
+		return fmt.Sprintf("HTTP %d: %s", e.HTTPStatus, sanitize.Line(e.Message))
 	}
-	return fmt.Sprintf("gRPC %s: %s", e.GRPCCode, e.Message)
+	return fmt.Sprintf("gRPC %s: %s", e.GRPCCode, sanitize.Line(e.Message))
 }
 
 // MalformedResponseError is a response that arrived but cannot be used: an

@@ -277,3 +277,21 @@ func TestUnreachableServer(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestServerErrorIsOneQuotedLine: a server's message cannot carry
+// escape sequences or a forged line into what the error says.
+func TestServerErrorIsOneQuotedLine(t *testing.T) {
+	tests := []struct {
+		err  *protocol.ServerError
+		want string
+	}{
+		{&protocol.ServerError{HTTPStatus: 500, Message: "boom\x1b]0;pwned\x07\nPASS"}, `HTTP 500: boom\x1b]0;pwned\a\nPASS`},
+		{&protocol.ServerError{GRPCCode: codes.Internal, Message: "a\u009bb"}, `gRPC Internal: a\u009bb`},
+		{&protocol.ServerError{HTTPStatus: 503, Message: "Exceeds maximum queue size"}, "HTTP 503: Exceeds maximum queue size"},
+	}
+	for _, tt := range tests {
+		if got := tt.err.Error(); got != tt.want {
+			t.Errorf("Error() = %q, want %q", got, tt.want)
+		}
+	}
+}

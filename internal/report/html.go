@@ -161,7 +161,7 @@ func HTML(w io.Writer, f *result.File) error {
 		if r.Assessment.Check != "" {
 			notes = append(notes, r.Assessment.Check)
 		}
-		for _, e := range r.Errors {
+		for _, e := range reportedErrors(r.Errors) {
 			notes = append(notes, fmt.Sprintf("%d x %s: %s", e.Count, e.Class, e.Example))
 		}
 		notes = append(notes, r.Assessment.Notes...)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/inferbench/inferbench/internal/result"
+	"github.com/inferbench/inferbench/internal/sanitize"
 )
 
 // outputLines describe the output check: the verdict, then one line per
@@ -59,9 +60,9 @@ func outputsMarkdown(w io.Writer, f *result.File) {
 	if len(lines) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\n### %s\n\n", lines[0])
+	fmt.Fprintf(w, "\n### %s\n\n", sanitize.Markdown(lines[0]))
 	for _, l := range lines[1:] {
-		fmt.Fprintf(w, "- %s\n", strings.ReplaceAll(l, "|", "\\|"))
+		fmt.Fprintf(w, "- %s\n", sanitize.Markdown(l))
 	}
 }
 

@@ -9,6 +9,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -18,7 +19,9 @@ import (
 	"text/tabwriter"
 
 	"github.com/inferbench/inferbench/internal/analyze"
+	"github.com/inferbench/inferbench/internal/measure"
 	"github.com/inferbench/inferbench/internal/result"
+	"github.com/inferbench/inferbench/internal/sanitize"
 )
 
 // Formats a report can take.
@@ -94,10 +97,14 @@ func row(r *result.Run) []string {
 
 var header = []string{"DEPLOYMENT", "LOAD", "STATUS", "OK/SENT", "ERRORS", "THROUGHPUT", "P50", "P90", "P95", "P99", "P99.9", "P50 VS BASE", "WARMUP"}
 
-// Text writes the verdict, the table, then errors and notes per run.
+// Text writes the verdict, the table, then errors and notes per run. Every
+// line is rendered first and then has its control characters quoted
+// (sanitize.Lines), so that no text from the file, a server's error
+// message, a deployment's name, can reach the terminal's escape sequences;
+// only the verdict's own colour is added after.
 func Text(w io.Writer, f *result.File, opts Options) error {
 	f = analyze.Judged(f)
-	verdict := analyze.Verdict(f)
+	verdict := sanitize.Line(analyze.Verdict(f))
 	if opts.Color {
 		colour := "\x1b[32m" // green
 		switch {
@@ -108,7 +115,19 @@ func Text(w io.Writer, f *result.File, opts Options) error {
 		}
 		verdict = colour + "\x1b[1m" + verdict + "\x1b[0m"
 	}
-	fmt.Fprintln(w, verdict)
+	if _, err := fmt.Fprintln(w, verdict); err != nil {
+		return err
+	}
+	var body bytes.Buffer
+	if err := textBody(&body, f); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, sanitize.Lines(body.String()))
+	return err
+}
+
+// textBody writes what follows the verdict.
+func textBody(w io.Writer, f *result.File) error {
 	for _, warning := range clientWarnings(f) {
 		fmt.Fprintln(w, "WARNING: "+warning)
 	}
@@ -116,7 +135,7 @@ func Text(w io.Writer, f *result.File, opts Options) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, strings.Join(runHeader(f), "\t")+"\t")
 	for i := range f.Runs {
-		fmt.Fprintln(tw, strings.Join(runRow(f, &f.Runs[i]), "\t")+"\t")
+		fmt.Fprintln(tw, strings.Join(lineCells(runRow(f, &f.Runs[i])), "\t")+"\t")
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -125,7 +144,7 @@ func Text(w io.Writer, f *result.File, opts Options) error {
 		r := &f.Runs[i]
 		var lines []string
 		if r.Failure != "" {
-			lines = append(lines, "failed: "+r.Failure)
+			lines = append(lines, "failed: "+sanitize.Line(r.Failure))
 		}
 		if v := r.Validity; v != nil && !v.Valid && r.Status != result.StatusFailed {
 			lines = append(lines, "INVALID: "+strings.Join(v.Reasons, "; "))
@@ -134,11 +153,11 @@ func Text(w io.Writer, f *result.File, opts Options) error {
 			lines = append(lines, fmt.Sprintf("open loop (%s arrivals): sent at %.1f req/s, %d late sends; latency above counts from the intended send time, service time from the actual send: p50 %s, p99 %s",
 				r.Load.Arrival, r.SendRateRPS, r.Client.LateSends, ms(r.ServiceTimeMs.P50), ms(r.ServiceTimeMs.P99)))
 		}
-		for _, e := range r.Warmup.Errors {
-			lines = append(lines, fmt.Sprintf("warmup error x%d %s: %s", e.Count, e.Class, e.Example))
+		for _, e := range reportedErrors(r.Warmup.Errors) {
+			lines = append(lines, fmt.Sprintf("warmup error x%d %s: %s", e.Count, sanitize.Line(e.Class), sanitize.Line(e.Example)))
 		}
-		for _, e := range r.Errors {
-			lines = append(lines, fmt.Sprintf("%6d x %s: %s", e.Count, e.Class, e.Example))
+		for _, e := range reportedErrors(r.Errors) {
+			lines = append(lines, fmt.Sprintf("%6d x %s: %s", e.Count, sanitize.Line(e.Class), sanitize.Line(e.Example)))
 		}
 		if r.Assessment.Check != "" {
 			lines = append(lines, r.Assessment.Check)
@@ -154,7 +173,7 @@ func Text(w io.Writer, f *result.File, opts Options) error {
 		}
 		fmt.Fprintf(w, "\n%s %s:\n", r.Deployment.Name, loadLevel(r))
 		for _, l := range lines {
-			fmt.Fprintf(w, "  %s\n", l)
+			fmt.Fprintf(w, "  %s\n", sanitize.Line(l))
 		}
 	}
 	outputsText(w, f)
@@ -169,6 +188,46 @@ func Text(w io.Writer, f *result.File, opts Options) error {
 		fmt.Fprintf(w, "\nclient CPU during the last level: %.1f%% of one core\n", cpu)
 	}
 	return nil
+}
+
+// lineCells quotes the control characters of each cell, tabs included,
+// for a tabwriter.
+func lineCells(cells []string) []string {
+	for i, c := range cells {
+		cells[i] = sanitize.Line(c)
+	}
+	return cells
+}
+
+// mdCells makes each cell literal Markdown.
+func mdCells(cells []string) []string {
+	for i, c := range cells {
+		cells[i] = sanitize.Markdown(c)
+	}
+	return cells
+}
+
+// reportedErrors are the error groups a report lists: at most
+// measure.GroupsPerClass a class, the rest counted as other messages, so
+// that a file with thousands of groups (an older one, or one written by
+// hand) still gives a report of bounded length.
+func reportedErrors(groups []measure.ErrorGroup) []measure.ErrorGroup {
+	return measure.CapGroups(groups, measure.GroupsPerClass)
+}
+
+// mdClass is an error class in Markdown: as code when it is a word of
+// lower-case letters and underscores (every class inferbench writes), else
+// as escaped text.
+func mdClass(class string) string {
+	if class == "" {
+		return ""
+	}
+	for _, c := range class {
+		if (c < 'a' || c > 'z') && c != '_' {
+			return sanitize.Markdown(class)
+		}
+	}
+	return "`" + class + "`"
 }
 
 // comparison writes the rankings and the operating ranges when several
@@ -192,6 +251,7 @@ func comparison(w io.Writer, f *result.File) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  DEPLOYMENT\tRECOMMENDED\tMAX USEFUL\tBEST THROUGHPUT\tBASELINE P50\tSCALING AT BEST\t")
 	for _, r := range rows {
+		r = lineCells(r)
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t\n", r[0], r[1], r[2], r[3], r[4], r[5])
 	}
 	return tw.Flush()
@@ -244,9 +304,9 @@ func clientWarnings(f *result.File) []string {
 // Markdown writes the verdict and the table as GitHub-flavoured Markdown.
 func Markdown(w io.Writer, f *result.File) error {
 	f = analyze.Judged(f)
-	fmt.Fprintf(w, "**%s**\n\n", analyze.Verdict(f))
+	fmt.Fprintf(w, "**%s**\n\n", sanitize.Markdown(analyze.Verdict(f)))
 	for _, warning := range clientWarnings(f) {
-		fmt.Fprintf(w, "> **Warning:** %s\n\n", warning)
+		fmt.Fprintf(w, "> **Warning:** %s\n\n", sanitize.Markdown(warning))
 	}
 	cols := runHeader(f)
 	fmt.Fprintf(w, "| %s |\n", strings.Join(cols, " | "))
@@ -257,20 +317,16 @@ func Markdown(w io.Writer, f *result.File) error {
 	aligns[0], aligns[2] = "---", "---"
 	fmt.Fprintf(w, "|%s|\n", strings.Join(aligns, "|"))
 	for i := range f.Runs {
-		cells := runRow(f, &f.Runs[i])
-		for j, c := range cells {
-			cells[j] = strings.ReplaceAll(c, "|", "\\|")
-		}
-		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
+		fmt.Fprintf(w, "| %s |\n", strings.Join(mdCells(runRow(f, &f.Runs[i])), " | "))
 	}
 	outputsMarkdown(w, f)
 	searchesMarkdown(w, f)
 	if ranks := analyze.Rank(f.Runs, analyze.Deployments(f.Runs)); len(ranks) > 0 {
 		fmt.Fprintln(w, "\n### Comparison")
 		for _, r := range ranks {
-			fmt.Fprintf(w, "\n%s:\n\n", r.Objective)
+			fmt.Fprintf(w, "\n%s:\n\n", sanitize.Markdown(r.Objective))
 			for _, l := range r.Lines {
-				fmt.Fprintf(w, "%s\n", l)
+				fmt.Fprintf(w, "%s\n", sanitize.Markdown(l))
 			}
 		}
 	}
@@ -278,17 +334,17 @@ func Markdown(w io.Writer, f *result.File) error {
 		fmt.Fprintln(w, "\n### Operating points (measured)")
 		fmt.Fprintln(w, "\n| DEPLOYMENT | RECOMMENDED | MAX USEFUL | BEST THROUGHPUT | BASELINE P50 | SCALING AT BEST |\n|---|---|---|---:|---:|---:|")
 		for _, r := range rows {
-			fmt.Fprintf(w, "| %s |\n", strings.Join(r, " | "))
+			fmt.Fprintf(w, "| %s |\n", strings.Join(mdCells(r), " | "))
 		}
 	}
 	fmt.Fprintln(w)
 	for i := range f.Runs {
 		r := &f.Runs[i]
 		if r.Failure != "" {
-			fmt.Fprintf(w, "\n- %s %s failed: %s", r.Deployment.Name, loadLevel(r), r.Failure)
+			fmt.Fprintf(w, "\n- %s %s failed: %s", sanitize.Markdown(r.Deployment.Name), loadLevel(r), sanitize.Markdown(r.Failure))
 		}
-		for _, e := range r.Errors {
-			fmt.Fprintf(w, "\n- %s %s: %d x `%s`: %s", r.Deployment.Name, loadLevel(r), e.Count, e.Class, e.Example)
+		for _, e := range reportedErrors(r.Errors) {
+			fmt.Fprintf(w, "\n- %s %s: %d x %s: %s", sanitize.Markdown(r.Deployment.Name), loadLevel(r), e.Count, mdClass(e.Class), sanitize.Markdown(e.Example))
 		}
 	}
 	fmt.Fprintln(w)
@@ -330,7 +386,7 @@ func CSV(w io.Writer, f *result.File) error {
 		if b := r.Server; b != nil {
 			rec[len(rec)-3], rec[len(rec)-2], rec[len(rec)-1] = fl(b.QueueMs), fl(b.ComputeMs()), fl(b.AvgBatchSize)
 		}
-		if err := cw.Write(append(append(rec, stabilityCSV(&r)...), payloadCSV(&r)...)); err != nil {
+		if err := cw.Write(lineCells(append(append(rec, stabilityCSV(&r)...), payloadCSV(&r)...))); err != nil {
 			return err
 		}
 	}

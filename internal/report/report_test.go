@@ -95,7 +95,7 @@ func TestMarkdownEscapesPipes(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	if !strings.HasPrefix(out, "**OK, ") || !strings.Contains(out, "| nim-grpc | c=1 | ok |") || !strings.Contains(out, "deadline | exceeded") || !strings.Contains(out, "### Operating points") {
+	if !strings.HasPrefix(out, "**OK, ") || !strings.Contains(out, "| nim-grpc | c=1 | ok |") || !strings.Contains(out, `deadline \| exceeded`) || !strings.Contains(out, "### Operating points") {
 		t.Errorf("markdown:\n%s", out)
 	}
 	for _, l := range strings.Split(out, "\n") {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/inferbench/inferbench/internal/analyze"
 	"github.com/inferbench/inferbench/internal/result"
+	"github.com/inferbench/inferbench/internal/sanitize"
 )
 
 // The sweet-spot searches of `inferbench sweep`, in every format: a table
@@ -106,17 +107,17 @@ func searchesText(w io.Writer, f *result.File) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  "+strings.Join(searchHeader, "\t")+"\t")
 	for i := range f.Searches {
-		fmt.Fprintln(tw, "  "+strings.Join(searchRow(&f.Searches[i]), "\t")+"\t")
+		fmt.Fprintln(tw, "  "+strings.Join(lineCells(searchRow(&f.Searches[i])), "\t")+"\t")
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	for i := range f.Searches {
 		se := &f.Searches[i]
-		fmt.Fprintf(w, "\n%s search (%s%s):\n", se.Deployment.Name, se.Mode, objectiveIfOwn(f, se))
-		fmt.Fprintf(w, "  path: %s\n", pathLine(se))
+		fmt.Fprintf(w, "\n%s search (%s%s):\n", sanitize.Line(se.Deployment.Name), sanitize.Line(se.Mode), sanitize.Line(objectiveIfOwn(f, se)))
+		fmt.Fprintf(w, "  path: %s\n", sanitize.Line(pathLine(se)))
 		for _, n := range searchNotes(se) {
-			fmt.Fprintf(w, "  %s\n", n)
+			fmt.Fprintf(w, "  %s\n", sanitize.Line(n))
 		}
 	}
 	return nil
@@ -154,21 +155,18 @@ func searchesMarkdown(w io.Writer, f *result.File) {
 	if len(f.Searches) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "\n### Sweet spots (measured by search)\n\nObjective: %s.\n\n", objectiveLine(f.Searches[0].Objective))
+	fmt.Fprintf(w, "\n### Sweet spots (measured by search)\n\nObjective: %s.\n\n", sanitize.Markdown(objectiveLine(f.Searches[0].Objective)))
 	fmt.Fprintf(w, "| %s |\n|---|%s\n", strings.Join(searchHeader, " | "), strings.Repeat("---:|", len(searchHeader)-1))
 	for i := range f.Searches {
-		cells := searchRow(&f.Searches[i])
-		for j, c := range cells {
-			cells[j] = strings.ReplaceAll(c, "|", "\\|")
-		}
-		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
+		fmt.Fprintf(w, "| %s |\n", strings.Join(mdCells(searchRow(&f.Searches[i])), " | "))
 	}
 	fmt.Fprintln(w)
 	for i := range f.Searches {
 		se := &f.Searches[i]
-		fmt.Fprintf(w, "- **%s** (%s%s): %s\n", se.Deployment.Name, se.Mode, objectiveIfOwn(f, se), strings.ReplaceAll(pathLine(se), "|", "\\|"))
+		fmt.Fprintf(w, "- **%s** (%s%s): %s\n", sanitize.Markdown(se.Deployment.Name), sanitize.Markdown(se.Mode),
+			sanitize.Markdown(objectiveIfOwn(f, se)), sanitize.Markdown(pathLine(se)))
 		for _, n := range searchNotes(se) {
-			fmt.Fprintf(w, "  - %s\n", n)
+			fmt.Fprintf(w, "  - %s\n", sanitize.Markdown(n))
 		}
 	}
 }
@@ -223,7 +221,7 @@ func searchesCSV(cw *csv.Writer, f *result.File) error {
 			}
 		}
 		rec[23], rec[24], rec[25] = strconv.Itoa(len(se.Path)), strconv.Itoa(unstable), se.Reason
-		if err := cw.Write(rec); err != nil {
+		if err := cw.Write(lineCells(rec)); err != nil {
 			return err
 		}
 	}

@@ -302,5 +302,8 @@ func Read(path string) (*File, error) {
 	if f.Schema != SchemaV1 && f.Schema != SchemaV2 {
 		return nil, fmt.Errorf("%s: schema %q, want %q or %q", path, f.Schema, SchemaV2, SchemaV1)
 	}
+	if err := Validate(&f); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	return &f, nil
 }

@@ -49,6 +49,16 @@ type levelHooks struct {
 	ExportStep string
 }
 
+// usedConcurrency is the concurrency a closed-loop level runs at: the
+// engine starts one worker a request at most, so a level of fewer
+// requests than its concurrency runs at its request count.
+func usedConcurrency(lvl Level) int {
+	if lvl.Requests > 0 && lvl.Requests < lvl.Concurrency {
+		return lvl.Requests
+	}
+	return lvl.Concurrency
+}
+
 // measureLevel runs one level against a target and returns its result
 // entry: measurements and facts only; the judgement (bands, baseline
 // ratios, notes) is analyze's, recomputed whenever the file is recorded or
@@ -63,6 +73,12 @@ func measureLevel(ctx context.Context, t *Target, lvl Level, opts levelHooks) re
 		Load: result.Load{Mode: result.ModeConcurrency, Concurrency: lvl.Concurrency, Requests: lvl.Requests,
 			DurationS: lvl.Duration.Seconds()},
 		Errors: []measure.ErrorGroup{},
+	}
+	if used := usedConcurrency(lvl); lvl.Rate == 0 && used != lvl.Concurrency {
+		// the engine starts no more workers than requests: the level is
+		// labelled with the concurrency it ran at, and says so
+		run.Load.Concurrency = used
+		run.Note(fmt.Sprintf("concurrency %d was asked for, but %d requests keep at most %d in flight: measured at c=%d", lvl.Concurrency, lvl.Requests, used, used))
 	}
 	if lvl.Rate > 0 {
 		arrival := lvl.Arrival

@@ -5,12 +5,13 @@ import (
 	"io"
 
 	"github.com/inferbench/inferbench/internal/plan"
+	"github.com/inferbench/inferbench/internal/sanitize"
 )
 
 // PrintPlan shows what is about to run, with the field guide's
 // expected runtimes for a built-in sequence.
 func PrintPlan(w io.Writer, p *plan.Plan, quick bool) {
-	fmt.Fprintf(w, "Plan %s: %d deployment(s), %d step(s)%s\n", p.Path, len(p.Deployments), len(p.Steps), map[bool]string{true: " (--quick)", false: ""}[quick])
+	fmt.Fprintf(w, "Plan %s: %d deployment(s), %d step(s)%s\n", sanitize.Line(p.Path), len(p.Deployments), len(p.Steps), map[bool]string{true: " (--quick)", false: ""}[quick])
 	var guide []string
 	if p.Sequence != "" {
 		if seq, err := plan.Builtin(p.Sequence); err == nil {
@@ -18,7 +19,7 @@ func PrintPlan(w io.Writer, p *plan.Plan, quick bool) {
 		}
 	}
 	for i, s := range p.Steps {
-		line := fmt.Sprintf("  %-10s %s", s.Name, s.Load())
+		line := fmt.Sprintf("  %-10s %s", sanitize.Line(s.Name), s.Load())
 		if i < len(guide) && guide[i] != "" {
 			line += fmt.Sprintf("  (field guide's expected runtime: %s)", guide[i])
 		}
@@ -36,6 +37,6 @@ func PrintDeployments(w io.Writer, title string, p *plan.Plan) {
 	}
 	fmt.Fprintln(w, title)
 	for _, d := range p.Deployments {
-		fmt.Fprintf(w, "  %-13s %-17s %s\n", d.Name, d.Protocol, d.URL)
+		fmt.Fprintf(w, "  %-13s %-17s %s\n", sanitize.Line(d.Name), sanitize.Line(d.Protocol), sanitize.Line(d.URL))
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/inferbench/inferbench/internal/load"
+	"github.com/inferbench/inferbench/internal/sanitize"
 )
 
 // isTerminal reports whether w is a terminal.
@@ -47,7 +48,7 @@ func (v *progressView) interval() time.Duration {
 
 // level starts a new load level and returns its progress callback.
 func (v *progressView) level(label string) func(load.Progress) {
-	v.label = label
+	v.label = sanitize.Line(label)
 	return v.update
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/inferbench/inferbench/internal/plan"
 	"github.com/inferbench/inferbench/internal/report"
 	"github.com/inferbench/inferbench/internal/result"
+	"github.com/inferbench/inferbench/internal/sanitize"
 )
 
 // Options shape a session: where its results and reports go, how it
@@ -230,10 +231,12 @@ func (s *Session) Target(name string) (*Target, error) {
 	return nil, fmt.Errorf("deployment %q was not opened", name)
 }
 
-// Logf writes one line to the log, unless quiet.
+// Logf writes one line to the log, unless quiet. Its control characters
+// are quoted (the arguments carry servers' messages), so it stays one line
+// and cannot reach the terminal's escape sequences.
 func (s *Session) Logf(format string, args ...any) {
 	if s.o.Log != nil {
-		fmt.Fprintf(s.o.Log, format+"\n", args...)
+		fmt.Fprintln(s.o.Log, sanitize.Line(fmt.Sprintf(format, args...)))
 	}
 }
 
