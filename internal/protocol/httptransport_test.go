@@ -311,8 +311,10 @@ func TestHTTPDeadlinesAndCancellation(t *testing.T) {
 	_, caller, p := fakeCaller(t, f, protocol.Options{Timeout: 100 * time.Millisecond})
 	start := time.Now()
 	out := caller.Call(context.Background(), p)
-	if elapsed := time.Since(start); elapsed < 100*time.Millisecond || elapsed > time.Second {
-		t.Errorf("the 100 ms timeout fired after %v", elapsed)
+	// The server never answers: the call ends only by its deadline, never
+	// before it; 3 s of slack for a busy machine.
+	if elapsed := time.Since(start); elapsed < 100*time.Millisecond || elapsed > 3*time.Second {
+		t.Errorf("the 100 ms timeout fired after %v, want 100 ms..3 s", elapsed)
 	}
 	if !errors.Is(out.Err, context.DeadlineExceeded) || classOf(out.Err) != classes.ClassTimeout {
 		t.Errorf("timeout: %v (%s)", out.Err, classOf(out.Err))
@@ -324,7 +326,7 @@ func TestHTTPDeadlinesAndCancellation(t *testing.T) {
 	defer cancel()
 	start = time.Now()
 	out = caller.Call(ctx, p)
-	if elapsed := time.Since(start); elapsed > time.Second || classOf(out.Err) != classes.ClassTimeout {
+	if elapsed := time.Since(start); elapsed < 100*time.Millisecond || elapsed > 3*time.Second || classOf(out.Err) != classes.ClassTimeout {
 		t.Errorf("context deadline: %v after %v", out.Err, elapsed)
 	}
 
@@ -333,7 +335,7 @@ func TestHTTPDeadlinesAndCancellation(t *testing.T) {
 	time.AfterFunc(100*time.Millisecond, cancel)
 	start = time.Now()
 	out = caller.Call(ctx, p)
-	if elapsed := time.Since(start); elapsed > time.Second || !errors.Is(out.Err, context.Canceled) {
+	if elapsed := time.Since(start); elapsed < 100*time.Millisecond || elapsed > 3*time.Second || !errors.Is(out.Err, context.Canceled) {
 		t.Errorf("cancellation: %v after %v", out.Err, elapsed)
 	}
 	if out := caller.Call(ctx, p); !errors.Is(out.Err, context.Canceled) {

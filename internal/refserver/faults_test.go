@@ -145,61 +145,94 @@ func isUnavailable(err error) bool {
 	return strings.HasPrefix(err.Error(), "HTTP 503")
 }
 
+const (
+	spikeRequests = 300
+	spikeP        = 0.1
+	spike         = 150 * time.Millisecond
+)
+
 // TestSpikesShowInTheTail checks that a spike probability puts that
-// fraction of requests, and no others, in the latency tail.
+// fraction of requests in the latency tail: every injected spike shows
+// there (a spiked request cannot be faster than the spike), and the
+// seeded draw injects about 10%. That no other request reaches the tail,
+// which a busy machine can break, is TestSpikesOnlyInTheTail (timing tag).
 func TestSpikesShowInTheTail(t *testing.T) {
-	const (
-		n     = 300
-		p     = 0.1
-		spike = 150 * time.Millisecond
-	)
+	res, tail, injected := spikes(t)
+	if float64(tail) < injected {
+		t.Errorf("%d requests in the tail, %v spikes injected: want every spike in it", tail, injected)
+	}
+	if injected < 12 || injected > 50 { // binomial(300, 0.1): 30 +- 3.5 sd
+		t.Errorf("%v spikes in %d requests, want about %v", injected, spikeRequests, spikeP*spikeRequests)
+	}
+	if res.percentile(.5) < 4*time.Millisecond || res.percentile(.99) < spike {
+		t.Errorf("p50 %v, p99 %v: want the 5 ms service time at the median, the spikes at the 99th percentile", res.percentile(.5), res.percentile(.99))
+	}
+}
+
+// spikes sends 300 requests, 8 at a time, to 8 instances of 5 ms with a
+// 10% probability of a 150 ms spike, and returns what they measured, how
+// many took at least the spike, and how many spikes the server injected.
+func spikes(t *testing.T) (res loopResult, tail int, injected float64) {
+	t.Helper()
+	const n, p = spikeRequests, spikeP
 	spec := tinyModel("s", refserver.NewInstances(8, 5*time.Millisecond))
 	spec.Faults = refserver.Faults{SpikeProbability: p, SpikeDuration: spike}
 	spec.Seed = 3
 	_, r := start(t, refserver.Options{Models: []refserver.ModelSpec{spec}})
-	res := closedLoop(8, 20*time.Second, n, inferClient(t, protocol.KServeHTTP, r, "s"))
+	res = closedLoop(8, 20*time.Second, n, inferClient(t, protocol.KServeHTTP, r, "s"))
 	if res.ok != n {
 		t.Fatalf("%d of %d succeeded: %v", res.ok, n, res.errs)
 	}
-	tail := 0
 	for _, l := range res.latencies {
 		if l >= spike {
 			tail++
 		}
 	}
-	injected := metricValue(t, scrape(t, r), "inferbench_injected_faults_total", map[string]string{"model": "s", "fault": "spike"})
+	injected = metricValue(t, scrape(t, r), "inferbench_injected_faults_total", map[string]string{"model": "s", "fault": "spike"})
 	t.Logf("%d of %d requests took >= %v; %v spikes injected; p50 %v, p90 %v, p99 %v", tail, n, spike, injected, res.percentile(.5), res.percentile(.9), res.percentile(.99))
-	if float64(tail) != injected {
-		t.Errorf("%d requests in the tail, %v spikes injected: want equal", tail, injected)
-	}
-	if tail < 12 || tail > 50 { // binomial(300, 0.1): 30 +- 3.5 sd
-		t.Errorf("%d spikes in %d requests, want about %v", tail, n, p*n)
-	}
-	if res.percentile(.5) > 50*time.Millisecond || res.percentile(.99) < spike {
-		t.Errorf("p50 %v, p99 %v: want the spikes in the tail only", res.percentile(.5), res.percentile(.99))
-	}
+	return res, tail, injected
 }
 
 // TestStallHoldsEveryRequest checks that a stall at a given time holds the
-// requests that meet it until its end.
+// requests that meet it until its end: each of the 4 workers has one
+// reach the server within a request's time of the stall's start, held for
+// most of its 400 ms. That nothing else is held and no request is held
+// longer, which a busy machine can break, is TestStallHoldsOnlyTheStall
+// (timing tag).
 func TestStallHoldsEveryRequest(t *testing.T) {
+	res, stalled := stall(t)
+	if res.failed > 0 || stalled < 4 {
+		t.Errorf("%d failed, %d held: want none failed and each of the 4 workers held", res.failed, stalled)
+	}
+	if max := res.latencies[len(res.latencies)-1]; max < 300*time.Millisecond {
+		t.Errorf("longest request %v, want most of the 400 ms stall", max)
+	}
+}
+
+// stall drives 4 instances of 5 ms, with a stall of 400 ms 500 ms after
+// the pod started, 4 at a time for 1.2 s, and returns what they measured
+// and how many requests took 150 ms or more. It skips the test if a busy
+// machine took so long to start the pod and the client that the loop did
+// not begin before the stall.
+func stall(t *testing.T) (res loopResult, stalled int) {
+	t.Helper()
+	const at = 500 * time.Millisecond
 	spec := tinyModel("st", refserver.NewInstances(4, 5*time.Millisecond))
-	spec.Faults = refserver.Faults{StallAt: 300 * time.Millisecond, StallFor: 400 * time.Millisecond}
+	spec.Faults = refserver.Faults{StallAt: at, StallFor: 400 * time.Millisecond}
+	before := time.Now() // the pod starts after this, its stall at least 500 ms after
 	_, r := start(t, refserver.Options{Models: []refserver.ModelSpec{spec}})
-	res := closedLoop(4, time.Second, 0, inferClient(t, protocol.KServeGRPC, r, "st"))
-	stalled := 0
+	call := inferClient(t, protocol.KServeGRPC, r, "st")
+	if setup := time.Since(before); setup >= at {
+		t.Skipf("starting the pod and the client took %v, past the stall's start at %v", setup, at)
+	}
+	res = closedLoop(4, 1200*time.Millisecond, 0, call)
 	for _, l := range res.latencies {
 		if l >= 150*time.Millisecond {
 			stalled++
 		}
 	}
 	t.Logf("%d requests, %d held by the stall; max %v", res.ok, stalled, res.latencies[len(res.latencies)-1])
-	if res.failed > 0 || stalled < 4 || stalled > 12 {
-		t.Errorf("%d failed, %d held: want none failed and each of the 4 workers held about once", res.failed, stalled)
-	}
-	if max := res.latencies[len(res.latencies)-1]; max < 300*time.Millisecond || max > 700*time.Millisecond {
-		t.Errorf("longest request %v, want most of the 400 ms stall", max)
-	}
+	return res, stalled
 }
 
 // TestDroppedConnections checks that the drop fault breaks the connection
@@ -289,7 +322,7 @@ func TestMemoryBudgetRestartsThePod(t *testing.T) {
 	}
 	waitFor(t, "the pod back", func() bool { return !refused(r.HTTPAddr) })
 	down := time.Since(killed)
-	if down < restart-100*time.Millisecond || down > 3*restart {
+	if down < restart-100*time.Millisecond || down > 3*restart+2*time.Second {
 		t.Errorf("the pod was down about %v, want its restart time %v", down, restart)
 	}
 	for _, addr := range []string{r.GRPCAddr, r.MetricsAddr} {

@@ -79,3 +79,40 @@ func presetCallers(t *testing.T, pods map[string]*refserver.Pod) map[string]func
 }
 
 var presetOrder = []string{refserver.PodBaseYOLO, refserver.PodNIMBinary, refserver.PodNIMGRPC, refserver.PodNIMBatching}
+
+// TestFieldGuideCeilingsAtConcurrency16 drives each deployment of the
+// preset (three times slower than life) with a closed loop of 16: none
+// fails, and none serves more than its emulator allows, a ceiling no
+// machine load can break: base-yolo's lock is held 0.8 x 23 ms a request
+// (55.2 ms in slow motion: 18/s); 16 in flight on nim-binary take
+// 8 + 1.5 x 15 ms each (175/s), on nim-grpc 7 + 1.2 x 15 ms (213/s);
+// nim-batching's batches of at most 16 take 5 + 0.5 x 16 ms (410/s). The
+// preset's 10-15% lognormal jitter may make a run's requests a little
+// faster on average: the ceilings allow 15%. The field guide's order of
+// the four is TestFieldGuideOrderAtConcurrency16 (timing tag).
+func TestFieldGuideCeilingsAtConcurrency16(t *testing.T) {
+	const scale = 3
+	ceiling := map[string]float64{ // requests a second
+		refserver.PodBaseYOLO:    1000 / (0.8 * 23 * scale),
+		refserver.PodNIMBinary:   16 * 1000 / ((8 + 1.5*15) * scale),
+		refserver.PodNIMGRPC:     16 * 1000 / ((7 + 1.2*15) * scale),
+		refserver.PodNIMBatching: 16 * 1000 / ((5 + 0.5*16) * scale),
+	}
+	pods := startPreset(t, scale)
+	calls := presetCallers(t, pods)
+	for _, name := range presetOrder {
+		closedLoop(16, 50*time.Millisecond, 0, calls[name]) // warm up connections
+		d := time.Second
+		if name == refserver.PodBaseYOLO {
+			d = 3 * time.Second // a request takes about 1 s at 16 in slow motion
+		}
+		res := closedLoop(16, d, 0, calls[name])
+		t.Logf("%-13s %6.0f/s (ceiling %.0f)  p50 %v", name, res.throughput(), ceiling[name], res.percentile(.5).Round(100*time.Microsecond))
+		if res.failed > 0 {
+			t.Errorf("%s: %d failures at concurrency 16: %v", name, res.failed, res.errs)
+		}
+		if res.ok == 0 || res.throughput() > ceiling[name]/0.85 {
+			t.Errorf("%s: %d requests, %.1f/s at concurrency 16, want some and at most its emulator's ceiling of %.1f/s (and 15%% of jitter)", name, res.ok, res.throughput(), ceiling[name])
+		}
+	}
+}

@@ -77,8 +77,12 @@ func TestServerBreakdownOfABatcher(t *testing.T) {
 		batches = append(batches, b.AvgBatchSize)
 		sum := b.QueueMs + b.ComputeMs()
 		t.Logf("c=%d: p50 %.2f ms, queue %.2f + compute %.2f, batch %.1f", c, run.LatencyMs.P50, b.QueueMs, b.ComputeMs(), b.AvgBatchSize)
-		if sum > run.LatencyMs.P50*1.15 || sum < run.LatencyMs.P50*0.6 {
-			t.Errorf("c=%d: queue + compute %.2f ms against a client p50 of %.2f ms", c, sum, run.LatencyMs.P50)
+		// The server's part is some of the client's latency: a busy
+		// machine adds to the client's part, so the share may fall well
+		// below the idle machine's 60-100%; a unit or a counter mixed up
+		// puts it off by a factor of ten or more.
+		if sum > run.LatencyMs.P50*1.5 || sum < run.LatencyMs.P50*0.25 {
+			t.Errorf("c=%d: queue + compute %.2f ms against a client p50 of %.2f ms, want 25%%..150%% of it", c, sum, run.LatencyMs.P50)
 		}
 		if b.Success < int64(run.Counts.OK) {
 			t.Errorf("c=%d: the server counted %d successes, the client %d", c, b.Success, run.Counts.OK)
