@@ -210,10 +210,11 @@ func TestStallHoldsEveryRequest(t *testing.T) {
 }
 
 // stall drives 4 instances of 5 ms, with a stall of 400 ms 500 ms after
-// the pod started, 4 at a time for 1.2 s, and returns what they measured
-// and how many requests took 150 ms or more. It skips the test if a busy
-// machine took so long to start the pod and the client that the loop did
-// not begin before the stall.
+// the pod's first inference request (the client's check may be that
+// one), 4 at a time for 1.2 s, and returns what they measured and how
+// many requests took 150 ms or more. It skips the test if a busy machine
+// took so long to start the pod and the client that the loop did not
+// begin before the stall.
 func stall(t *testing.T) (res loopResult, stalled int) {
 	t.Helper()
 	const at = 500 * time.Millisecond
