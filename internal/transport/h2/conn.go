@@ -363,10 +363,17 @@ var errTLS = &transport.MalformedResponseError{Err: errors.New("the server answe
 // errHTTP1 is a connection answered in HTTP/1.x.
 var errHTTP1 = &transport.MalformedResponseError{Err: errors.New("the server answered in HTTP/1.x, not HTTP/2: not a gRPC port (an HTTP one?)")}
 
-// errClosedFirst is a server that closed the connection before a word:
-// what a TLS server does with a plain-text client, or a server that is
-// not HTTP/2.
-var errClosedFirst = fmt.Errorf("the server closed the connection before its HTTP/2 settings (a TLS port? inferbench's gRPC is plain-text h2c only): %w", io.EOF)
+// closedFirst is a server that closed (or reset) the connection before a
+// word: what a TLS server does with a plain-text client, or a server that
+// is not HTTP/2. It wraps the cause without its net.OpError, whose
+// addresses would otherwise be all a message says (transport.Error).
+func closedFirst(err error) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		err = oe.Err
+	}
+	return fmt.Errorf("no HTTP/2 settings before the server closed the connection (a TLS port? inferbench's gRPC is plain-text h2c only): %w", err)
+}
 
 // firstAnswer looks at the first bytes the server answers with, for the
 // answers that are not HTTP/2 at all: TLS, HTTP/1.x, a close without a
@@ -378,8 +385,8 @@ func firstAnswer(br *bufio.Reader) error {
 		return errTLS
 	case len(b) >= 7 && string(b[:7]) == "HTTP/1.":
 		return errHTTP1
-	case len(b) == 0 && err == io.EOF:
-		return errClosedFirst
+	case len(b) == 0 && err != nil && !errors.Is(err, net.ErrClosed): // not closed by the client
+		return closedFirst(err)
 	}
 	return nil
 }
