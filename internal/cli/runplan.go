@@ -30,6 +30,8 @@ type runFlags struct {
 	checkOutputs, perRequest bool
 	// kubeconfig is for the pod checks of deployments with a kubernetes section.
 	kubeconfig string
+	// maxResponseSize applies to the deployments that set no max_response_size.
+	maxResponseSize string
 }
 
 func newRunCommand() *cobra.Command {
@@ -61,6 +63,7 @@ See 'inferbench schema' for the plan format, and examples/plan.yaml.`,
 	fl.BoolVar(&f.checkOutputs, "check-outputs", false, "before the steps, send each deployment's images once and compare the answers (as the plan's check_outputs)")
 	fl.BoolVar(&f.perRequest, "preprocess-per-request", false, "decode, letterbox and encode each image per request, timed apart (client.preprocess_ms)")
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig for the pod checks of deployments with a kubernetes section (default: $KUBECONFIG, ~/.kube/config, or in-cluster)")
+	fl.StringVar(&f.maxResponseSize, "max-response-size", "", "for the deployments that set no max_response_size: "+maxResponseSizeHelp)
 	return cmd
 }
 
@@ -71,9 +74,18 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 	if !slices.Contains(report.Formats, f.format) {
 		return planError(fmt.Errorf("--format %q: want one of %s", f.format, strings.Join(report.Formats, ", ")))
 	}
+	maxResponse, err := responseSize(f.maxResponseSize)
+	if err != nil {
+		return planError(err)
+	}
 	p, err := plan.LoadFile(path, nil)
 	if err != nil {
 		return planError(err)
+	}
+	for i := range p.Deployments {
+		if p.Deployments[i].MaxResponseSize == 0 {
+			p.Deployments[i].MaxResponseSize = maxResponse
+		}
 	}
 	text, _ := os.ReadFile(path)
 	if f.quick {
