@@ -87,6 +87,7 @@ func (c *imageClient) answer(ctx context.Context, p Payload) (*Answer, error) {
 	defer client.CloseIdleConnections()
 	data, err := readBody(res.Body, res.ContentLength, c.h.opts.MaxResponseSize)
 	if err != nil {
+		overLimit(err)
 		return nil, err
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
@@ -124,7 +125,7 @@ func (c *imageClient) answer(ctx context.Context, p Payload) (*Answer, error) {
 // reading, and the buffer grows as bytes arrive, never past the limit.
 func readBody(r io.Reader, length int64, limit int) ([]byte, error) {
 	if length > int64(limit) {
-		return nil, transport.OverLimit("response body", length, int64(limit))
+		return nil, transport.OverResponseLimit("response body", length, int64(limit))
 	}
 	capMax := limit
 	if length >= 0 {
@@ -142,7 +143,7 @@ func readBody(r io.Reader, length int64, limit int) ([]byte, error) {
 				if err != nil {
 					return nil, err
 				}
-				return nil, transport.OverLimit("response body", -1, int64(limit))
+				return nil, transport.OverResponseLimit("response body", -1, int64(limit))
 			}
 			buf = transport.Grow(buf, 1, capMax)
 		}

@@ -207,6 +207,7 @@ func (g *grpcCall) do(ctx context.Context, op string, head, frame []byte) ([]byt
 		}
 		return nil, &ServerError{GRPCCode: resetCode(reset), Message: reset.Error()}
 	}
+	overLimit(err)
 	return nil, transport.Wrap(ctx, op, err, ctxFirst, timeout)
 }
 

@@ -104,8 +104,9 @@ func TestHostileBodiesOverEveryHTTPKind(t *testing.T) {
 				defer caller.Close()
 				var out protocol.Outcome
 				alloc := allocatedBy(func() { out = caller.Call(context.Background(), p) })
-				if class := classOf(out.Err); class != classes.ClassMalformed || !strings.Contains(out.Err.Error(), a.words) {
-					t.Errorf("%v (%s), want a %s that says %q", out.Err, class, classes.ClassMalformed, a.words)
+				if class := classOf(out.Err); class != classes.ClassMalformed || !strings.Contains(out.Err.Error(), a.words) ||
+					!strings.Contains(out.Err.Error(), "--max-response-size") {
+					t.Errorf("%v (%s), want a %s that says %q and names --max-response-size", out.Err, class, classes.ClassMalformed, a.words)
 				}
 				if alloc > 2*hostileMax+2<<20 {
 					t.Errorf("%d bytes allocated against a limit of %d", alloc, hostileMax)
@@ -190,6 +191,9 @@ func TestHostileGRPC(t *testing.T) {
 			alloc := allocatedBy(func() { out = caller.Call(context.Background(), p) })
 			if class := classOf(out.Err); class != classes.ClassMalformed || !strings.Contains(out.Err.Error(), tc.words) {
 				t.Errorf("%v (%s), want a %s that says %q", out.Err, class, classes.ClassMalformed, tc.words)
+			}
+			if strings.Contains(tc.words, "response message") && !strings.Contains(out.Err.Error(), "--max-response-size") {
+				t.Errorf("%v does not name --max-response-size", out.Err)
 			}
 			if alloc > 2<<20 {
 				t.Errorf("%d bytes allocated", alloc)

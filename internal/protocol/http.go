@@ -139,6 +139,7 @@ func (c *httpClient) exchange(ctx context.Context, op string, req []byte, method
 	w.Follow(ctx)
 	defer w.Release()
 	if err := c.t.Exchange(ctx, &w, op, req, method, &res, &body); err != nil {
+		overLimit(err)
 		return nil, err
 	}
 	return &res, nil

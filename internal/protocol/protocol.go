@@ -200,3 +200,18 @@ func IsServerError(err error) (*ServerError, bool) {
 	ok := errors.As(err, &se)
 	return se, ok
 }
+
+// responseLimitSetting is what raises the response limit, named in the
+// error of a response over it.
+const responseLimitSetting = "--max-response-size, or max_response_size in a plan, raises it"
+
+// overLimit names the setting in the error of a response over the
+// response limit, and reports whether err is one.
+func overLimit(err error) bool {
+	var le *transport.LimitError
+	if err == nil || !errors.As(err, &le) || !le.Response {
+		return false
+	}
+	le.Setting = responseLimitSetting
+	return true
+}

@@ -26,6 +26,11 @@ type LimitError struct {
 	Size  int64  // what the server declared or sent so far; -1 when unknown
 	Limit int64
 	Unit  string // of Size and Limit: "bytes" unless set ("frames")
+	// Response marks the caller's limit on a response body or message
+	// (Config.Limit), as opposed to the transport's own limits.
+	Response bool
+	// Setting names what raises the limit, for the message; empty for none.
+	Setting string
 }
 
 func (e *LimitError) Error() string {
@@ -37,15 +42,25 @@ func (e *LimitError) Error() string {
 	if unit == "bytes" {
 		lim = FormatSize(e.Limit)
 	}
+	msg := fmt.Sprintf("%s of %d %s exceeds the limit of %s", e.What, e.Size, unit, lim)
 	if e.Size < 0 {
-		return fmt.Sprintf("%s exceeds the limit of %s", e.What, lim)
+		msg = fmt.Sprintf("%s exceeds the limit of %s", e.What, lim)
 	}
-	return fmt.Sprintf("%s of %d %s exceeds the limit of %s", e.What, e.Size, unit, lim)
+	if e.Setting != "" {
+		msg += " (" + e.Setting + ")"
+	}
+	return msg
 }
 
 // OverLimit makes the MalformedResponseError of a LimitError in bytes.
 func OverLimit(what string, size, limit int64) error {
 	return &MalformedResponseError{Err: &LimitError{What: what, Size: size, Limit: limit}}
+}
+
+// OverResponseLimit makes the error of a response body or message over
+// the caller's limit: a LimitError whose Setting the caller may fill in.
+func OverResponseLimit(what string, size, limit int64) error {
+	return &MalformedResponseError{Err: &LimitError{What: what, Size: size, Limit: limit, Response: true}}
 }
 
 // FormatSize words a byte count for a message: "64 MiB (67108864 bytes)"

@@ -68,7 +68,7 @@ func (s *Stream) onData(data []byte, limit int) error {
 	}
 	total := len(s.buf) + len(data)
 	if total > limit+PrefixLen {
-		return transport.OverLimit("response message", int64(total-PrefixLen), int64(limit))
+		return transport.OverResponseLimit("response message", int64(total-PrefixLen), int64(limit))
 	}
 	capMax := limit + PrefixLen
 	if total >= PrefixLen {
@@ -76,7 +76,7 @@ func (s *Stream) onData(data []byte, limit int) error {
 		copy(prefix[copy(prefix[:], s.buf):], data)
 		n := int64(binary.BigEndian.Uint32(prefix[1:]))
 		if n > int64(limit) {
-			return transport.OverLimit("response message (by its length prefix)", n, int64(limit))
+			return transport.OverResponseLimit("response message (by its length prefix)", n, int64(limit))
 		}
 		capMax = max(PrefixLen+int(n), total)
 	}

@@ -148,7 +148,7 @@ func readResponse(br *bufio.Reader, method string, res *Response, body *[]byte, 
 		case length >= 0:
 			if length > int64(limit) {
 				res.close = true
-				return transport.OverLimit("response body", length, int64(limit))
+				return transport.OverResponseLimit("response body", length, int64(limit))
 			}
 			var err error
 			*body, err = appendN((*body)[:0], br, int(length), int(length))
@@ -314,9 +314,9 @@ func readChunked(br *bufio.Reader, budget *headerBudget, res *Response, body *[]
 		if size > int64(limit-n) {
 			res.close = true
 			if size > int64(limit) {
-				return transport.OverLimit("response body chunk", size, int64(limit))
+				return transport.OverResponseLimit("response body chunk", size, int64(limit))
 			}
-			return transport.OverLimit("response body", -1, int64(limit))
+			return transport.OverResponseLimit("response body", -1, int64(limit))
 		}
 		if *body, err = appendN((*body)[:n], br, int(size), limit); err != nil {
 			res.close = true
@@ -382,7 +382,7 @@ func readToClose(br *bufio.Reader, res *Response, body *[]byte, limit int) error
 			} else if err != nil {
 				return err
 			}
-			return transport.OverLimit("response body", -1, int64(limit))
+			return transport.OverResponseLimit("response body", -1, int64(limit))
 		}
 		if len(buf) == cap(buf) {
 			buf = transport.Grow(buf, 1, limit)
