@@ -125,10 +125,10 @@ func run(server string, c int, d time.Duration, limit int, abortRSS int64) error
 			defer wg.Done()
 			caller := client.NewCaller(nil)
 			defer caller.Close()
-			for ctx.Err() == nil {
+			for ctx.Err() == nil && time.Since(start) < d {
 				out := caller.Call(ctx, p)
 				calls.Add(1)
-				if out.Err != nil && time.Since(start) < d { // not the run's end
+				if out.Err != nil && ctx.Err() == nil && time.Since(start) < d { // not the run's end
 					class, msg := protocol.Classify(out.Err)
 					mu.Lock()
 					errs[class]++
