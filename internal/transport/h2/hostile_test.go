@@ -27,9 +27,9 @@ import (
 
 // hostileH2 is a server that reads the client's preface, sends its
 // settings, reads frames up to the first HEADERS and hands its stream to
-// serve, with a framer to write (w) and one to read (r). When serve
-// returns, it reads until the client closes the connection, and then
-// counts it in closed; the frames read meanwhile go to frames.
+// serve, with a framer to write on. Meanwhile it reads the client's
+// frames until the client closes the connection, which it then counts in
+// closed; the streams the client resets go to resets.
 type hostileH2 struct {
 	addr   string
 	closed chan struct{}
@@ -115,10 +115,10 @@ const hostileLimit = 8 << 20
 // so that a call that ends did not wait for it.
 const hostileTimeout = 2 * time.Minute
 
-// callOnce dials addr and makes one call; it returns why the call has no
-// answer (the call's error or the stream's), and the bytes the process
-// allocated meanwhile.
-func callOnce(t *testing.T, addr string) (err error, allocated uint64) {
+// callOnce dials addr and makes one call; it returns the bytes the
+// process allocated meanwhile, and why the call has no answer (the call's
+// error or the stream's).
+func callOnce(t *testing.T, addr string) (allocated uint64, err error) {
 	t.Helper()
 	var before, after runtime.MemStats
 	runtime.GC()
@@ -148,7 +148,7 @@ func callOnce(t *testing.T, addr string) (err error, allocated uint64) {
 		t.Errorf("the call took %v: it waited for its timeout", elapsed)
 	}
 	runtime.ReadMemStats(&after)
-	return err, after.TotalAlloc - before.TotalAlloc
+	return after.TotalAlloc - before.TotalAlloc, err
 }
 
 // wantMalformed checks that err is a malformed response that says words.
@@ -204,7 +204,7 @@ func TestContinuationFlood(t *testing.T) {
 				for w.WriteContinuation(id, false, tc.fragment) == nil {
 				}
 			})
-			err, alloc := callOnce(t, h.addr)
+			alloc, err := callOnce(t, h.addr)
 			wantMalformed(t, err, append([]string{"HTTP/2 protocol error"}, tc.words...)...)
 			if alloc > 4<<20 {
 				t.Errorf("%d bytes allocated for a CONTINUATION flood", alloc)
@@ -234,7 +234,7 @@ func TestOversizedFrame(t *testing.T) {
 				}
 			}
 		})
-		err, alloc := callOnce(t, h.addr)
+		alloc, err := callOnce(t, h.addr)
 		wantMalformed(t, err, "exceeds the SETTINGS_MAX_FRAME_SIZE of 16384 bytes")
 		if alloc > 1<<20 {
 			t.Errorf("a frame of %d bytes: %d bytes allocated", length, alloc)
@@ -275,7 +275,7 @@ func TestHugeMessages(t *testing.T) {
 					}
 				}
 			})
-			err, alloc := callOnce(t, h.addr)
+			alloc, err := callOnce(t, h.addr)
 			wantMalformed(t, err, tc.words...)
 			var le *transport.LimitError
 			if !errors.As(err, &le) {

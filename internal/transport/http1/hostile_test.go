@@ -98,10 +98,10 @@ const hostileLimit = 8 << 20
 // so that a call that ends did not wait for it.
 const hostileTimeout = 2 * time.Minute
 
-// exchangeOnce sends one GET to addr and returns the error, the body
-// buffer and the bytes allocated meanwhile (by the whole process: the
+// exchangeOnce sends one GET to addr and returns the body buffer, the
+// bytes allocated meanwhile and the error (by the whole process: the
 // server's writes reuse one buffer).
-func exchangeOnce(t *testing.T, addr string) (err error, body []byte, allocated uint64) {
+func exchangeOnce(t *testing.T, addr string) (body []byte, allocated uint64, err error) {
 	t.Helper()
 	tr := New(Config{Dialer: transport.Dialer{Addr: addr, Timeout: 10 * time.Second}, Timeout: hostileTimeout, Limit: hostileLimit})
 	defer tr.Close()
@@ -120,7 +120,7 @@ func exchangeOnce(t *testing.T, addr string) (err error, body []byte, allocated 
 		t.Errorf("the call took %v: it waited for its timeout", elapsed)
 	}
 	runtime.ReadMemStats(&after)
-	return err, body, after.TotalAlloc - before.TotalAlloc
+	return body, after.TotalAlloc - before.TotalAlloc, err
 }
 
 // wantLimit checks that err is a malformed response over a limit, saying
@@ -170,7 +170,7 @@ func TestHostileBodies(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			addr, closed := hostileServer(t, tc.answer)
-			err, body, alloc := exchangeOnce(t, addr)
+			body, alloc, err := exchangeOnce(t, addr)
 			wantLimit(t, err, tc.words...)
 			if cap(body) > hostileLimit {
 				t.Errorf("a body buffer of %d bytes, over the limit of %d", cap(body), hostileLimit)
@@ -197,7 +197,7 @@ func TestBodyAtTheLimit(t *testing.T) {
 				w.Write(body)
 				return nil
 			})
-			err, got, _ := exchangeOnce(t, addr)
+			got, _, err := exchangeOnce(t, addr)
 			if err != nil || len(got) != hostileLimit || cap(got) != hostileLimit {
 				t.Fatalf("%v: a body of %d bytes in a buffer of %d, want %d in %d", err, len(got), cap(got), hostileLimit, hostileLimit)
 			}
@@ -216,7 +216,7 @@ func TestHostileHeaders(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			addr, closed := hostileServer(t, endless(tc.head, bytes.Repeat([]byte(tc.line), 1000)))
-			err, _, alloc := exchangeOnce(t, addr)
+			_, alloc, err := exchangeOnce(t, addr)
 			wantLimit(t, err, "response header section exceeds the limit of 1 MiB")
 			if alloc > 1<<20 {
 				t.Errorf("%d bytes allocated for a header flood", alloc)
@@ -233,7 +233,7 @@ func TestTLSAnswer(t *testing.T) {
 		w.Write([]byte{0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46}) // alert: protocol_version
 		return nil
 	})
-	err, _, _ := exchangeOnce(t, addr)
+	_, _, err := exchangeOnce(t, addr)
 	if !transport.IsMalformed(err) || !strings.Contains(err.Error(), "the server answered with TLS") || !strings.Contains(err.Error(), "https://") {
 		t.Errorf("error %v, want one that says TLS and https://", err)
 	}
