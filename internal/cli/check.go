@@ -12,6 +12,7 @@ import (
 func newCheckCommand() *cobra.Command {
 	o := &conformance.Options{}
 	var headers []string
+	var maxResponseSize string
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Check that an endpoint speaks the protocol: health, metadata, config, and a few verified inferences",
@@ -27,6 +28,10 @@ against the metadata and, for the reference server, against the inputs' fingerpr
 			if err := parseHeaders(headers, o.Headers); err != nil {
 				return err
 			}
+			var err error
+			if o.MaxResponseSize, err = responseSize(maxResponseSize); err != nil {
+				return err
+			}
 			return conformance.Run(cmd.Context(), cmd.OutOrStdout(), *o)
 		},
 	}
@@ -39,6 +44,7 @@ against the metadata and, for the reference server, against the inputs' fingerpr
 	fl.IntVarP(&o.Requests, "requests", "n", 20, "inference requests per endpoint")
 	fl.DurationVar(&o.Timeout, "timeout", protocol.DefaultTimeout, "timeout of each call")
 	fl.StringArrayVarP(&headers, "header", "H", nil, `header "Name: value" sent with every call (gRPC metadata for gRPC; repeatable)`)
+	fl.StringVar(&maxResponseSize, "max-response-size", "", maxResponseSizeHelp)
 	fl.DurationVar(&o.ServiceTime, "service-time", 10*time.Millisecond, "with --reference: the emulated service time")
 	return cmd
 }

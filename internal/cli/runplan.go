@@ -32,6 +32,8 @@ type runFlags struct {
 	kubeconfig string
 	// exportRequests is the per-request export file.
 	exportRequests string
+	// maxResponseSize applies to the deployments that set no max_response_size.
+	maxResponseSize string
 }
 
 func newRunCommand() *cobra.Command {
@@ -64,6 +66,7 @@ See 'inferbench schema' for the plan format, and examples/plan.yaml.`,
 	fl.BoolVar(&f.perRequest, "preprocess-per-request", false, "decode, letterbox and encode each image per request, timed apart (client.preprocess_ms)")
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig for the pod checks of deployments with a kubernetes section (default: $KUBECONFIG, ~/.kube/config, or in-cluster)")
 	fl.StringVar(&f.exportRequests, "export-requests", "", "write one JSON line per measured request (not warmup) to this file: times, latency, status, error class, bytes (see docs/results.md); appended to with --resume")
+	fl.StringVar(&f.maxResponseSize, "max-response-size", "", "for the deployments that set no max_response_size: "+maxResponseSizeHelp)
 	return cmd
 }
 
@@ -74,9 +77,18 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 	if !slices.Contains(report.Formats, f.format) {
 		return planError(fmt.Errorf("--format %q: want one of %s", f.format, strings.Join(report.Formats, ", ")))
 	}
+	maxResponse, err := responseSize(f.maxResponseSize)
+	if err != nil {
+		return planError(err)
+	}
 	p, err := plan.LoadFile(path, nil)
 	if err != nil {
 		return planError(err)
+	}
+	for i := range p.Deployments {
+		if p.Deployments[i].MaxResponseSize == 0 {
+			p.Deployments[i].MaxResponseSize = maxResponse
+		}
 	}
 	text, _ := plan.ReadFile(path)
 	if f.quick {

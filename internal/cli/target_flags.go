@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/inferbench/inferbench/internal/bytesize"
 	"github.com/inferbench/inferbench/internal/inputs"
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/kube"
@@ -42,6 +43,24 @@ type endpointFlags struct {
 	kube                                kube.Target
 	kubeconfig                          string
 	flags                               *pflag.FlagSet // to tell a flag given from its default
+	maxResponseSize                     string
+}
+
+// maxResponseSizeHelp is the help of --max-response-size, the same on
+// every command.
+var maxResponseSizeHelp = fmt.Sprintf("the largest response body or gRPC message accepted, e.g. 16MiB, 200MB: a larger one is a malformed_response, and no buffer grows past it, so a worker holds at most this much of any answer (default %s)",
+	bytesize.Format(protocol.DefaultMaxResponseSize))
+
+// responseSize reads --max-response-size; "" is 0, the default.
+func responseSize(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := plan.CheckResponseSize(s)
+	if err != nil {
+		return 0, fmt.Errorf("--max-response-size %q: %w", s, err)
+	}
+	return n, nil
 }
 
 func addEndpointFlags(fl *pflag.FlagSet, f *endpointFlags) {
@@ -61,6 +80,7 @@ func addEndpointFlags(fl *pflag.FlagSet, f *endpointFlags) {
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of the random input data")
 	fl.StringArrayVarP(&f.headers, "header", "H", nil, `header "Name: value" sent with every call (gRPC metadata for gRPC; repeatable)`)
 	fl.IntVar(&f.connections, "connections", protocol.DefaultConnections, "gRPC: connections (HTTP/2 channels) the calls are spread over, round robin")
+	fl.StringVar(&f.maxResponseSize, "max-response-size", "", maxResponseSizeHelp)
 	fl.StringVar(&f.format, "format", "text", "report format: "+strings.Join(report.Formats, "|"))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file instead of standard output")
 	fl.StringVar(&f.results, "results", "", "also keep the result file (JSON, inferbench.result/v2) here, rewritten after every level")
@@ -118,6 +138,10 @@ func (f *endpointFlags) deployment() (plan.Deployment, error) {
 	d = plan.Deployment{Name: name, Protocol: f.protocol, URL: f.url, Model: f.model, Version: f.version, Timeout: f.timeout,
 		ConnectTimeout: f.connectTimeout, Connections: f.connections, Headers: map[string]string{}, MetricsURL: f.metricsURL,
 		Inputs: plan.Inputs{BatchSize: f.batchSize, Data: f.inputData, Seed: f.seed, Image: f.image}}
+	var err error
+	if d.MaxResponseSize, err = responseSize(f.maxResponseSize); err != nil {
+		return d, err
+	}
 	if f.kube != (kube.Target{}) {
 		k := f.kube
 		d.Kubernetes = &plan.Kubernetes{Namespace: k.Namespace, Selector: k.Selector, Deployment: k.Deployment, Service: k.Service, Context: k.Context}

@@ -36,6 +36,8 @@ type Options struct {
 	Requests      int    // inference requests per endpoint, at least 1
 	Timeout       time.Duration
 	Headers       map[string]string // sent with every call (gRPC metadata for gRPC)
+	// MaxResponseSize bounds a response (0: the default).
+	MaxResponseSize int64
 	// ServiceTime is the reference server's emulated service time.
 	ServiceTime time.Duration
 }
@@ -178,7 +180,7 @@ func formatMs(d time.Duration) string {
 func Check(ctx context.Context, e Endpoint, o Options) *Result {
 	r := &Result{Endpoint: e, Health: "-", Metadata: "-", Config: "-", Outputs: "-"}
 	d := plan.Deployment{Name: string(e.Kind), Protocol: string(e.Kind), URL: e.URL, Model: o.Model, Version: o.Version,
-		Timeout: o.Timeout, Headers: map[string]string{}, MetricsURL: session.MetricsOff}
+		Timeout: o.Timeout, Headers: map[string]string{}, MetricsURL: session.MetricsOff, MaxResponseSize: o.MaxResponseSize}
 	for k, v := range o.Headers {
 		d.Headers[k] = v
 	}

@@ -36,6 +36,8 @@ type fileDeployment struct {
 	// ConnectTimeout and Connections are the connection settings.
 	ConnectTimeout duration `yaml:"connect_timeout,omitempty"`
 	Connections    int      `yaml:"connections,omitempty"`
+	// MaxResponseSize bounds a response body or gRPC message.
+	MaxResponseSize size `yaml:"max_response_size,omitempty"`
 }
 
 // fileHTTP is protocol.HTTPOptions with the file's keys. Its fields are
@@ -72,6 +74,9 @@ type fileStep struct {
 
 // duration is a Go duration as written: 30s, 500ms, 2m.
 type duration string
+
+// size is a size in bytes as written: 64MiB, 100MB, 4096 (bytesize.Parse).
+type size string
 
 // formatField is one key of a format struct.
 type formatField struct {

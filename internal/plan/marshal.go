@@ -7,6 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/inferbench/inferbench/internal/bytesize"
 	"github.com/inferbench/inferbench/internal/load"
 )
 
@@ -29,7 +30,8 @@ func (p *Plan) YAML() ([]byte, error) {
 		}
 		f.Deployments = append(f.Deployments, fileDeployment{Name: d.Name, Protocol: d.Protocol, URL: d.URL, Model: d.Model,
 			Version: d.Version, Timeout: durationOf(d.Timeout), Headers: headers, Batching: d.Batching, MetricsURL: d.MetricsURL,
-			Inputs: d.Inputs, HTTP: fileHTTP(d.HTTP), Kubernetes: d.Kubernetes, ConnectTimeout: durationOf(d.ConnectTimeout), Connections: d.Connections})
+			Inputs: d.Inputs, HTTP: fileHTTP(d.HTTP), Kubernetes: d.Kubernetes, ConnectTimeout: durationOf(d.ConnectTimeout), Connections: d.Connections,
+			MaxResponseSize: sizeOf(d.MaxResponseSize)})
 	}
 	if p.Sequence == "" {
 		for _, s := range p.Steps {
@@ -59,6 +61,13 @@ func (p *Plan) YAML() ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+func sizeOf(n int64) size {
+	if n == 0 {
+		return ""
+	}
+	return size(bytesize.Format(n))
 }
 
 func durationOf(d time.Duration) duration {

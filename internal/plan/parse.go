@@ -15,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/inferbench/inferbench/internal/bytesize"
 	"github.com/inferbench/inferbench/internal/load"
 	"github.com/inferbench/inferbench/internal/protocol"
 )
@@ -144,6 +145,23 @@ func (p *parser) duration(d *duration, what string) (time.Duration, error) {
 	return v, nil
 }
 
+// MinResponseSize is the smallest max_response_size accepted: a smaller
+// one is a unit left out ("64" for 64MiB), not a limit.
+const MinResponseSize = 1 << 10
+
+// CheckResponseSize checks a max_response_size (or --max-response-size):
+// a size that bytesize.Parse reads, at least MinResponseSize.
+func CheckResponseSize(s string) (int64, error) {
+	n, err := bytesize.Parse(s)
+	if err != nil {
+		return 0, err
+	}
+	if n < MinResponseSize {
+		return 0, fmt.Errorf("%d bytes is below 1 KiB: give a unit, for example 64MiB", n)
+	}
+	return n, nil
+}
+
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // deployment checks one deployment.
@@ -171,6 +189,11 @@ func (p *parser) deployment(f *fileDeployment) (Deployment, error) {
 			return d, p.errorf(n, "%s: connections %d must be at least 1", what, f.Connections)
 		}
 		d.Connections = f.Connections
+	}
+	if n := p.node(&f.MaxResponseSize); n != nil {
+		if d.MaxResponseSize, err = CheckResponseSize(string(f.MaxResponseSize)); err != nil {
+			return d, p.errorf(n, "%s: max_response_size %q: %v", what, f.MaxResponseSize, err)
+		}
 	}
 	if f.Headers != nil {
 		d.HeadersAsWritten = f.Headers

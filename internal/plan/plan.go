@@ -55,6 +55,10 @@ type Deployment struct {
 	// spread over (0: the tool's default).
 	ConnectTimeout time.Duration
 	Connections    int
+	// MaxResponseSize bounds a response body or gRPC message, in bytes
+	// (0: the tool's default, protocol.DefaultMaxResponseSize): a larger
+	// one is a malformed response, and no buffer grows past it.
+	MaxResponseSize int64
 }
 
 // Inputs say what a deployment is sent.

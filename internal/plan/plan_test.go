@@ -113,7 +113,7 @@ func TestBadPlans(t *testing.T) {
 		{"syntax", "deployments: [\n", "p.yaml:1:1: YAML syntax"},
 		{"empty", "", "the plan is empty"},
 		{"unknown top key", dep + "sequence: baseline\ncolour: red\n", `p.yaml:7:1: unknown key "colour" in the plan`},
-		{"unknown deployment key", "deployments:\n  - name: a\n    protocl: kserve-grpc\n", `p.yaml:3:5: unknown key "protocl" in deployment "a" (allowed: name, protocol, url, model, version, timeout, headers, batching, metrics_url, inputs, http, kubernetes, connect_timeout, connections); did you mean protocol?`},
+		{"unknown deployment key", "deployments:\n  - name: a\n    protocl: kserve-grpc\n", `p.yaml:3:5: unknown key "protocl" in deployment "a" (allowed: name, protocol, url, model, version, timeout, headers, batching, metrics_url, inputs, http, kubernetes, connect_timeout, connections, max_response_size); did you mean protocol?`},
 		{"missing url", "deployments:\n  - name: a\n    protocol: kserve-grpc\n    model: m\nsequence: baseline\n", `p.yaml:2:5: deployment "a" has no url`},
 		{"unknown protocol", "deployments:\n  - name: a\n    protocol: soap\n    url: x\n    model: m\nsequence: baseline\n", `p.yaml:3:15: deployment "a": unknown protocol "soap"`},
 		{"duplicate names", dep + "  - name: a\n    protocol: kserve-grpc\n    url: x:2\n    model: m\nsequence: baseline\n", `p.yaml:6:11: deployment name "a" is used twice (first at line 2)`},
@@ -131,6 +131,9 @@ func TestBadPlans(t *testing.T) {
 		{"missing env", "deployments:\n  - name: a\n    protocol: kserve-grpc\n    url: x\n    model: m\n    headers: {Authorization: \"Bearer ${NOPE}\"}\nsequence: baseline\n", "environment variable NOPE, which is not set"},
 		{"unknown step key", dep + "steps:\n  - concurrency: 2\n    requests: 3\n    ramp: 4\n", `unknown key "ramp" in steps[0]`},
 		{"arrival without rate", dep + "steps:\n  - concurrency: 2\n    requests: 3\n    arrival: poisson\n", "arrival applies to a rate step only"},
+		{"response size without unit", dep + "    max_response_size: 64\nsequence: baseline\n", `p.yaml:6:24: deployment "a": max_response_size "64": 64 bytes is below 1 KiB: give a unit, for example 64MiB`},
+		{"response size unknown unit", dep + "    max_response_size: 64 megs\nsequence: baseline\n", `max_response_size "64 megs": size "64 megs": unknown unit "megs"`},
+		{"negative response size", dep + "    max_response_size: -1MB\nsequence: baseline\n", `size "-1MB" is negative`},
 	}
 	for _, tt := range tests {
 		_, err := Parse("p.yaml", []byte(tt.yaml), env(nil))
@@ -191,6 +194,29 @@ sequence: baseline
 		_, err := Parse("p.yaml", []byte(tt.yaml), env(nil))
 		if err == nil || !strings.Contains(err.Error(), tt.want) || !IsPlanError(err) {
 			t.Errorf("%s: err = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+// TestMaxResponseSize: max_response_size in bytes or with a unit, kept
+// exactly through the written plan.
+func TestMaxResponseSize(t *testing.T) {
+	for in, want := range map[string]int64{"16MiB": 16 << 20, "100MB": 100e6, "67108864": 64 << 20, "1.5GiB": 3 << 29, "1KiB": 1 << 10} {
+		yaml := "deployments:\n  - name: a\n    protocol: kserve-grpc\n    url: 127.0.0.1:1\n    model: m\n    max_response_size: " + in + "\nsequence: baseline\n"
+		p, err := Parse("p.yaml", []byte(yaml), env(nil))
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if got := p.Deployments[0].MaxResponseSize; got != want {
+			t.Errorf("%s: %d bytes, want %d", in, got, want)
+		}
+		out, err := p.YAML()
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := Parse("again.yaml", out, env(nil))
+		if err != nil || again.Deployments[0].MaxResponseSize != want {
+			t.Errorf("%s written as\n%s\nread back: %v", in, out, err)
 		}
 	}
 }

@@ -39,16 +39,17 @@ func schemaDocs() map[string]fieldDoc {
 	return map[string]fieldDoc{
 		"": {description: "Deployments of one model to compare, and the load steps to run against them. Give either a built-in sequence or your own steps.",
 			rules: object{{"oneOf", []object{{{"required", []string{"sequence"}}}, {{"required", []string{"steps"}}}}}}},
-		"deployments[].name":            {description: "A unique name, used in reports."},
-		"deployments[].protocol":        {enum: kinds, description: "kserve-http sends Triton binary tensors; kserve-http-json pure JSON; kserve-grpc raw_input_contents; nim-http NIM's POST /v1/infer with base64 images; http-json any HTTP model service (see http)."},
-		"deployments[].url":             {description: "http://host:port for HTTP, host:port for gRPC."},
-		"deployments[].version":         {description: "Model version; empty lets the server choose."},
-		"deployments[].timeout":         {description: "Per-request timeout, a Go duration such as 60s."},
-		"deployments[].headers":         {description: "Sent with every call; ${NAME} is replaced by the environment variable NAME."},
-		"deployments[].connect_timeout": {description: "Timeout of establishing a connection, a Go duration such as 10s."},
-		"deployments[].connections":     {description: "gRPC: connections (HTTP/2 channels) the calls are spread over, round robin.", rules: atLeast1},
-		"deployments[].batching":        {description: "The deployment batches dynamically: the stress step runs against such deployments only."},
-		"deployments[].metrics_url":     {description: "The server's Prometheus metrics: a URL, auto (default: Triton's port 8002 on the server's host, else its statistics API) or off."},
+		"deployments[].name":              {description: "A unique name, used in reports."},
+		"deployments[].protocol":          {enum: kinds, description: "kserve-http sends Triton binary tensors; kserve-http-json pure JSON; kserve-grpc raw_input_contents; nim-http NIM's POST /v1/infer with base64 images; http-json any HTTP model service (see http)."},
+		"deployments[].url":               {description: "http://host:port for HTTP, host:port for gRPC."},
+		"deployments[].version":           {description: "Model version; empty lets the server choose."},
+		"deployments[].timeout":           {description: "Per-request timeout, a Go duration such as 60s."},
+		"deployments[].headers":           {description: "Sent with every call; ${NAME} is replaced by the environment variable NAME."},
+		"deployments[].connect_timeout":   {description: "Timeout of establishing a connection, a Go duration such as 10s."},
+		"deployments[].connections":       {description: "gRPC: connections (HTTP/2 channels) the calls are spread over, round robin.", rules: atLeast1},
+		"deployments[].max_response_size": {description: "The largest response body or gRPC message accepted, in bytes or with a unit (64MiB, 100MB); a larger one is a malformed_response and no buffer grows past it. Default 64MiB; at least 1KiB."},
+		"deployments[].batching":          {description: "The deployment batches dynamically: the stress step runs against such deployments only."},
+		"deployments[].metrics_url":       {description: "The server's Prometheus metrics: a URL, auto (default: Triton's port 8002 on the server's host, else its statistics API) or off."},
 		"deployments[].kubernetes": {description: "The deployment's pods, watched around each step: restarts and OOM kills make a step invalid; CPU and memory from metrics.k8s.io.",
 			rules: object{{"anyOf", []object{{{"required", []string{"selector"}}}, {{"required", []string{"deployment"}}}, {{"required", []string{"service"}}}}}}},
 		"deployments[].kubernetes.namespace":  {description: "Default: the context's namespace."},
@@ -133,6 +134,8 @@ func (g *schemaGen) schema(t reflect.Type, path string, f formatField) object {
 		o = object{{"enum", doc.enum}}
 	case t == reflect.TypeFor[duration]():
 		o = object{{"type", "string"}, {"pattern", "^[0-9.]+(ns|us|µs|ms|s|m|h)"}}
+	case t == reflect.TypeFor[size]():
+		o = object{{"type", []string{"string", "integer"}}, {"pattern", "^ *[0-9.]+ *([KkMmGgTt][Ii]?)?[Bb]? *$"}}
 	default:
 		schemaType, _, _ := typeWords(t)
 		o = object{{"type", schemaType}}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/inferbench/inferbench/internal/detect"
+	"github.com/inferbench/inferbench/internal/transport"
 )
 
 // Space says in which coordinates an Answer's boxes are.
@@ -71,7 +72,10 @@ func (c *imageClient) answer(ctx context.Context, p Payload) (*Answer, error) {
 		}
 		req.Header.Set(f.Name, f.Value)
 	}
-	client := &http.Client{Timeout: c.h.opts.Timeout}
+	client := &http.Client{Timeout: c.h.opts.Timeout, Transport: &http.Transport{
+		Proxy:                  http.ProxyFromEnvironment,
+		MaxResponseHeaderBytes: transport.MaxHeaderBytes,
+	}}
 	if client.Timeout <= 0 {
 		client.Timeout = 60 * time.Second
 	}
@@ -80,8 +84,10 @@ func (c *imageClient) answer(ctx context.Context, p Payload) (*Answer, error) {
 		return nil, err
 	}
 	defer res.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(res.Body, int64(c.h.opts.MaxMessageSize)+1))
+	defer client.CloseIdleConnections()
+	data, err := readBody(res.Body, res.ContentLength, c.h.opts.MaxResponseSize)
 	if err != nil {
+		overLimit(err)
 		return nil, err
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
@@ -112,4 +118,42 @@ func (c *imageClient) answer(ctx context.Context, p Payload) (*Answer, error) {
 	}
 	a.Fingerprints = fps
 	return a, nil
+}
+
+// readBody reads a body of declared length (-1: unknown) in full, at most
+// limit bytes: a length declared over the limit is refused before
+// reading, and the buffer grows as bytes arrive, never past the limit.
+func readBody(r io.Reader, length int64, limit int) ([]byte, error) {
+	if length > int64(limit) {
+		return nil, transport.OverResponseLimit("response body", length, int64(limit))
+	}
+	capMax := limit
+	if length >= 0 {
+		capMax = int(length)
+	}
+	var buf []byte
+	for {
+		if len(buf) == cap(buf) {
+			if len(buf) >= capMax {
+				var one [1]byte
+				n, err := io.ReadFull(r, one[:])
+				if n == 0 && (err == io.EOF || err == io.ErrUnexpectedEOF) {
+					return buf, nil
+				}
+				if err != nil {
+					return nil, err
+				}
+				return nil, transport.OverResponseLimit("response body", -1, int64(limit))
+			}
+			buf = transport.Grow(buf, 1, capMax)
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }

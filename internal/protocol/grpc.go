@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"sort"
@@ -135,7 +136,7 @@ func (c *grpcClient) conn(ctx context.Context, deadline time.Time) (*h2.Conn, er
 	if conn := s.conn.Load(); conn != nil && conn.Usable() {
 		return conn, nil
 	}
-	conn, err := h2.Dial(ctx, &c.dialer, deadline, c.opts.MaxMessageSize)
+	conn, err := h2.Dial(ctx, &c.dialer, deadline, c.opts.MaxResponseSize)
 	if err != nil {
 		return nil, err
 	}
@@ -206,6 +207,7 @@ func (g *grpcCall) do(ctx context.Context, op string, head, frame []byte) ([]byt
 		}
 		return nil, &ServerError{GRPCCode: resetCode(reset), Message: reset.Error()}
 	}
+	overLimit(err)
 	return nil, transport.Wrap(ctx, op, err, ctxFirst, timeout)
 }
 
@@ -373,8 +375,8 @@ func (c *grpcClient) Prepare(model, version string, req *kserve.InferRequest) (P
 	if err != nil {
 		return nil, fmt.Errorf("encoding the ModelInferRequest: %w", err)
 	}
-	if len(b) > c.opts.MaxMessageSize {
-		return nil, fmt.Errorf("the ModelInferRequest of %d bytes exceeds the message size limit of %d bytes", len(b), c.opts.MaxMessageSize)
+	if uint64(len(b)) > math.MaxUint32 { // proto refuses 2 GiB first; the prefix holds 4
+		return nil, fmt.Errorf("the ModelInferRequest of %d bytes exceeds gRPC's 4 GiB message", len(b))
 	}
 	return &grpcPayload{frame: h2.FrameMessage(b)}, nil
 }

@@ -201,7 +201,7 @@ func TestGRPCAgainstGoHTTP2(t *testing.T) {
 
 	// A response beyond the message limit.
 	mode.Store("ok")
-	_, small, p := grpcCallerFor(t, addr, &tiny, protocol.Options{MaxMessageSize: 40})
+	_, small, p := grpcCallerFor(t, addr, &tiny, protocol.Options{MaxResponseSize: 40})
 	if out := small.Call(context.Background(), p); classOf(out.Err) != classes.ClassMalformed {
 		t.Errorf("a response over the limit: %v", out.Err)
 	}

@@ -79,7 +79,7 @@ func newHTTPClient(opts Options) (*httpClient, error) {
 			Dialer:  transport.Dialer{Addr: addr, TLS: tlsConfig, Timeout: opts.ConnectTimeout, Net: net.Dialer{KeepAlive: 30 * time.Second}},
 			MaxIdle: opts.MaxConns,
 			Timeout: opts.Timeout,
-			Limit:   opts.MaxMessageSize,
+			Limit:   opts.MaxResponseSize,
 			Capture: kserve.HeaderContentLength,
 		}),
 	}, nil
@@ -139,6 +139,7 @@ func (c *httpClient) exchange(ctx context.Context, op string, req []byte, method
 	w.Follow(ctx)
 	defer w.Release()
 	if err := c.t.Exchange(ctx, &w, op, req, method, &res, &body); err != nil {
+		overLimit(err)
 		return nil, err
 	}
 	return &res, nil
@@ -162,7 +163,18 @@ func jsonLen(r *http1.Response) (int, error) {
 }
 
 func statusError(status int, body []byte) error {
-	return &ServerError{HTTPStatus: status, Message: kserve.DecodeHTTPError(body)}
+	msg := kserve.DecodeHTTPError(body)
+	if status == http.StatusBadRequest && plainToTLS(msg) {
+		msg += " (the port speaks TLS: use an https:// URL)"
+	}
+	return &ServerError{HTTPStatus: status, Message: msg}
+}
+
+// plainToTLS reports whether a 400's message is a TLS server's answer to
+// plain HTTP: Go's net/http ("Client sent an HTTP request to an HTTPS
+// server.") and nginx's ("The plain HTTP request was sent to HTTPS port").
+func plainToTLS(msg string) bool {
+	return strings.Contains(msg, "HTTP request to an HTTPS server") || strings.Contains(msg, "plain HTTP request was sent to HTTPS port")
 }
 
 // health asks a health endpoint: the status code alone decides, whatever

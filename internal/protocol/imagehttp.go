@@ -334,6 +334,7 @@ func (ic *imageCaller) Call(ctx context.Context, p Payload) Outcome {
 	}
 	ic.watch.Follow(ctx)
 	err = ic.c.h.t.Exchange(ctx, &ic.watch, ip.op, ip.wire, ip.method, &ic.res, &ic.body)
+	overLimit(err)
 	out := Outcome{RequestBytes: ip.body, ResponseBytes: len(ic.res.Body)}
 	switch {
 	case err != nil:

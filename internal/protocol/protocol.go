@@ -47,9 +47,15 @@ func (k Kind) SendsImages() bool { return k == NIMHTTP || k == HTTPJSON }
 const (
 	DefaultTimeout        = 60 * time.Second
 	DefaultConnectTimeout = 10 * time.Second
-	// DefaultMaxMessageSize bounds a response (and a gRPC message either
-	// way): far above grpc-go's 4 MiB default, which a YOLO tensor exceeds.
-	DefaultMaxMessageSize = 256 << 20
+	// DefaultMaxResponseSize bounds a response: an HTTP body, a gRPC
+	// message. Each worker may hold a buffer of that size, so it is what a
+	// hostile or broken server can make a worker hold (c workers: c times
+	// it). 64 MiB holds what inference servers answer with room to spare
+	// (YOLOv8's output0 [1,84,8400] FP32 is 2.8 MB in binary, about 9 MB as
+	// JSON; a batch of 8 in binary 23 MB; with segmentation masks 58 MB),
+	// is far above grpc-go's 4 MiB default, which a batch exceeds, and a
+	// quarter of the 256 MiB it was.
+	DefaultMaxResponseSize = 64 << 20
 )
 
 // Options configure a client.
@@ -65,8 +71,11 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// Headers are sent with every call (HTTP headers, gRPC metadata).
 	Headers map[string]string
-	// MaxMessageSize bounds responses, DefaultMaxMessageSize if zero.
-	MaxMessageSize int
+	// MaxResponseSize bounds a response's body or message,
+	// DefaultMaxResponseSize if zero: no buffer grows past it, and a
+	// length declared above it is refused before anything is read. (The
+	// header section is bounded apart, by transport.MaxHeaderBytes.)
+	MaxResponseSize int
 	// MaxConns bounds the idle keep-alive connections an HTTP client keeps
 	// for reuse; set it to the concurrency (or in-flight limit) of the
 	// load. Connections beyond it are opened as needed and closed after
@@ -86,8 +95,8 @@ func (o Options) withDefaults() Options {
 	if o.ConnectTimeout <= 0 {
 		o.ConnectTimeout = DefaultConnectTimeout
 	}
-	if o.MaxMessageSize <= 0 {
-		o.MaxMessageSize = DefaultMaxMessageSize
+	if o.MaxResponseSize <= 0 {
+		o.MaxResponseSize = DefaultMaxResponseSize
 	}
 	if o.Connections <= 0 {
 		o.Connections = DefaultConnections
@@ -194,4 +203,19 @@ func IsServerError(err error) (*ServerError, bool) {
 	var se *ServerError
 	ok := errors.As(err, &se)
 	return se, ok
+}
+
+// responseLimitSetting is what raises the response limit, named in the
+// error of a response over it.
+const responseLimitSetting = "--max-response-size, or max_response_size in a plan, raises it"
+
+// overLimit names the setting in the error of a response over the
+// response limit, and reports whether err is one.
+func overLimit(err error) bool {
+	var le *transport.LimitError
+	if err == nil || !errors.As(err, &le) || !le.Response {
+		return false
+	}
+	le.Setting = responseLimitSetting
+	return true
 }

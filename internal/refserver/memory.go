@@ -1,10 +1,10 @@
 package refserver
 
 import (
-	"fmt"
 	"strconv"
-	"strings"
 	"sync/atomic"
+
+	"github.com/inferbench/inferbench/internal/bytesize"
 )
 
 // memoryExceeded reports whether admitting a request that holds add bytes,
@@ -43,33 +43,8 @@ func (b *memoryBudget) release(n int64) {
 
 // ParseBytes reads a size in bytes: a whole number, or a number with a
 // unit: B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of
-// 1024), case-insensitive, for example 100MB, 1.5GiB, 4096.
-func ParseBytes(s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	i := len(t)
-	for i > 0 && (t[i-1] < '0' || t[i-1] > '9') && t[i-1] != '.' {
-		i--
-	}
-	num, unit := strings.TrimSpace(t[:i]), strings.ToLower(strings.TrimSpace(t[i:]))
-	mult := map[string]float64{
-		"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
-		"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
-	}[unit]
-	if mult == 0 {
-		return 0, fmt.Errorf("size %q: unknown unit %q (want B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)", s, strings.TrimSpace(t[i:]))
-	}
-	v, err := strconv.ParseFloat(num, 64)
-	if err != nil || num == "" {
-		return 0, fmt.Errorf("size %q is not a number of bytes (for example 100MB, 1.5GiB, 4096)", s)
-	}
-	if v < 0 {
-		return 0, fmt.Errorf("size %q is negative", s)
-	}
-	if v*mult > 1<<62 {
-		return 0, fmt.Errorf("size %q is too large", s)
-	}
-	return int64(v * mult), nil
-}
+// 1024), case-insensitive, for example 100MB, 1.5GiB, 4096 (bytesize.Parse).
+func ParseBytes(s string) (int64, error) { return bytesize.Parse(s) }
 
 // FormatBytes writes a size the way ParseBytes reads it, in the largest
 // decimal unit that keeps it short.

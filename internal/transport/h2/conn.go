@@ -64,6 +64,7 @@ type Conn struct {
 	hdr       incoming
 	inBlock   bool   // a header block awaits its CONTINUATION frames
 	block     []byte // header block fragments being gathered
+	frames    int    // frames of the block gathered so far
 	recvAcked int64  // bytes received and not yet given back as window
 }
 
@@ -78,7 +79,20 @@ type incoming struct {
 }
 
 // maxHeaderBlock bounds a header block gathered from CONTINUATION frames.
-const maxHeaderBlock = 1 << 20
+const maxHeaderBlock = transport.MaxHeaderBytes
+
+// maxHeaderFrames bounds the frames of one header block: a server that
+// sends CONTINUATION frames without end (empty ones add no bytes) fails
+// the connection, rather than holding it, and every call on it, until the
+// calls' deadlines. A full block of 16 KiB frames takes 64; servers send
+// one or two.
+const maxHeaderFrames = 2 * maxHeaderBlock / DefaultFrameSize
+
+// maxPendingControl bounds the control frames (PING and SETTINGS
+// acknowledgements, window updates, resets) queued for a server that does
+// not read them: a flood of PINGs from a server whose socket is full
+// fails the connection instead of growing the queue.
+const maxPendingControl = 1 << 20
 
 // connWindowRefill is how much of the connection's receive window is used
 // before it is given back in one WINDOW_UPDATE.
@@ -94,6 +108,7 @@ func newConn(nc net.Conn, limit int) *Conn {
 	}
 	c.writer = writeDeadliner{nc}
 	c.dec = hpack.NewDecoder(4096, c.onField)
+	c.dec.SetMaxStringLength(maxHeaderBlock)
 	return c
 }
 
@@ -238,6 +253,12 @@ func (c *Conn) waitLocked(ctx context.Context, timer *time.Timer) error {
 // no call is writing; the reader uses it, so that it never waits for wmu.
 func (c *Conn) queueControl(frame func([]byte) []byte) {
 	c.pmu.Lock()
+	if len(c.pending) > maxPendingControl {
+		n := len(c.pending)
+		c.pmu.Unlock()
+		c.fail(protocolError("%d bytes of control frames (PING and SETTINGS acknowledgements, window updates) wait for a server that does not read them, over the limit of %s", n, transport.FormatSize(maxPendingControl)))
+		return
+	}
 	c.pending = frame(c.pending)
 	c.pmu.Unlock()
 	if c.wmu.TryLock() {
@@ -289,6 +310,10 @@ func (c *Conn) setWriteDeadline(deadline time.Time, timeout time.Duration) error
 // readLoop reads every frame until the connection fails.
 func (c *Conn) readLoop() {
 	br := bufio.NewReaderSize(c.nc, 32<<10)
+	if err := firstAnswer(br); err != nil {
+		c.fail(err)
+		return
+	}
 	var head [frameHeaderLen]byte
 	var payload []byte
 	for {
@@ -302,7 +327,7 @@ func (c *Conn) readLoop() {
 		if length > DefaultFrameSize {
 			// The client never raises SETTINGS_MAX_FRAME_SIZE; a larger
 			// frame is a FRAME_SIZE_ERROR, not a length to allocate.
-			c.fail(protocolError("a frame of %d bytes, over the %d the client allows", length, DefaultFrameSize))
+			c.fail(protocolError("a frame of %d bytes exceeds the SETTINGS_MAX_FRAME_SIZE of %d bytes the client allows", length, DefaultFrameSize))
 			return
 		}
 		if cap(payload) < length {
@@ -325,8 +350,45 @@ type h2ConnError struct{ msg string }
 
 func (e *h2ConnError) Error() string { return "HTTP/2 protocol error: " + e.msg }
 
+// protocolError is a violation of HTTP/2 by the server, or of a limit of
+// the client's: it fails the connection, and each call on it is a
+// malformed response.
 func protocolError(format string, args ...any) error {
-	return &h2ConnError{msg: fmt.Sprintf(format, args...)}
+	return &transport.MalformedResponseError{Err: &h2ConnError{msg: fmt.Sprintf(format, args...)}}
+}
+
+// errTLS is a plain-text connection answered with a TLS record.
+var errTLS = &transport.MalformedResponseError{Err: errors.New("the server answered with TLS: it wants gRPC over TLS, which inferbench does not speak yet (its gRPC is plain-text HTTP/2, h2c, only)")}
+
+// errHTTP1 is a connection answered in HTTP/1.x.
+var errHTTP1 = &transport.MalformedResponseError{Err: errors.New("the server answered in HTTP/1.x, not HTTP/2: not a gRPC port (an HTTP one?)")}
+
+// closedFirst is a server that closed (or reset) the connection before a
+// word: what a TLS server does with a plain-text client, or a server that
+// is not HTTP/2. It wraps the cause without its net.OpError, whose
+// addresses would otherwise be all a message says (transport.Error).
+func closedFirst(err error) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		err = oe.Err
+	}
+	return fmt.Errorf("no HTTP/2 settings before the server closed the connection (a TLS port? inferbench's gRPC is plain-text h2c only): %w", err)
+}
+
+// firstAnswer looks at the first bytes the server answers with, for the
+// answers that are not HTTP/2 at all: TLS, HTTP/1.x, a close without a
+// word. Anything else is left to the frame reader.
+func firstAnswer(br *bufio.Reader) error {
+	b, err := br.Peek(frameHeaderLen)
+	switch {
+	case transport.TLSRecord(b):
+		return errTLS
+	case len(b) >= 7 && string(b[:7]) == "HTTP/1.":
+		return errHTTP1
+	case len(b) == 0 && err != nil && !errors.Is(err, net.ErrClosed): // not closed by the client
+		return closedFirst(err)
+	}
+	return nil
 }
 
 // unpad removes the padding of a DATA or HEADERS frame.
@@ -463,10 +525,20 @@ func appendWindowUpdate(b []byte, id uint32, inc uint32) []byte {
 func (c *Conn) onHeaderFragment(flags byte, fragment []byte) error {
 	block := fragment
 	if flags&flagEndHeaders == 0 || c.inBlock {
-		if len(c.block)+len(fragment) > maxHeaderBlock {
-			return protocolError("a header block over %d bytes", maxHeaderBlock)
+		if !c.inBlock {
+			c.frames = 0
 		}
-		c.block = append(c.block, fragment...)
+		c.frames++
+		switch {
+		case len(c.block)+len(fragment) > maxHeaderBlock:
+			return protocolError("a header block of more than %d bytes (CONTINUATION frames) exceeds the limit of %s", len(c.block)+len(fragment), transport.FormatSize(maxHeaderBlock))
+		case c.frames > maxHeaderFrames:
+			return protocolError("a header block in more than %d frames (a CONTINUATION flood) exceeds the limit of %d frames", c.frames-1, maxHeaderFrames)
+		}
+		if c.block == nil {
+			c.block = make([]byte, 0, 4<<10)
+		}
+		c.block = append(transport.Grow(c.block, len(fragment), maxHeaderBlock), fragment...)
 		c.inBlock = flags&flagEndHeaders == 0
 		if c.inBlock {
 			return nil

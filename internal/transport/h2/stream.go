@@ -58,15 +58,29 @@ func (s *Stream) reset() {
 	s.headers, s.httpStatus, s.grpcStatus, s.grpcMessage, s.err = false, 0, -1, "", nil
 }
 
-// onData appends a DATA payload, bounded by limit.
+// onData appends a DATA payload, bounded by limit: the message's length
+// prefix is checked against it as soon as it arrives, before the message
+// is gathered, and the buffer grows as bytes arrive, never past the
+// length the prefix declares.
 func (s *Stream) onData(data []byte, limit int) error {
 	if !s.headers {
 		return &StreamReset{Code: protocolErrorCode, dataFirst: true}
 	}
-	if len(s.buf)+len(data) > limit+PrefixLen {
-		return transport.Malformed("response message exceeds the limit of %d bytes", limit)
+	total := len(s.buf) + len(data)
+	if total > limit+PrefixLen {
+		return transport.OverResponseLimit("response message", int64(total-PrefixLen), int64(limit))
 	}
-	s.buf = append(s.buf, data...)
+	capMax := limit + PrefixLen
+	if total >= PrefixLen {
+		var prefix [PrefixLen]byte
+		copy(prefix[copy(prefix[:], s.buf):], data)
+		n := int64(binary.BigEndian.Uint32(prefix[1:]))
+		if n > int64(limit) {
+			return transport.OverResponseLimit("response message (by its length prefix)", n, int64(limit))
+		}
+		capMax = max(PrefixLen+int(n), total)
+	}
+	s.buf = append(transport.Grow(s.buf, len(data), capMax), data...)
 	return nil
 }
 

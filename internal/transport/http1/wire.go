@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"slices"
 	"strconv"
 
 	"github.com/inferbench/inferbench/internal/transport"
@@ -54,42 +53,79 @@ type Response struct {
 // errLineTooLong is a status or header line longer than the read buffer.
 var errLineTooLong = &transport.MalformedResponseError{Err: errors.New("a response header line exceeds 8 KiB")}
 
+// errTLS is a plain-text request answered with a TLS record.
+var errTLS = &transport.MalformedResponseError{Err: errors.New("the server answered with TLS, not plain HTTP: use an https:// URL")}
+
 // readLine reads one line without its line end; the slice is valid until
 // the next read.
 func readLine(br *bufio.Reader) ([]byte, error) {
+	line, _, err := readLineN(br)
+	return line, err
+}
+
+// readLineN is readLine that also says how many bytes the line took.
+func readLineN(br *bufio.Reader) ([]byte, int, error) {
 	line, err := br.ReadSlice('\n')
 	if errors.Is(err, bufio.ErrBufferFull) {
-		return nil, errLineTooLong
+		return nil, len(line), errLineTooLong
 	}
 	if err != nil {
 		if err == io.EOF && len(line) > 0 {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, err
+		return nil, len(line), err
 	}
+	n := len(line)
 	line = line[:len(line)-1]
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
+	if k := len(line); k > 0 && line[k-1] == '\r' {
+		line = line[:k-1]
 	}
-	return line, nil
+	return line, n, nil
+}
+
+// headerBudget is what is left of transport.MaxHeaderBytes for a
+// response's header section: status lines, header lines and trailers,
+// interim responses included. An endless header section ends at the
+// limit, not at the call's deadline.
+type headerBudget int
+
+// line reads one line of the header section within the budget.
+func (b *headerBudget) line(br *bufio.Reader) ([]byte, error) {
+	line, n, err := readLineN(br)
+	if *b -= headerBudget(n); *b < 0 {
+		return nil, transport.OverLimit("response header section", -1, transport.MaxHeaderBytes)
+	}
+	return line, err
 }
 
 // readResponse reads one response to a request of method: the status
 // line, the headers and the body (by Content-Length, chunked, or up to the
 // close), at most limit bytes of it, into *body (grown as needed and
-// reused), and the value of the header named capture (if not empty) into
-// res.Captured. Interim 1xx responses are skipped.
+// reused, never past limit), and the value of the header named capture
+// (if not empty) into res.Captured. Interim 1xx responses are skipped. The
+// header section, interim responses and trailers included, is bounded by
+// transport.MaxHeaderBytes; a Content-Length over limit is refused before
+// any of the body is read.
 func readResponse(br *bufio.Reader, method string, res *Response, body *[]byte, limit int, capture string) error {
 	res.started = false
+	budget := headerBudget(transport.MaxHeaderBytes)
 	for {
 		res.Status, res.close, res.HasCaptured = 0, false, false
 		res.Body = (*body)[:0]
-		if _, err := br.Peek(1); err != nil {
+		first, err := br.Peek(1)
+		if err != nil {
 			return err // nothing of a response: the server closed, or a timeout
 		}
 		res.started = true
-		line, err := readLine(br)
+		if first[0] == 0x15 || first[0] == 0x16 { // not 'H': perhaps a TLS record
+			if b, _ := br.Peek(2); transport.TLSRecord(b) {
+				res.close = true
+				return errTLS
+			}
+		}
+		line, err := budget.line(br)
 		if err != nil {
+			res.close = true
 			return noEOF(err)
 		}
 		http11, err := parseStatusLine(line, res)
@@ -97,8 +133,9 @@ func readResponse(br *bufio.Reader, method string, res *Response, body *[]byte, 
 			return err
 		}
 		res.close = !http11
-		length, chunked, err := readHeaders(br, res, capture)
+		length, chunked, err := readHeaders(br, &budget, res, capture)
 		if err != nil {
+			res.close = true
 			return noEOF(err)
 		}
 		switch {
@@ -107,14 +144,14 @@ func readResponse(br *bufio.Reader, method string, res *Response, body *[]byte, 
 		case method == "HEAD" || res.Status == 204 || res.Status == 304 || res.Status < 200:
 			return nil
 		case chunked:
-			return noEOF(readChunked(br, res, body, limit))
+			return noEOF(readChunked(br, &budget, res, body, limit))
 		case length >= 0:
 			if length > int64(limit) {
 				res.close = true
-				return transport.Malformed("response body of %d bytes exceeds the limit of %d bytes", length, limit)
+				return transport.OverResponseLimit("response body", length, int64(limit))
 			}
 			var err error
-			*body, err = appendN((*body)[:0], br, int(length))
+			*body, err = appendN((*body)[:0], br, int(length), int(length))
 			res.Body = *body
 			return noEOF(err)
 		default:
@@ -154,10 +191,10 @@ func parseStatusLine(line []byte, res *Response) (http11 bool, err error) {
 
 // readHeaders reads the header lines up to the blank line, noting those
 // that frame the body or matter to the protocol.
-func readHeaders(br *bufio.Reader, res *Response, capture string) (length int64, chunked bool, err error) {
+func readHeaders(br *bufio.Reader, budget *headerBudget, res *Response, capture string) (length int64, chunked bool, err error) {
 	length = -1
 	for {
-		line, err := readLine(br)
+		line, err := budget.line(br)
 		if err != nil {
 			return 0, false, err
 		}
@@ -228,9 +265,10 @@ func ParseDecimal(b []byte) (int64, bool) {
 }
 
 // appendN appends n bytes read from br to buf. A buffer short of room is
-// grown as the bytes arrive, doubling, not to the length announced: a
-// server that declares a large body and sends little costs little.
-func appendN(buf []byte, br *bufio.Reader, n int) ([]byte, error) {
+// grown as the bytes arrive (transport.Grow: doubling, up to capMax, at
+// least len(buf)+n), not to the length announced: a server that declares
+// a large body and sends little costs little.
+func appendN(buf []byte, br *bufio.Reader, n, capMax int) ([]byte, error) {
 	end := len(buf) + n
 	if cap(buf) >= end {
 		_, err := io.ReadFull(br, buf[len(buf):end])
@@ -238,7 +276,7 @@ func appendN(buf []byte, br *bufio.Reader, n int) ([]byte, error) {
 	}
 	for len(buf) < end {
 		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, min(end-len(buf), max(len(buf), 4<<10)))
+			buf = transport.Grow(buf, 1, max(capMax, end))
 		}
 		k, err := br.Read(buf[len(buf):min(end, cap(buf))])
 		buf = buf[:len(buf)+k]
@@ -252,12 +290,14 @@ func appendN(buf []byte, br *bufio.Reader, n int) ([]byte, error) {
 	return buf, nil
 }
 
-// readChunked reads a chunked body and its trailers.
-func readChunked(br *bufio.Reader, res *Response, body *[]byte, limit int) error {
+// readChunked reads a chunked body, at most limit bytes of it, and its
+// trailers (within the header budget).
+func readChunked(br *bufio.Reader, budget *headerBudget, res *Response, body *[]byte, limit int) error {
 	n := 0
 	for {
 		line, err := readLine(br)
 		if err != nil {
+			res.close = true
 			return err
 		}
 		if i := bytes.IndexByte(line, ';'); i >= 0 {
@@ -273,9 +313,13 @@ func readChunked(br *bufio.Reader, res *Response, body *[]byte, limit int) error
 		}
 		if size > int64(limit-n) {
 			res.close = true
-			return transport.Malformed("response body exceeds the limit of %d bytes", limit)
+			if size > int64(limit) {
+				return transport.OverResponseLimit("response body chunk", size, int64(limit))
+			}
+			return transport.OverResponseLimit("response body", -1, int64(limit))
 		}
-		if *body, err = appendN((*body)[:n], br, int(size)); err != nil {
+		if *body, err = appendN((*body)[:n], br, int(size), limit); err != nil {
+			res.close = true
 			return err
 		}
 		n += int(size)
@@ -288,8 +332,9 @@ func readChunked(br *bufio.Reader, res *Response, body *[]byte, limit int) error
 		}
 	}
 	for { // trailers
-		line, err := readLine(br)
+		line, err := budget.line(br)
 		if err != nil {
+			res.close = true
 			return err
 		}
 		if len(line) == 0 {
@@ -321,17 +366,34 @@ func parseHex(b []byte) (int64, bool) {
 	return n, true
 }
 
-// readToClose reads a body delimited by the end of the connection.
+// readToClose reads a body delimited by the end of the connection, at
+// most limit bytes of it: a body still going at the limit is refused
+// without growing the buffer past it.
 func readToClose(br *bufio.Reader, res *Response, body *[]byte, limit int) error {
-	buf := bytes.NewBuffer((*body)[:0])
-	n, err := buf.ReadFrom(io.LimitReader(br, int64(limit)+1))
-	*body = buf.Bytes()
-	res.Body = *body
-	if err != nil {
-		return err
+	buf := (*body)[:0]
+	defer func() {
+		*body = buf
+		res.Body = buf
+	}()
+	for {
+		if len(buf) >= limit {
+			if _, err := br.Peek(1); err == io.EOF {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			return transport.OverResponseLimit("response body", -1, int64(limit))
+		}
+		if len(buf) == cap(buf) {
+			buf = transport.Grow(buf, 1, limit)
+		}
+		k, err := br.Read(buf[len(buf):min(cap(buf), limit)])
+		buf = buf[:len(buf)+k]
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 	}
-	if n > int64(limit) {
-		return transport.Malformed("response body exceeds the limit of %d bytes", limit)
-	}
-	return nil
 }
