@@ -54,6 +54,6 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	// exit code 2, before anything is connected to.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	root.PersistentPreRunE = checkNumberFlags
-	root.AddCommand(newDemoCommand(), newRunCommand(), newBenchCommand(), newSweepCommand(), newServeCommand(), newCheckCommand(), newReportCommand(), newSchemaCommand())
+	root.AddCommand(newDemoCommand(), newRunCommand(), newBenchCommand(), newSweepCommand(), newServeCommand(), newCheckCommand(), newReportCommand(), newSchemaCommand(), newMergeCommand())
 	return root
 }

@@ -120,11 +120,25 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 
 func newSchemaCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "schema",
-		Short: "Print the plan file's JSON Schema (for editors: yaml-language-server)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			_, err := cmd.OutOrStdout().Write(plan.Schema)
+		Use:   "schema [plan|result]",
+		Short: "Print the JSON Schema of the plan file (for editors: yaml-language-server) or of the result file",
+		Long: `Print a JSON Schema: of the plan file (the default, or "plan"), for editors such as
+yaml-language-server; or of the result file ("result": inferbench.result/v2, which v1
+files fit too), for readers of the JSON. See docs/results.md.`,
+		Args:      cobra.MaximumNArgs(1),
+		ValidArgs: []string{"plan", "result"},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			schema := plan.Schema
+			if len(args) == 1 {
+				switch args[0] {
+				case "plan":
+				case "result":
+					schema = result.JSONSchema
+				default:
+					return fmt.Errorf("schema %q: want plan or result", args[0])
+				}
+			}
+			_, err := cmd.OutOrStdout().Write(schema)
 			return err
 		},
 	}

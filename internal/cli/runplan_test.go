@@ -129,8 +129,17 @@ func TestRunBadPlansExitTwo(t *testing.T) {
 }
 
 func TestSchemaCommand(t *testing.T) {
-	out, _, err := runCLI(context.Background(), "schema")
-	if err != nil || !strings.Contains(out, `"title": "inferbench plan"`) {
-		t.Errorf("schema: %v %s", err, out[:min(len(out), 80)])
+	for _, args := range [][]string{{"schema"}, {"schema", "plan"}} {
+		out, _, err := runCLI(context.Background(), args...)
+		if err != nil || !strings.Contains(out, `"title": "inferbench plan"`) {
+			t.Errorf("%v: %v %s", args, err, out[:min(len(out), 80)])
+		}
+	}
+	out, _, err := runCLI(context.Background(), "schema", "result")
+	if err != nil || out != string(result.JSONSchema) || !strings.Contains(out, `"$schema": "https://json-schema.org/draft/2020-12/schema"`) {
+		t.Errorf("schema result: %v %s", err, out[:min(len(out), 80)])
+	}
+	if _, _, err := runCLI(context.Background(), "schema", "results"); err == nil || !strings.Contains(err.Error(), `schema "results": want plan or result`) {
+		t.Errorf("schema results: err = %v", err)
 	}
 }
