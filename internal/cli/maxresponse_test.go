@@ -2,43 +2,34 @@ package cli
 
 import (
 	"context"
-	"os"
-	"path/filepath"
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/inferbench/inferbench/internal/kserve"
+	"github.com/inferbench/inferbench/internal/protocol"
+	"github.com/inferbench/inferbench/internal/refserver"
+	"github.com/inferbench/inferbench/internal/reftest"
+	"github.com/inferbench/inferbench/internal/session"
 )
 
-// TestMaxResponseSizeFlag: --max-response-size reads sizes with units
-// into the deployment, and a bad one is refused before anything connects
-// (the URL is a port nothing listens on), on every command that has it.
-func TestMaxResponseSizeFlag(t *testing.T) {
-	f := &endpointFlags{url: "127.0.0.1:1", protocol: "kserve-grpc", model: "m", timeout: 1, connectTimeout: 1, connections: 1, format: "text", maxResponseSize: "16MiB"}
-	d, err := f.deployment()
-	if err != nil || d.MaxResponseSize != 16<<20 {
-		t.Fatalf("--max-response-size 16MiB: %d bytes, %v", d.MaxResponseSize, err)
-	}
-	f.maxResponseSize = ""
-	if d, err := f.deployment(); err != nil || d.MaxResponseSize != 0 {
-		t.Fatalf("no --max-response-size: %d bytes, %v (want 0, the default)", d.MaxResponseSize, err)
-	}
-
-	planPath := filepath.Join(t.TempDir(), "p.yaml")
-	os.WriteFile(planPath, []byte("deployments:\n  - {name: a, protocol: kserve-grpc, url: \"127.0.0.1:1\", model: m}\nsequence: baseline\n"), 0o644)
-	for _, args := range [][]string{
-		{"bench", "--url", "127.0.0.1:1", "--protocol", "kserve-grpc", "--model", "m"},
-		{"sweep", "--url", "127.0.0.1:1", "--protocol", "kserve-grpc", "--model", "m"},
-		{"check", "--url", "127.0.0.1:1", "--protocol", "kserve-grpc"},
-		{"run", planPath, "-o", t.TempDir()},
-	} {
-		for bad, want := range map[string]string{
-			"64":      "64 bytes is below 1 KiB: give a unit, for example 64MiB",
-			"64 megs": `unknown unit "megs"`,
-			"-1MiB":   "is negative",
-		} {
-			_, _, err := runCLI(context.Background(), append(args, "--max-response-size", bad)...)
-			if err == nil || !strings.Contains(err.Error(), "--max-response-size") || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "refused") {
-				t.Errorf("%s --max-response-size %q: %v, want %q", args[0], bad, err, want)
-			}
+// TestMaxResponseSizeReachesTheClient: --max-response-size is the limit the
+// client applies. A model whose answer is 16 KiB of FP32 opens with the
+// default limit and is refused, naming the limit, below it.
+func TestMaxResponseSizeReachesTheClient(t *testing.T) {
+	spec := reftest.Small("big", refserver.NewInstances(4, 0))
+	spec.Outputs = []kserve.TensorMetadata{{Name: "y", Datatype: kserve.FP32, Shape: []int64{4096}}}
+	r := reftest.Serve(t, refserver.Options{Models: []refserver.ModelSpec{spec}})
+	for _, kind := range []protocol.Kind{protocol.KServeHTTP, protocol.KServeGRPC} {
+		base := []string{"--url", urlFor(r, kind), "--protocol", string(kind), "--model", "big", "-n", "20", "-q"}
+		if f, _, err := benchJSON(t, context.Background(), base...); err != nil || f.Runs[0].Counts.OK != 20 {
+			t.Fatalf("%s, default limit: err %v, runs %+v", kind, err, f.Runs)
+		}
+		_, _, err := runCLI(context.Background(), append([]string{"bench", "--max-response-size", "4KiB"}, base...)...)
+		var ee *session.ExitError
+		t.Logf("%s: %v", kind, err)
+		if !errors.As(err, &ee) || ee.Code != 1 || !strings.Contains(err.Error(), "4 KiB") {
+			t.Errorf("%s, 4 KiB limit: err = %v, want exit 1 naming the 4 KiB limit", kind, err)
 		}
 	}
 }

@@ -63,7 +63,8 @@ func Open(ctx context.Context, d plan.Deployment, o OpenOptions) (*Target, error
 		timeout = protocol.DefaultTimeout
 	}
 	client, err := protocol.New(protocol.Options{Kind: protocol.Kind(d.Protocol), URL: d.URL, Timeout: timeout,
-		ConnectTimeout: d.ConnectTimeout, Headers: d.Headers, HTTP: d.HTTP, MaxConns: o.MaxInFlight, Connections: d.Connections})
+		ConnectTimeout: d.ConnectTimeout, Headers: d.Headers, HTTP: d.HTTP, MaxConns: o.MaxInFlight, Connections: d.Connections,
+		MaxResponseSize: int(d.MaxResponseSize)})
 	if err != nil {
 		return nil, &OpenError{Deployment: d.Name, Stage: StageClient, Err: err}
 	}
