@@ -281,45 +281,37 @@ type phaseResult struct {
 	prep                *measure.Histogram // with Config.Produce only
 }
 
-// worker holds one worker's observations; no locks on the hot path.
+// worker holds one worker's counters and error tally, kept without a lock;
+// its latencies go to its shard.
 type worker struct {
-	hist    *measure.Histogram
-	service *measure.Histogram
-	tally   *measure.ErrorTally
-	ok      int64
-	late    int64
+	sh    *shard
+	tally *measure.ErrorTally
+	ok    int64
+	late  int64
 
 	reqBytes, respBytes int64
-	prep                *measure.Histogram // with Config.Produce only
-	exp                 *recorder          // with Config.Export, in the measured phase only
+	exp                 *recorder // with Config.Export, in the measured phase only
 }
 
-func newWorker(cfg *Config, phase string) *worker {
-	w := &worker{hist: measure.NewHistogram(), service: measure.NewHistogram(), tally: measure.NewErrorTally()}
+func newWorker(cfg *Config, phase string, sh *shard) *worker {
+	w := &worker{sh: sh, tally: measure.NewErrorTally()}
 	if cfg.Export != nil && phase == PhaseMeasure {
 		w.exp = cfg.Export.recorder(cfg)
 	}
 	return w
 }
 
-// merge combines the workers' observations.
-func merge(ws []*worker, elapsed time.Duration) phaseResult {
-	out := phaseResult{hist: measure.NewHistogram(), service: measure.NewHistogram(), tally: measure.NewErrorTally(), elapsed: elapsed}
+// merge combines the workers' observations and the shards' histograms.
+func merge(ws []*worker, shards *shardSet, elapsed time.Duration) phaseResult {
+	out := phaseResult{tally: measure.NewErrorTally(), elapsed: elapsed}
+	out.hist, out.service, out.prep = shards.histograms()
 	for _, w := range ws {
 		w.exp.flush()
-		out.hist.Merge(w.hist)
-		out.service.Merge(w.service)
 		out.tally.Merge(w.tally)
 		out.ok += w.ok
 		out.late += w.late
 		out.reqBytes += w.reqBytes
 		out.respBytes += w.respBytes
-		if w.prep != nil {
-			if out.prep == nil {
-				out.prep = measure.NewHistogram()
-			}
-			out.prep.Merge(w.prep)
-		}
 	}
 	out.sent = out.ok + out.tally.Total()
 	return out
@@ -331,13 +323,10 @@ func (w *worker) payload(cfg *Config, i uint64) (protocol.Payload, error) {
 	if cfg.Produce == nil {
 		return cfg.Payloads[i%uint64(len(cfg.Payloads))], nil
 	}
-	if w.prep == nil {
-		w.prep = measure.NewHistogram()
-	}
 	start := time.Now()
 	p, err := cfg.Produce(int(i % uint64(len(cfg.Payloads))))
 	took := time.Since(start)
-	w.prep.Record(took)
+	w.preprocessed(took)
 	if err != nil {
 		err = &PreprocessError{Err: err}
 		if w.exp != nil { // never sent: no intended time, its preprocessing as latency
@@ -354,23 +343,6 @@ type PreprocessError struct{ Err error }
 
 func (e *PreprocessError) Error() string { return "preprocessing the request: " + e.Err.Error() }
 func (e *PreprocessError) Unwrap() error { return e.Err }
-
-// record notes the outcome of one request: its bytes are added up, an
-// error is classified and counted, a success's latency recorded.
-// It returns the error's class index (measure.ClassIndex), or -1.
-func (w *worker) record(out protocol.Outcome, latency time.Duration, errs *atomic.Int64) int {
-	w.reqBytes += int64(out.RequestBytes)
-	w.respBytes += int64(out.ResponseBytes)
-	if out.Err != nil {
-		class, msg := protocol.Classify(out.Err)
-		w.tally.Add(class, msg)
-		errs.Add(1)
-		return measure.ClassIndex(class)
-	}
-	w.hist.Record(latency)
-	w.ok++
-	return -1
-}
 
 // runPhase sends n requests (or for duration d) with the configured
 // concurrency; a warmup phase of fewer requests than workers starts only
@@ -389,16 +361,10 @@ func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d t
 	)
 	start := time.Now()
 	deadline := start.Add(d)
+	shards := newShardSet(workers, false, win, tl)
 	ws := make([]*worker, workers)
 	for i := range ws {
-		ws[i] = newWorker(cfg, phase)
-	}
-
-	slots := make([]*windowSlot, workers)
-	seconds := make([]*timeSlot, workers)
-	for i := range slots {
-		slots[i] = win.slot()
-		seconds[i] = tl.slot()
+		ws[i] = newWorker(cfg, phase, shards.at(i))
 	}
 	stopProgress := startProgress(cfg, phase, int64(n), d, start, &done, &errs)
 	win.begin(start)
@@ -409,7 +375,6 @@ func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d t
 			defer wg.Done()
 			caller := cfg.Client.NewCaller(cfg.Validate)
 			defer caller.Close()
-			slot, second := slots[i], seconds[i]
 			var refused backoff
 			next := i // rotate payloads; workers start at different ones
 			for ctx.Err() == nil && !win.stopped() {
@@ -420,8 +385,7 @@ func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d t
 				next++
 				if err != nil {
 					tl.send()
-					tl.record(second, false, w.record(protocol.Outcome{Err: err}, 0, &errs), 0)
-					win.record(slot, false, 0, done.Add(1))
+					w.answer(protocol.Outcome{Err: err}, 0, -1, &errs, &done, win, tl)
 					continue
 				}
 				sent := time.Now()
@@ -434,12 +398,10 @@ func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d t
 				if out.Err != nil && reqCtx.Err() != nil {
 					return // cut off by an interruption: not a measurement
 				}
-				class := w.record(out, latency, &errs)
-				tl.record(second, out.Err == nil, class, latency)
+				class := w.answer(out, latency, -1, &errs, &done, win, tl)
 				if w.exp != nil {
 					w.exp.add(time.Time{}, sent, latency, 0, out)
 				}
-				win.record(slot, out.Err == nil, latency, done.Add(1))
 				if !refused.wait(ctx, class, deadline, d > 0) {
 					return
 				}
@@ -451,7 +413,7 @@ func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d t
 	win.end()
 	timeline := tl.end()
 	stopProgress()
-	out := merge(ws, elapsed)
+	out := merge(ws, shards, elapsed)
 	out.started, out.timeline = start, timeline
 	return out
 }

@@ -48,11 +48,11 @@ func runOpenPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int,
 	stopProgress := startProgress(cfg, phase, int64(n), d, start, &done, &errs)
 	win.begin(start)
 	tl.begin(start)
+	shards := newShardSet(cfg.MaxInFlight, true, win, tl)
 
 	spawn := func() {
-		w := newWorker(cfg, phase)
+		w := newWorker(cfg, phase, shards.at(len(ws)))
 		ws = append(ws, w)
-		slot, second := win.slot(), tl.slot()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -63,8 +63,7 @@ func runOpenPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int,
 				p, err := w.payload(cfg, j.seq)
 				if err != nil {
 					tl.send()
-					tl.record(second, false, w.record(protocol.Outcome{Err: err}, 0, &errs), 0)
-					win.record(slot, false, 0, done.Add(1))
+					w.answer(protocol.Outcome{Err: err}, 0, -1, &errs, &done, win, tl)
 					idle.Add(1)
 					continue
 				}
@@ -79,14 +78,10 @@ func runOpenPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int,
 					idle.Add(1)
 					continue // cut off by an interruption: not a measurement
 				}
-				tl.record(second, out.Err == nil, w.record(out, end.Sub(j.intended), &errs), end.Sub(j.intended))
-				if out.Err == nil {
-					w.service.Record(end.Sub(actual))
-				}
+				w.answer(out, end.Sub(j.intended), end.Sub(actual), &errs, &done, win, tl)
 				if w.exp != nil {
 					w.exp.add(j.intended, actual, end.Sub(j.intended), end.Sub(actual), out)
 				}
-				win.record(slot, out.Err == nil, end.Sub(j.intended), done.Add(1))
 				idle.Add(1)
 			}
 		}()
@@ -145,7 +140,7 @@ pacing:
 	timeline := tl.end()
 	stopProgress()
 
-	out := merge(ws, elapsed)
+	out := merge(ws, shards, elapsed)
 	out.started, out.timeline = start, timeline
 	out.dropped = int64(dropped)
 	if sent > 0 {

@@ -1,7 +1,6 @@
 package load
 
 import (
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,17 +10,17 @@ import (
 
 // timeliner keeps a measured phase's timeline: one record per wall-clock
 // second (measure.TimelineBuilder coarsens them past an hour). It works as
-// the windower does: each worker records into one of two slots chosen by
-// the current epoch; every second the coordinator advances the epoch,
-// waits for any worker still writing into the old slot (a histogram
-// record, not a call) and reads it. The hot path pays an atomic add at the
-// send, and at the answer one atomic load and two stores; it takes no lock.
+// the windower does: each shard records into one of two slots chosen by
+// the current epoch, under the shard's lock; every second the coordinator
+// advances the epoch, then takes each shard's lock in turn to read and
+// reset the old slot. The hot path adds an atomic add at the send and one
+// at the answer to the shard's lock.
 type timeliner struct {
 	epoch    atomic.Int64
 	sent     atomic.Int64 // requests sent in the phase
 	answered atomic.Int64 // requests answered (recorded) in the phase
 
-	mu    sync.Mutex // guards slots: the open loop adds workers as it runs
+	mu    sync.Mutex // guards slots: the open loop adds shards as it runs
 	slots []*timeSlot
 
 	quit chan struct{}
@@ -43,9 +42,10 @@ type timeliner struct {
 // silenceSample is how often the coordinator looks for answers.
 const silenceSample = 100 * time.Millisecond
 
-// timeSlot is one worker's share of the current and the previous second.
+// timeSlot is one shard's share of the current and the previous second,
+// guarded by the shard's lock.
 type timeSlot struct {
-	busy atomic.Bool
+	mu   *sync.Mutex
 	hist [2]*measure.Histogram
 	ok   [2]int64
 	errs [2][measure.NumClasses]int64
@@ -55,13 +55,13 @@ func newTimeliner() *timeliner {
 	return &timeliner{quit: make(chan struct{}), done: make(chan struct{})}
 }
 
-// slot registers a worker and returns its slot. A nil timeliner (the
-// warmup's) records nothing.
-func (tl *timeliner) slot() *timeSlot {
+// slot registers a shard, whose lock is mu, and returns its slot. A nil
+// timeliner (the warmup's) records nothing.
+func (tl *timeliner) slot(mu *sync.Mutex) *timeSlot {
 	if tl == nil {
 		return nil
 	}
-	s := &timeSlot{hist: [2]*measure.Histogram{measure.NewCoarseHistogram(), measure.NewCoarseHistogram()}}
+	s := &timeSlot{mu: mu, hist: [2]*measure.Histogram{measure.NewCoarseHistogram(), measure.NewCoarseHistogram()}}
 	tl.mu.Lock()
 	tl.slots = append(tl.slots, s)
 	tl.mu.Unlock()
@@ -75,13 +75,13 @@ func (tl *timeliner) send() {
 	}
 }
 
-// record notes one answered request: a success with its latency, or an
-// error of class index class (measure.ClassIndex).
-func (tl *timeliner) record(s *timeSlot, ok bool, class int, latency time.Duration) {
+// note records one answered request: a success with its latency, or an
+// error of class index class (measure.ClassIndex). The caller holds the
+// slot's shard lock.
+func (tl *timeliner) note(s *timeSlot, ok bool, class int, latency time.Duration) {
 	if tl == nil {
 		return
 	}
-	s.busy.Store(true)
 	e := tl.epoch.Load() & 1
 	if ok {
 		s.hist[e].Record(latency)
@@ -89,8 +89,13 @@ func (tl *timeliner) record(s *timeSlot, ok bool, class int, latency time.Durati
 	} else {
 		s.errs[e][class]++
 	}
-	s.busy.Store(false)
-	tl.answered.Add(1)
+}
+
+// answer counts one answered request, once it is noted.
+func (tl *timeliner) answer() {
+	if tl != nil {
+		tl.answered.Add(1)
+	}
 }
 
 // begin starts the coordinator; the first interval starts at start and
@@ -159,13 +164,8 @@ func (tl *timeliner) close(end time.Time) {
 	tl.epoch.Store(old + 1) // only this goroutine writes the epoch
 	b := old & 1
 	tl.mu.Lock()
-	slots := tl.slots // a worker added later reads the new epoch
+	slots := tl.slots // a shard added later reads the new epoch
 	tl.mu.Unlock()
-	for _, s := range slots {
-		for s.busy.Load() {
-			runtime.Gosched()
-		}
-	}
 	tl.sample(time.Now())
 	sent := tl.sent.Load()
 	iv := measure.Interval{MaxSilenceMs: float64(tl.maxSilence.Milliseconds()), Start: tl.start.UTC(), DurationS: end.Sub(tl.start).Seconds(),
@@ -173,6 +173,7 @@ func (tl *timeliner) close(end time.Time) {
 	var errs [measure.NumClasses]int64
 	var h *measure.Histogram
 	for _, s := range slots {
+		s.mu.Lock() // a worker that read the old epoch has finished with it
 		if s.ok[b] > 0 {
 			if h == nil {
 				h = measure.NewCoarseHistogram()
@@ -186,6 +187,7 @@ func (tl *timeliner) close(end time.Time) {
 			errs[c] += n
 		}
 		s.errs[b] = [measure.NumClasses]int64{}
+		s.mu.Unlock()
 	}
 	for c, n := range errs {
 		if n > 0 {

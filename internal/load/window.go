@@ -1,7 +1,6 @@
 package load
 
 import (
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,12 +31,12 @@ func (w Window) Throughput() float64 {
 	return float64(w.OK) / w.Elapsed.Seconds()
 }
 
-// windower cuts a measured phase into windows. Each worker records into
-// one of two window slots chosen by the current epoch; at a boundary the
-// coordinator advances the epoch, waits for any worker still writing into
-// the old slot (a histogram record, not a call), and reads the old slot.
-// The hot path pays one atomic load and two atomic stores per request and
-// takes no lock; merging and summarising happen at boundaries only.
+// windower cuts a measured phase into windows. Each shard (see shard)
+// records into one of two window slots chosen by the current epoch, under
+// the shard's lock; at a boundary the coordinator advances the epoch, then
+// takes each shard's lock in turn to read and reset the old slot, so a
+// worker still writing into it (a histogram record, not a call) is waited
+// for. Merging and summarising happen at boundaries only.
 type windower struct {
 	size     int64
 	onWindow func(Window) bool
@@ -48,7 +47,7 @@ type windower struct {
 	quit   chan struct{} // the phase is over
 	done   chan struct{} // the coordinator has returned
 
-	mu      sync.Mutex // guards workers: the open loop adds workers as it runs
+	mu      sync.Mutex // guards workers: the open loop adds shards as it runs
 	workers []*windowSlot
 
 	// Owned by the coordinator goroutine.
@@ -57,9 +56,10 @@ type windower struct {
 	index  int
 }
 
-// windowSlot is one worker's share of the current and the previous window.
+// windowSlot is one shard's share of the current and the previous
+// window, guarded by the shard's lock.
 type windowSlot struct {
-	busy     atomic.Bool
+	mu       *sync.Mutex
 	hist     [2]*measure.Histogram
 	ok, errs [2]int64
 }
@@ -74,12 +74,13 @@ func newWindower(cfg *Config) *windower {
 		merged: measure.NewCoarseHistogram()}
 }
 
-// slot registers a worker and returns its window slot; nil without windows.
-func (wd *windower) slot() *windowSlot {
+// slot registers a shard, whose lock is mu, and returns its window slot;
+// nil without windows.
+func (wd *windower) slot(mu *sync.Mutex) *windowSlot {
 	if wd == nil {
 		return nil
 	}
-	s := &windowSlot{hist: [2]*measure.Histogram{measure.NewCoarseHistogram(), measure.NewCoarseHistogram()}}
+	s := &windowSlot{mu: mu, hist: [2]*measure.Histogram{measure.NewCoarseHistogram(), measure.NewCoarseHistogram()}}
 	wd.mu.Lock()
 	wd.workers = append(wd.workers, s)
 	wd.mu.Unlock()
@@ -89,14 +90,12 @@ func (wd *windower) slot() *windowSlot {
 // stopped reports whether OnWindow ended the phase; false without windows.
 func (wd *windower) stopped() bool { return wd != nil && wd.stop.Load() }
 
-// record notes one answered request in the current window. busy is set
-// before the epoch is read, so that a boundary either sees the worker
-// busy and waits, or the worker reads the new epoch.
-func (wd *windower) record(s *windowSlot, ok bool, latency time.Duration, answered int64) {
+// note records one answered request in the current window; the caller
+// holds the slot's shard lock.
+func (wd *windower) note(s *windowSlot, ok bool, latency time.Duration) {
 	if wd == nil {
 		return
 	}
-	s.busy.Store(true)
 	e := wd.epoch.Load() & 1
 	if ok {
 		s.hist[e].Record(latency)
@@ -104,12 +103,17 @@ func (wd *windower) record(s *windowSlot, ok bool, latency time.Duration, answer
 	} else {
 		s.errs[e]++
 	}
-	s.busy.Store(false)
-	if answered%wd.size == 0 {
-		select {
-		case wd.signal <- struct{}{}:
-		default: // a boundary is already pending: this window grows
-		}
+}
+
+// answered signals a boundary when the phase's answered count reaches a
+// multiple of the window size.
+func (wd *windower) answered(n int64) {
+	if wd == nil || n%wd.size != 0 {
+		return
+	}
+	select {
+	case wd.signal <- struct{}{}:
+	default: // a boundary is already pending: this window grows
 	}
 }
 
@@ -157,21 +161,18 @@ func (wd *windower) close(final bool) bool {
 	wd.epoch.Store(old + 1) // only this goroutine writes the epoch
 	b := old & 1
 	wd.mu.Lock()
-	slots := wd.workers // a worker added later reads the new epoch
+	slots := wd.workers // a shard added later reads the new epoch
 	wd.mu.Unlock()
-	for _, s := range slots {
-		for s.busy.Load() {
-			runtime.Gosched()
-		}
-	}
 	wd.merged.Reset()
 	var ok, errs int64
 	for _, s := range slots {
+		s.mu.Lock() // a worker that read the old epoch has finished with it
 		wd.merged.Merge(s.hist[b])
 		s.hist[b].Reset()
 		ok += s.ok[b]
 		errs += s.errs[b]
 		s.ok[b], s.errs[b] = 0, 0
+		s.mu.Unlock()
 	}
 	if final && ok+errs == 0 {
 		return false
