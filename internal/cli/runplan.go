@@ -84,7 +84,7 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 	}
 	resultsPath := filepath.Join(f.outDir, "results.json")
 	o := session.Options{Version: Version, ResultsPath: resultsPath, Resume: f.resume, Stdout: cmd.OutOrStdout(),
-		Plan: &result.PlanInfo{Path: path, Text: string(text), Quick: f.quick}, Grace: f.grace, Kubeconfig: f.kubeconfig,
+		Plan: &result.PlanInfo{Path: path, Text: p.RedactText(string(text)), Quick: f.quick}, Grace: f.grace, Kubeconfig: f.kubeconfig,
 		CheckOutputs: f.checkOutputs, PreprocessPerRequest: f.perRequest,
 		InterruptHint: "interrupted; results.json holds every finished run: --resume finishes the rest"}
 	o.Reports = []session.Report{{Format: f.format}}

@@ -188,7 +188,7 @@ func runSweep(cmd *cobra.Command, args []string, f *sweepFlags) error {
 			return planError(err)
 		}
 		text, _ := os.ReadFile(args[0])
-		o.Plan, o.MustOpen = &result.PlanInfo{Path: args[0], Text: string(text)}, false
+		o.Plan, o.MustOpen = &result.PlanInfo{Path: args[0], Text: p.RedactText(string(text))}, false
 	default:
 		d, err := f.deployment()
 		if err != nil {
