@@ -52,9 +52,12 @@ func basicAuthHTTP(t *testing.T, srv *refserver.Server, refused *atomic.Int64) s
 // rawCodec passes gRPC messages through as bytes.
 type rawCodec struct{}
 
-func (rawCodec) Marshal(v any) ([]byte, error)      { return *(v.(*[]byte)), nil }
-func (rawCodec) Unmarshal(data []byte, v any) error { *(v.(*[]byte)) = append([]byte(nil), data...); return nil }
-func (rawCodec) Name() string                       { return "proto" }
+func (rawCodec) Marshal(v any) ([]byte, error) { return *(v.(*[]byte)), nil }
+func (rawCodec) Unmarshal(data []byte, v any) error {
+	*(v.(*[]byte)) = append([]byte(nil), data...)
+	return nil
+}
+func (rawCodec) Name() string { return "proto" }
 
 // basicAuthGRPC proxies unary calls to the reference server's gRPC
 // address when the call's authorization metadata is right, and refuses
