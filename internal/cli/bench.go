@@ -25,6 +25,7 @@ type benchFlags struct {
 	duration                 time.Duration
 	perRequest, checkOutputs bool
 	exportRequests           string
+	force                    bool
 }
 
 func newBenchCommand() *cobra.Command {
@@ -50,7 +51,7 @@ perf_analyzer-style JSON. Payloads are encoded once, before the clock starts.`,
 			}
 			o := f.options(cmd.OutOrStdout(), cmd.ErrOrStderr())
 			o.Plan = &result.PlanInfo{Path: "inferbench bench"}
-			o.CheckOutputs, o.PreprocessPerRequest = f.checkOutputs, f.perRequest
+			o.CheckOutputs, o.PreprocessPerRequest, o.Force = f.checkOutputs, f.perRequest, f.force
 			o.ExportRequests = f.exportRequests
 			_, err = session.Run(cmd.Context(), p, session.Steps{Steps: p.Steps}, o)
 			return err
@@ -66,6 +67,7 @@ perf_analyzer-style JSON. Payloads are encoded once, before the clock starts.`,
 	fl.IntVarP(&f.requests, "requests", "n", 0, "measured requests per level, sent exactly (default 100 unless --duration)")
 	fl.DurationVarP(&f.duration, "duration", "d", 0, "length of each level's measured phase, instead of --requests")
 	fl.BoolVar(&f.perRequest, "preprocess-per-request", false, "decode, letterbox and encode the image for every request (base64 and the body for nim-http/http-json), timed apart and reported as client.preprocess_ms: what a client pays per frame")
+	fl.BoolVar(&f.force, "force", false, "replace an existing --results file")
 	fl.BoolVar(&f.checkOutputs, "check-outputs", false, "before the load, send each image once and report the detections (box counts, the reference server's fingerprints) in output_check")
 	fl.StringVar(&f.exportRequests, "export-requests", "", "write one JSON line per measured request (not warmup) to this file: times, latency, status, error class, bytes (see docs/results.md)")
 	return cmd

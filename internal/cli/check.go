@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/inferbench/inferbench/internal/conformance"
+	"github.com/inferbench/inferbench/internal/plan"
 	"github.com/inferbench/inferbench/internal/protocol"
 )
 
@@ -31,6 +33,18 @@ against the metadata and, for the reference server, against the inputs' fingerpr
 			var err error
 			if o.MaxResponseSize, err = responseSize(maxResponseSize); err != nil {
 				return err
+			}
+			if !o.Reference {
+				// user:password@ in --url: Basic credentials, never printed.
+				e, err := plan.CheckURL(protocol.Kind(o.Protocol), o.URL)
+				if err != nil {
+					return fmt.Errorf("--url: %w", err)
+				}
+				d := plan.Deployment{Headers: o.Headers}
+				if err := d.WithCredentials(e); err != nil {
+					return fmt.Errorf("--url: %w", err)
+				}
+				o.URL, o.Headers = plan.DialURL(d.URL), d.Headers
 			}
 			return conformance.Run(cmd.Context(), cmd.OutOrStdout(), *o)
 		},

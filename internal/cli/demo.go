@@ -67,7 +67,8 @@ func runDemo(cmd *cobra.Command, outDir string, quiet bool) error {
 	if err := os.WriteFile(planPath, []byte(yaml), 0o644); err != nil {
 		return err
 	}
-	o := session.Options{Version: Version, ResultsPath: resultsPath, Stdout: cmd.OutOrStdout(),
+	// The demo's folder is its own: a demo run again replaces its files.
+	o := session.Options{Version: Version, ResultsPath: resultsPath, Force: true, Stdout: cmd.OutOrStdout(),
 		Plan:          &result.PlanInfo{Path: "inferbench demo (the field-guide preset, in-process)", Text: yaml},
 		Reports:       []session.Report{{Format: "html", Path: htmlPath}},
 		InterruptHint: "interrupted; the files hold what was measured"}

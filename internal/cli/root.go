@@ -20,9 +20,15 @@ import (
 // Version is the tool's version.
 const Version = "0.1.0-dev"
 
+// stopSignals end a command as Ctrl-C does: what was measured is written,
+// the exit code is 130. SIGHUP (a closed terminal or SSH session) is one of
+// them: by default it would kill the process with nothing written.
+// Windows delivers only os.Interrupt; the others compile and never fire.
+func stopSignals() []os.Signal { return []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP} }
+
 // Main runs the command line and returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals()...)
 	defer stop()
 	root := NewRootCommand(stdout, stderr)
 	root.SetArgs(args)

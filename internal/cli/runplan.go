@@ -22,6 +22,7 @@ type runFlags struct {
 	outDir string
 	quick  bool
 	resume bool
+	force  bool
 	format string
 	quiet  bool
 	grace  time.Duration
@@ -45,7 +46,9 @@ func newRunCommand() *cobra.Command {
 request); one that fails is reported and skipped while the others go on. Then each step
 runs against its deployments, in an order that rotates from step to step. The results
 file (DIR/results.json) is rewritten after every run, so nothing measured is lost;
---resume skips the runs it already holds. The report (verdict first) goes to standard
+--resume skips the runs it already holds (of the same plan). An existing results file is
+never replaced without --force. The folder is made, and every file checked, before
+anything is sent. The report (verdict first) goes to standard
 output, and to DIR/report.<format> files.
 
 See 'inferbench schema' for the plan format, and examples/plan.yaml.`,
@@ -59,6 +62,7 @@ See 'inferbench schema' for the plan format, and examples/plan.yaml.`,
 	fl.StringVarP(&f.outDir, "output", "o", "inferbench-results", "folder for results.json and the reports")
 	fl.BoolVar(&f.quick, "quick", false, fmt.Sprintf("scale every step down (a %dth of the requests or duration) for a fast look", plan.QuickFactor))
 	fl.BoolVar(&f.resume, "resume", false, "keep the runs already in DIR/results.json and run only the rest")
+	fl.BoolVar(&f.force, "force", false, "replace an existing DIR/results.json; with --resume, take its runs even if another plan made them")
 	fl.StringVar(&f.format, "format", "text", "report format on standard output: "+strings.Join(report.Formats, "|"))
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress output")
 	fl.DurationVar(&f.grace, "grace", load.DefaultGrace, "after Ctrl-C, how long requests in flight may finish")
@@ -98,8 +102,8 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 		return err
 	}
 	resultsPath := filepath.Join(f.outDir, "results.json")
-	o := session.Options{Version: Version, ResultsPath: resultsPath, Resume: f.resume, Stdout: cmd.OutOrStdout(),
-		Plan: &result.PlanInfo{Path: path, Text: string(text), Quick: f.quick}, Grace: f.grace, Kubeconfig: f.kubeconfig,
+	o := session.Options{Version: Version, ResultsPath: resultsPath, Resume: f.resume, Force: f.force, Stdout: cmd.OutOrStdout(),
+		Plan: &result.PlanInfo{Path: path, Text: p.RedactText(string(text)), Quick: f.quick}, Grace: f.grace, Kubeconfig: f.kubeconfig,
 		CheckOutputs: f.checkOutputs, PreprocessPerRequest: f.perRequest, ExportRequests: f.exportRequests,
 		InterruptHint: "interrupted; results.json holds every finished run: --resume finishes the rest"}
 	o.Reports = []session.Report{{Format: f.format}}

@@ -114,6 +114,9 @@ func TestRunBadPlansExitTwo(t *testing.T) {
 		"duplicate names":  dep + "  - {name: a, protocol: kserve-grpc, url: \"127.0.0.1:2\", model: m}\nsequence: baseline\n",
 		"unknown key":      dep + "sequence: baseline\nspeed: fast\n",
 		"syntax":           "deployments: [\n",
+		"ftp url":          "deployments:\n  - {name: a, protocol: kserve-http, url: \"ftp://h:21\", model: m}\nsequence: baseline\n",
+		"url with a space": "deployments:\n  - {name: a, protocol: kserve-http, url: \"http://h :8000\", model: m}\nsequence: baseline\n",
+		"grpc url scheme":  "deployments:\n  - {name: a, protocol: kserve-grpc, url: \"http://h:8001\", model: m}\nsequence: baseline\n",
 	} {
 		path := writePlan(t, text)
 		out := t.TempDir()
@@ -141,5 +144,26 @@ func TestSchemaCommand(t *testing.T) {
 	}
 	if _, _, err := runCLI(context.Background(), "schema", "results"); err == nil || !strings.Contains(err.Error(), `schema "results": want plan or result`) {
 		t.Errorf("schema results: err = %v", err)
+	}
+}
+
+// TestRunNothingMeasuredExitsOne: a plan whose deployments are all
+// unreachable ends with exit code 1, its file and reports written.
+func TestRunNothingMeasuredExitsOne(t *testing.T) {
+	planPath := writePlan(t, `
+deployments:
+  - {name: a, protocol: kserve-http, url: "http://127.0.0.1:1", model: m}
+  - {name: b, protocol: kserve-grpc, url: "127.0.0.1:1", model: m}
+steps:
+  - {name: one, concurrency: 1, requests: 5}
+`)
+	out := t.TempDir()
+	_, log, err := runCLI(context.Background(), "run", planPath, "-o", out)
+	var ee *session.ExitError
+	if !errors.As(err, &ee) || ee.Code != 1 || !strings.Contains(err.Error(), "no level could be measured") {
+		t.Fatalf("err = %v, want exit 1; log:\n%s", err, log)
+	}
+	if f, err := result.Read(filepath.Join(out, "results.json")); err != nil || len(f.Runs) != 2 {
+		t.Errorf("results: %v, %+v", err, f)
 	}
 }

@@ -80,7 +80,7 @@ measured level and the searches (JSON, rewritten after every level).`,
 	addEndpointFlags(fl, &f.endpointFlags)
 	fl.StringVar(&f.mode, "mode", result.ModeConcurrency, "what to search: concurrency (closed loop) or rate (Poisson arrivals)")
 	fl.IntVar(&f.maxConcurrency, "max-concurrency", session.DefaultMaxConcurrency, "highest concurrency tried (rate mode: requests in flight at most); above 64 needs --force")
-	fl.BoolVar(&f.force, "force", false, "allow --max-concurrency above 64, the field guide's breaking-point zone")
+	fl.BoolVar(&f.force, "force", false, "allow --max-concurrency above 64, the field guide's breaking-point zone; replace an existing --results file")
 	fl.Float64Var(&f.maxErrorRate, "max-error-rate", analyze.DefaultObjective.MaxErrorRate, "objective: a passing level's error rate is at most this (0..1)")
 	fl.Float64Var(&f.maxLatencyRatio, "max-latency-ratio", analyze.DefaultObjective.MaxLatencyRatio, "objective: a passing level's p50 is at most this times the baseline's (0: not checked)")
 	fl.StringVar(&f.slo, "slo", "", "objective: an absolute latency bound on a percentile, e.g. p99<=200ms")
@@ -171,6 +171,7 @@ func runSweep(cmd *cobra.Command, args []string, f *sweepFlags) error {
 		return errors.New("give one endpoint (--url, --model, ...), a plan file, or --preset field-guide")
 	}
 	o := f.options(cmd.OutOrStdout(), log)
+	o.Force = f.force
 	var p *plan.Plan
 	switch {
 	case f.preset != "":
@@ -187,7 +188,7 @@ func runSweep(cmd *cobra.Command, args []string, f *sweepFlags) error {
 			return planError(err)
 		}
 		text, _ := plan.ReadFile(args[0])
-		o.Plan, o.MustOpen = &result.PlanInfo{Path: args[0], Text: string(text)}, false
+		o.Plan, o.MustOpen = &result.PlanInfo{Path: args[0], Text: p.RedactText(string(text))}, false
 	default:
 		d, err := f.deployment()
 		if err != nil {

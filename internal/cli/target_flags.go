@@ -149,6 +149,15 @@ func (f *endpointFlags) deployment() (plan.Deployment, error) {
 	if err := parseHeaders(f.headers, d.Headers); err != nil {
 		return d, err
 	}
+	// --url's user:password@ becomes Basic credentials, redacted from
+	// the URL shown and stored.
+	e, err := plan.CheckURL(kind, f.url)
+	if err != nil {
+		return d, fmt.Errorf("--url: %w", err)
+	}
+	if err := d.WithCredentials(e); err != nil {
+		return d, fmt.Errorf("--url: %w", err)
+	}
 	for _, s := range f.shapes {
 		name, dims, ok := strings.Cut(s, ":")
 		t, err := kserve.ParseTensorSpec("shape", name+":FP32:"+dims)

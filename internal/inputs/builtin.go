@@ -19,12 +19,13 @@ var builtin = sync.OnceValue(func() Image {
 	if err != nil {
 		panic("inputs: encoding the built-in image: " + err.Error())
 	}
-	// The pixels are the JPEG's as decoded, as a server decodes them.
-	img, format, err := image.Decode(bytes.NewReader(data))
+	// The pixels are the JPEG's as decoded, as a server decodes them:
+	// decoded when used, not kept.
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		panic("inputs: decoding the built-in image: " + err.Error())
 	}
-	return Image{Path: "builtin:scene-640x360.jpg", Encoded: data, Format: format, Pixels: img}
+	return Image{Path: "builtin:scene-640x360.jpg", Encoded: data, Format: format, Width: cfg.Width, Height: cfg.Height}
 })
 
 // Builtin returns the built-in image.

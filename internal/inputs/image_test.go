@@ -52,7 +52,7 @@ func TestImageTensorLetterboxBorders(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		tensor, err := ImageTensor(Image{Pixels: tt.img}, meta)
+		tensor, err := ImageTensor(FromPixels(tt.name, tt.img), meta)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,7 +68,7 @@ func TestImageTensorLetterboxBorders(t *testing.T) {
 }
 
 func TestImageTensorDatatypesAndShapes(t *testing.T) {
-	img := Image{Pixels: solid(8, 8, color.RGBA{255, 51, 0, 255})}
+	img := FromPixels("orange", solid(8, 8, color.RGBA{255, 51, 0, 255}))
 	u8, err := ImageTensor(img, kserve.TensorMetadata{Name: "x", Datatype: kserve.UINT8, Shape: []int64{3, 16, 16}})
 	if err != nil || u8.Data[0] != 255 || u8.Data[256] != 51 {
 		t.Errorf("UINT8: %v %v", err, u8.Data[:1])
@@ -120,13 +120,13 @@ func TestLoadImages(t *testing.T) {
 	f, _ := os.Create(filepath.Join(dir, "ok.png"))
 	png.Encode(f, solid(3, 2, color.RGBA{1, 2, 3, 255}))
 	f.Close()
-	if imgs, err := LoadImages(filepath.Join(dir, "ok.png")); err != nil || imgs[0].Pixels.Bounds().Dx() != 3 {
+	if imgs, err := LoadImages(filepath.Join(dir, "ok.png")); err != nil || imgs[0].Width != 3 || imgs[0].Height != 2 {
 		t.Errorf("ok.png: %v", err)
 	}
 }
 
 func TestImageSamples(t *testing.T) {
-	images := []Image{{Path: "a", Pixels: solid(10, 20, color.RGBA{255, 0, 0, 255})}, {Path: "b", Pixels: solid(20, 10, color.RGBA{0, 255, 0, 255})}}
+	images := []Image{FromPixels("a", solid(10, 20, color.RGBA{255, 0, 0, 255})), FromPixels("b", solid(20, 10, color.RGBA{0, 255, 0, 255}))}
 	meta := []kserve.TensorMetadata{
 		{Name: "scale", Datatype: kserve.FP32, Shape: []int64{1, 2}},
 		{Name: "images", Datatype: kserve.FP32, Shape: []int64{1, 3, 32, 32}},

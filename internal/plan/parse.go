@@ -109,6 +109,13 @@ func (p *parser) plan(f *planFile) (*Plan, error) {
 		if err != nil {
 			return nil, err
 		}
+		pw, err := p.endpoint(fd, &d)
+		if err != nil {
+			return nil, err
+		}
+		if pw != "" {
+			plan.passwords = append(plan.passwords, pw)
+		}
 		plan.Deployments = append(plan.Deployments, d)
 	}
 	seqNode, stepsNode := p.node(&f.Sequence), p.node(&f.Steps)

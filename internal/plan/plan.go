@@ -22,6 +22,8 @@ type Plan struct {
 	// CheckOutputs compares the deployments' answers for the same images
 	// before the load (check_outputs: true).
 	CheckOutputs bool
+	// passwords are those the deployments' URLs carried (RedactText).
+	passwords []string
 }
 
 // Deployment is one way the model is deployed.

@@ -93,7 +93,7 @@ func TestSameImageSameAnswerOverEveryKind(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := kserve.Fingerprint(samples[0])
-		b := img.Pixels.Bounds()
+		b := img.Bounds()
 		lb := imaging.Plan(b.Dx(), b.Dy(), 64, 64)
 		var reference []detect.Box
 		for _, r := range routes {

@@ -259,19 +259,28 @@ func CurrentEnvironment() *Environment {
 
 // Write writes the file atomically: to a temporary file in the same
 // folder, synced, then renamed over path, so a crash leaves either the old
-// file or the new one.
+// file or the new one. A symbolic link at path is followed (the file it
+// names is replaced, the link stays); a path that is not a writable
+// regular file is refused (WritableTarget).
 func Write(path string, f *File) error {
 	data, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encoding results: %w", err)
 	}
 	data = append(data, '\n')
+	path, old, err := WritableTarget(path)
+	if err != nil {
+		return fmt.Errorf("writing results: %w", err)
+	}
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("writing results: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
+	if old != nil {
+		tmp.Chmod(old.Mode().Perm()) // the file keeps its permissions
+	}
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return fmt.Errorf("writing results to %s: %w", tmp.Name(), err)

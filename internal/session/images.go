@@ -1,11 +1,8 @@
 package session
 
 import (
-	"bytes"
 	"fmt"
-	"image"
 
-	"github.com/inferbench/inferbench/internal/imaging"
 	"github.com/inferbench/inferbench/internal/inputs"
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/plan"
@@ -32,23 +29,53 @@ func imageRequest(images []inputs.Image, i, batch int) *kserve.InferRequest {
 	return &kserve.InferRequest{Inputs: []kserve.Tensor{{Name: protocol.ImageInput, Datatype: kserve.BYTES, Shape: []int64{int64(batch)}, Data: data}}}
 }
 
+// MaxPayloadBytes is the most memory a target's prepared requests may
+// hold, all together: 1 GiB. A request is encoded once per image before
+// the load (so that encoding stays out of the measurement) and kept for
+// the run: an image costs its file (inputs.MaxFileBytes bounds those)
+// plus its request (the letterboxed tensor, 4.9 MB at 640x640 FP32, or
+// the file in the request's body, in base64 for NIM), about 50 KB at the
+// reference server's 64x64 FP32. A folder whose requests would take more
+// is refused, with how many images fit.
+const MaxPayloadBytes = 1 << 30
+
+// payloadBudget counts the bytes of prepared requests against
+// MaxPayloadBytes.
+type payloadBudget struct {
+	used, images int
+}
+
+func (b *payloadBudget) add(size, total int) error {
+	b.used += size
+	b.images++
+	if b.used <= MaxPayloadBytes {
+		return nil
+	}
+	each := b.used / b.images
+	return fmt.Errorf("the requests of %d images would take about %d MB (%d KB each): more than the %d MB of prepared requests inferbench holds; use at most %d of these images",
+		total, int64(each)*int64(total)>>20, each>>10, MaxPayloadBytes>>20, max(1, MaxPayloadBytes/max(1, each)))
+}
+
 // prepareImages makes a target's payloads from images: one per image.
 // The image kinds send the files (batch of them per request with
 // --batch-size); the KServe kinds letterbox each into the model's image
-// input, the other inputs random.
+// input, the other inputs random. Each image's pixels are decoded,
+// encoded into its request and dropped before the next: what stays is
+// its file and its request (MaxPayloadBytes).
 func (t *Target) prepareImages(images []inputs.Image, in plan.Inputs) error {
 	if len(images) == 0 {
 		images = []inputs.Image{inputs.Builtin()}
 	}
 	t.Images = images
 	c, dep := t.Client, t.Deployment
+	var budget payloadBudget
 	add := func(p protocol.Payload, err error) error {
 		if err != nil {
 			return fmt.Errorf("encoding the request: %w", err)
 		}
 		t.Payloads = append(t.Payloads, p)
 		t.PayloadB = p.Size()
-		return nil
+		return budget.add(p.Size(), len(images))
 	}
 	if c.Kind().SendsImages() {
 		batch := max(1, in.BatchSize)
@@ -67,17 +94,16 @@ func (t *Target) prepareImages(images []inputs.Image, in plan.Inputs) error {
 	if err != nil {
 		return err
 	}
-	samples, err := inputs.ImageSamples(images, meta, seedOf(in.Seed))
+	sampler, err := inputs.NewImageSampler(meta, seedOf(in.Seed))
 	if err != nil {
 		return err
 	}
-	at := -1
-	for j, m := range meta {
-		if imaging.IsImageInput(m) {
-			t.ImageInput, at = m, j
+	t.ImageInput = sampler.Input()
+	for _, img := range images {
+		s, err := sampler.Sample(img)
+		if err != nil {
+			return err
 		}
-	}
-	for _, s := range samples {
 		if err := add(c.Prepare(dep.Model, dep.ModelVersion, &kserve.InferRequest{Inputs: s})); err != nil {
 			return err
 		}
@@ -85,17 +111,10 @@ func (t *Target) prepareImages(images []inputs.Image, in plan.Inputs) error {
 	// Per request, the client decodes the file, letterboxes it into a
 	// tensor and encodes the request, as a camera-fed client would.
 	t.Produce = func(i int) (protocol.Payload, error) {
-		i %= len(images)
-		img, _, err := image.Decode(bytes.NewReader(images[i].Encoded))
-		if err != nil {
-			return nil, fmt.Errorf("image %s: %w", images[i].Path, err)
-		}
-		tensor, _, err := imaging.Tensor(img, t.ImageInput)
+		s, err := sampler.Sample(images[i%len(images)])
 		if err != nil {
 			return nil, err
 		}
-		s := append([]kserve.Tensor(nil), samples[i]...)
-		s[at] = tensor
 		return c.Prepare(dep.Model, dep.ModelVersion, &kserve.InferRequest{Inputs: s})
 	}
 	return nil

@@ -62,7 +62,9 @@ func Open(ctx context.Context, d plan.Deployment, o OpenOptions) (*Target, error
 	if timeout == 0 {
 		timeout = protocol.DefaultTimeout
 	}
-	client, err := protocol.New(protocol.Options{Kind: protocol.Kind(d.Protocol), URL: d.URL, Timeout: timeout,
+	// d.URL is as printed (a password redacted); the credentials are in
+	// the headers.
+	client, err := protocol.New(protocol.Options{Kind: protocol.Kind(d.Protocol), URL: plan.DialURL(d.URL), Timeout: timeout,
 		ConnectTimeout: d.ConnectTimeout, Headers: d.Headers, HTTP: d.HTTP, MaxConns: o.MaxInFlight, Connections: d.Connections,
 		MaxResponseSize: int(d.MaxResponseSize)})
 	if err != nil {

@@ -53,7 +53,7 @@ func ReadOutputs(ctx context.Context, t *Target) []ImageOutput {
 			o.Fingerprint, o.HasFP = a.Fingerprints[0], true
 		}
 		if a.Boxes != nil {
-			b := img.Pixels.Bounds()
+			b := img.Bounds()
 			var lb imaging.Letterbox
 			if a.Space == protocol.SpaceInput {
 				w, h, err := imaging.Size(t.ImageInput)

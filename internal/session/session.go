@@ -28,6 +28,9 @@ type Options struct {
 	// runs kept and its interrupted ones measured again.
 	ResultsPath string
 	Resume      bool
+	// Force replaces an existing result file, and lets Resume take the
+	// runs of another plan; without it both are refused (see files.go).
+	Force bool
 	// Plan describes the plan in the result file.
 	Plan *result.PlanInfo
 	// Log receives the session's events, one line each, and the
@@ -131,6 +134,9 @@ func Run(ctx context.Context, p *plan.Plan, sched Scheduler, o Options) (*result
 // newSession checks what can be checked before anything is sent (every
 // deployment's images) and makes the result file.
 func newSession(p *plan.Plan, o Options) (*Session, error) {
+	if err := checkFiles(o); err != nil {
+		return nil, &ExitError{Code: 2, Err: err}
+	}
 	s := &Session{o: o, plan: p, view: newProgressView(o.Log), targets: map[string]*Target{}, openErr: map[string]error{},
 		images: map[string][]inputs.Image{}}
 	for _, d := range p.Deployments {
@@ -162,7 +168,10 @@ func (s *Session) start() error {
 	if s.o.Resume {
 		prev, err := result.Read(s.o.ResultsPath)
 		if err != nil {
-			return fmt.Errorf("--resume: %w", err)
+			return &ExitError{Code: 2, Err: fmt.Errorf("--resume: %w", err)}
+		}
+		if why := otherPlan(prev.Plan, s.o.Plan); why != "" && !s.o.Force {
+			return &ExitError{Code: 2, Err: fmt.Errorf("--resume: %s: %s; --force resumes it anyway, or choose another path", s.o.ResultsPath, why)}
 		}
 		// Interrupted runs are measured again.
 		kept := prev.Runs[:0]

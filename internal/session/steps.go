@@ -41,12 +41,17 @@ func (st Steps) MaxInFlight(d plan.Deployment) int {
 	return n
 }
 
-// Unmeasured is set when every run failed.
+// Unmeasured is set when no run measured anything: every run failed or
+// got no answer right (a server that died after its check), or there
+// was no run at all.
 func (Steps) Unmeasured(f *result.File) string {
 	for _, r := range f.Runs {
-		if r.Status != result.StatusFailed {
+		if r.Status != result.StatusFailed && r.Counts.OK > 0 {
 			return ""
 		}
+	}
+	if len(f.Runs) == 0 {
+		return "no level could be measured: no step ran against any deployment"
 	}
 	return "no level could be measured"
 }

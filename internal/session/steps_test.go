@@ -51,3 +51,27 @@ func failingSession(t *testing.T, steps []plan.Step, o Options) *Session {
 	s.targets[tg.Plan.Name] = tg
 	return s
 }
+
+// TestStepsUnmeasured: a session measured something only when a run got
+// at least one right answer.
+func TestStepsUnmeasured(t *testing.T) {
+	ok := result.Run{Status: result.StatusOK, Counts: result.Counts{Sent: 10, OK: 3, Errors: 7}}
+	none := result.Run{Status: result.StatusOK, Counts: result.Counts{Sent: 10, Errors: 10}}
+	failed := result.Run{Status: result.StatusFailed}
+	cut := result.Run{Status: result.StatusInterrupted, Counts: result.Counts{Sent: 4, OK: 4}}
+	for _, tt := range []struct {
+		name       string
+		runs       []result.Run
+		unmeasured bool
+	}{
+		{"no runs", nil, true},
+		{"all failed", []result.Run{failed, failed}, true},
+		{"every answer an error", []result.Run{failed, none}, true},
+		{"one answer right", []result.Run{failed, none, ok}, false},
+		{"interrupted with answers", []result.Run{cut}, false},
+	} {
+		if got := (Steps{}).Unmeasured(&result.File{Runs: tt.runs}); (got != "") != tt.unmeasured {
+			t.Errorf("%s: Unmeasured = %q, want unmeasured %v", tt.name, got, tt.unmeasured)
+		}
+	}
+}
