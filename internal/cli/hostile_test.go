@@ -68,8 +68,11 @@ func TestBenchAgainstAHostileServer(t *testing.T) {
 	results := filepath.Join(dir, "results.json")
 	out, log, err := runCLI(context.Background(), "bench", "--url", srv.URL, "--protocol", "kserve-http-json", "--model", "m",
 		"-c", "4", "-n", "2000", "--warmup", "0", "--results", results)
-	if err != nil {
-		t.Fatalf("bench: %v\n%s", err, log)
+	// Every measured request failed: nothing was measured, exit code 1,
+	// and still a report and a results file.
+	var ee *session.ExitError
+	if !errors.As(err, &ee) || ee.Code != 1 {
+		t.Fatalf("bench: %v, want exit code 1 (no right answer)\n%s", err, log)
 	}
 	for name, s := range map[string]string{"stdout": out, "stderr": log} {
 		if i := controlAt(s); i >= 0 {
