@@ -15,7 +15,12 @@ import (
 // A stall: some interval's longest silence (measure.Interval.MaxSilenceMs:
 // no request answered while some were in flight) lasted at least
 // StallMinSilence and at least StallP50Factor times the run's p50. The
-// longest such silence is reported.
+// longest such silence is reported. A silence is measured between samples
+// about 100 ms apart (the last that saw an answer, the last that saw
+// none), so it lasted between MaxSilenceMs and 200 ms more: the rule takes
+// it as MaxSilenceMs + 100 ms, to the nearest tenth of a second (the
+// resolution it has; a stall of exactly a second, --stall-for 1s, is
+// measured 0.9 s, give or take the sampler's jitter, and is a stall).
 //
 // A throughput drift: over the run's whole intervals (a second each, or
 // longer past an hour; the partial first and last are left out), the
@@ -30,7 +35,7 @@ const (
 )
 
 // silenceSampleMs is how often the load generator looks for answers, and
-// so the precision of an interval's MaxSilenceMs.
+// so the resolution of an interval's MaxSilenceMs.
 const silenceSampleMs = 100
 
 // StallFact is a stall seen in a run's timeline.
@@ -117,7 +122,7 @@ func Stall(r *result.Run) (*StallFact, bool) {
 	if k < 0 {
 		return nil, false
 	}
-	silenceMs := tl[k].MaxSilenceMs
+	silenceMs := math.Round((tl[k].MaxSilenceMs+silenceSampleMs)/silenceSampleMs) * silenceSampleMs
 	thresholdMs := math.Max(float64(StallMinSilence.Milliseconds()), StallP50Factor*r.LatencyMs.P50)
 	if silenceMs < thresholdMs {
 		return nil, false
@@ -130,12 +135,12 @@ func Stall(r *result.Run) (*StallFact, bool) {
 	begin, spans := iv.Start, false
 	if k > 0 {
 		prev := tl[k-1].MaxSilenceMs
-		if prev > 0 && prev <= silenceMs && silenceMs-prev <= 1000*iv.DurationS+silenceSampleMs {
+		if prev > 0 && prev <= tl[k].MaxSilenceMs && tl[k].MaxSilenceMs-prev <= 1000*iv.DurationS+silenceSampleMs {
 			begin, spans = iv.Start.Add(-ms(prev)), true
 		}
 	}
-	if !spans && silenceMs > 1000*iv.DurationS {
-		begin = iv.End().Add(-ms(silenceMs)) // longer than k: it began before, unseen
+	if m := tl[k].MaxSilenceMs; !spans && m > 1000*iv.DurationS {
+		begin = iv.End().Add(-ms(m)) // longer than k: it began before, unseen
 	}
 	if begin.Before(origin) {
 		begin = origin

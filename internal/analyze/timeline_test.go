@@ -43,18 +43,20 @@ func steady(n int, ok int64) []sec {
 func TestStall(t *testing.T) {
 	spanning := steady(6, 100)
 	// A 1.5 s silence from 2.8 s (0.6 s before the boundary at 3.4 s) to
-	// 4.3 s: the interval ending at 3.4 s saw 600 ms of it, the next all.
+	// 4.3 s: the interval ending at 3.4 s saw 600 ms of it, the next all
+	// (measured 1.4 s: the last sample that saw an answer is up to 100 ms
+	// after it, the last that saw none up to 100 ms before the next).
 	spanning[3].silenceMs, spanning[3].ok = 600, 40
-	spanning[4].silenceMs, spanning[4].ok, spanning[4].fly = 1500, 60, 5
+	spanning[4].silenceMs, spanning[4].ok, spanning[4].fly = 1400, 60, 5
 	long := steady(8, 100)
 	// 2.5 s of silence from 3.1 s: three intervals see 300, 1300, 2300,
-	// and the fourth (where it ends, at 5.6 s) 2500 ms.
-	long[3].silenceMs, long[4].silenceMs, long[5].silenceMs, long[6].silenceMs = 300, 1300, 2300, 2500
+	// and the fourth (where it ends, at 5.6 s) 2400 ms.
+	long[3].silenceMs, long[4].silenceMs, long[5].silenceMs, long[6].silenceMs = 300, 1300, 2300, 2400
 	long[4].ok, long[5].ok, long[4].fly, long[5].fly = 0, 0, 7, 8
 	inside := steady(6, 100)
-	inside[2].silenceMs = 1000 // exactly within the interval from 1.4 s
+	inside[2].silenceMs = 900 // a second within the interval from 1.4 s
 	unseen := steady(6, 100)
-	unseen[2].silenceMs = 1200 // longer than its interval, nothing before: from 2.4-1.2 s
+	unseen[2].silenceMs = 1100 // longer than its interval, nothing before: from 2.4-1.1 s
 	for _, tc := range []struct {
 		name string
 		run  *result.Run
@@ -67,8 +69,9 @@ func TestStall(t *testing.T) {
 		{"exactly 3x p50 is", timelineRun(500, spanning...), &StallFact{AtS: 2.8, ForS: 1.5, InFlight: 4, ThresholdS: 1.5}},
 		{"over several intervals: the most in flight during it", timelineRun(5, long...), &StallFact{AtS: 3.1, ForS: 2.5, InFlight: 8, ThresholdS: 1}},
 		{"within one interval", timelineRun(5, inside...), &StallFact{AtS: 1.4, ForS: 1, InFlight: 4, ThresholdS: 1}},
-		{"longer than its interval, unseen before", timelineRun(5, unseen...), &StallFact{AtS: 1.2, ForS: 1.2, InFlight: 4, ThresholdS: 1}},
-		{"just under a second", timelineRun(1, sec{at: 0, dur: 1, ok: 10, fly: 1}, sec{at: 1, dur: 1, ok: 10, fly: 1, silenceMs: 999}), nil},
+		{"longer than its interval, unseen before", timelineRun(5, unseen...), &StallFact{AtS: 1.3, ForS: 1.2, InFlight: 4, ThresholdS: 1}},
+		{"a second, the sampler late", timelineRun(1, sec{at: 0, dur: 1, ok: 10, fly: 1}, sec{at: 1, dur: 1, ok: 10, fly: 1, silenceMs: 851}), &StallFact{AtS: 1, ForS: 1, InFlight: 1, ThresholdS: 1}},
+		{"under a second", timelineRun(1, sec{at: 0, dur: 1, ok: 10, fly: 1}, sec{at: 1, dur: 1, ok: 10, fly: 1, silenceMs: 849}), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, ok := Stall(tc.run)
@@ -134,7 +137,7 @@ func TestTimelineNotesReachTheJudgement(t *testing.T) {
 	for i := 7; i <= 9; i++ {
 		run.Timeline[i].OK = 444
 	}
-	run.Timeline[4].MaxSilenceMs, run.Timeline[5].MaxSilenceMs = 900, 1500
+	run.Timeline[4].MaxSilenceMs, run.Timeline[5].MaxSilenceMs = 900, 1400
 	run.Counts = result.Counts{Sent: 100, OK: 100}
 	j := JudgeRun(run, nil, nil)
 	want := []string{

@@ -227,7 +227,7 @@ func TestV2Charts(t *testing.T) {
 		}
 	}
 	figure := regexp.MustCompile(`(?s)<figure class="chart" id="chart-timeline-2">.*?</figure>`).FindString(page)
-	if !strings.Contains(figure, `class="stall"`) || !strings.Contains(figure, `data-at="4.8" data-for="1.4"`) || !strings.Contains(figure, "throughput drifted −74%") {
+	if !strings.Contains(figure, `class="stall"`) || !strings.Contains(figure, `data-at="4.8" data-for="1.5"`) || !strings.Contains(figure, "throughput drifted −74%") {
 		t.Errorf("the stalled run's figure lacks its stall or drift:\n%.2000s", figure)
 	}
 	if got := strings.Count(page, `class="stall"`); got != 1 {
