@@ -193,8 +193,8 @@ func writeReport(stdout io.Writer, path, format string, f *result.File, opts rep
 		return session.WriteReport(stdout, path, format, f)
 	}
 	if path == "" {
-		if f, ok := stdout.(*os.File); ok {
-			opts.Color = term.IsTerminal(int(f.Fd()))
+		if tty, ok := stdout.(*os.File); ok {
+			opts.Color = term.IsTerminal(int(tty.Fd()))
 		}
 		return report.Write(stdout, format, f, opts)
 	}
