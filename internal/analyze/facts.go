@@ -49,6 +49,8 @@ var (
 		"memory near limit: ",             // PodsNotes
 		"not stable: ",                    // an unstable level
 		"its outputs differ from the oth", // the output check
+		"stall: ",                         // Stall
+		"throughput drifted ",             // Drift
 	}
 	judgementPatterns = regexp.MustCompile(`^(` +
 		`\d+ of \d+ sends \(` + // ClientLimit: late sends

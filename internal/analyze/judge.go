@@ -34,7 +34,8 @@ import (
 // Judgement, recomputed (Judgement): the error band and its advice; the
 // latency against the deployment's baseline and the guide's check at the
 // level; the concurrency warning; the client-limited warning; the notes
-// on an interrupted and on an unstable level; the server's breakdown
+// on an interrupted and on an unstable level; a stall and a throughput
+// drift read from the timeline (timeline.go); the server's breakdown
 // explained, cross-checked and diagnosed; the notes on the pods' usage
 // and the restarts that invalidate a step; the invalidity of a step whose
 // outputs differ; and the validity those make up, with the facts'.
@@ -114,6 +115,7 @@ func JudgeRun(r *result.Run, baseline *result.Run, outputs *result.OutputCheck) 
 	if st := r.Stability; st != nil && !st.Stable && !failed {
 		j.Notes = append(j.Notes, "not stable: "+st.Note+"; its numbers are less certain")
 	}
+	j.Notes = append(j.Notes, TimelineNotes(r)...)
 	if why := outputsDiffer(r, outputs); why != "" {
 		j.Notes = append(j.Notes, why)
 		j.Invalid = append(j.Invalid, why)

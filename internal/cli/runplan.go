@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/inferbench/inferbench/internal/load"
 	"github.com/inferbench/inferbench/internal/plan"
@@ -149,23 +151,64 @@ files fit too), for readers of the JSON. See docs/results.md.`,
 }
 
 func newReportCommand() *cobra.Command {
-	var format, output string
+	var format, output, percentiles string
 	cmd := &cobra.Command{
 		Use:   "report RESULTS.json",
 		Short: "Render a results file again, in any format",
-		Args:  cobra.ExactArgs(1),
+		Long: `Render a results file again, in any format. --percentiles replaces the tables'
+p50 to p99.9 columns with any percentiles, computed from each run's stored
+histogram (inferbench.result/v2); runs of a v1 file, which keep no histogram,
+show the percentiles they stored (p50, p90, p95, p99, p99.9, 100 for the max)
+and n/a for the others. The HTML report also draws each step's latency
+distribution and each run's timeline when the file has them.`,
+		Example: `  inferbench report results/results.json
+  inferbench report results/results.json --percentiles 50,90,99,99.9,99.99
+  inferbench report results/results.json --format html -o report.html`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(report.Formats, format) {
-				return fmt.Errorf("--format %q: want one of %s", format, strings.Join(report.Formats, ", "))
+				return planError(fmt.Errorf("--format %q: want one of %s", format, strings.Join(report.Formats, ", ")))
+			}
+			var opts report.Options
+			if cmd.Flags().Changed("percentiles") {
+				pcts, err := report.ParsePercentiles(percentiles)
+				if err != nil {
+					return planError(fmt.Errorf("--percentiles: %w", err))
+				}
+				opts.Percentiles = pcts
 			}
 			file, err := result.Read(args[0])
 			if err != nil {
 				return err
 			}
-			return session.WriteReport(cmd.OutOrStdout(), output, format, file)
+			return writeReport(cmd.OutOrStdout(), output, format, file, opts)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "report format: "+strings.Join(report.Formats, "|"))
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to this file instead of standard output")
+	cmd.Flags().StringVar(&percentiles, "percentiles", "", "latency percentiles for the tables, e.g. 50,90,99,99.9,99.99 (each in (0, 100]; text, md, csv and html)")
 	return cmd
+}
+
+// writeReport renders f to path, or to stdout (in colour on a terminal)
+// when path is empty.
+func writeReport(stdout io.Writer, path, format string, f *result.File, opts report.Options) error {
+	if len(opts.Percentiles) == 0 {
+		return session.WriteReport(stdout, path, format, f)
+	}
+	if path == "" {
+		if tty, ok := stdout.(*os.File); ok {
+			opts.Color = term.IsTerminal(int(tty.Fd()))
+		}
+		return report.Write(stdout, format, f, opts)
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := report.Write(out, format, f, opts); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

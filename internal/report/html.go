@@ -39,7 +39,9 @@ func stepLabel(r *result.Run) string {
 }
 
 // HTML writes a self-contained page: no script, style or font is fetched.
-func HTML(w io.Writer, f *result.File) error {
+func HTML(w io.Writer, f *result.File) error { return htmlReport(w, f, Options{}) }
+
+func htmlReport(w io.Writer, f *result.File, opts Options) error {
 	f = analyze.Judged(f)
 	deps := analyze.Deployments(f.Runs)
 	color := map[string]string{}
@@ -108,6 +110,8 @@ func HTML(w io.Writer, f *result.File) error {
 	b.WriteString(chart{id: "chart-latency-throughput", title: "Latency (p50) vs throughput", xLabel: "throughput (req/s)", yLabel: "p50 latency (ms, log scale)", xUnit: "req/s", yUnit: "ms", logY: true, series: latThr}.svg())
 	b.WriteString(errs.svg())
 	b.WriteString(`</div>`)
+	b.WriteString(distributionHTML(f, color, opts.Percentiles))
+	b.WriteString(timelinesHTML(f, color))
 
 	// Comparison and operating points.
 	if ranks := analyze.Rank(f.Runs, deps); len(ranks) > 0 {
@@ -141,14 +145,14 @@ func HTML(w io.Writer, f *result.File) error {
 
 	// Every run.
 	b.WriteString(`<h2>All runs</h2><div class="scroll"><table id="runs"><tr><th>step</th>`)
-	for _, h := range runHeader(f) {
+	for _, h := range runHeader(f, opts.Percentiles) {
 		fmt.Fprintf(&b, "<th>%s</th>", html.EscapeString(strings.ToLower(h)))
 	}
 	b.WriteString("<th>check and notes</th></tr>")
 	for i := range f.Runs {
 		r := &f.Runs[i]
 		fmt.Fprintf(&b, `<tr><td class="l">%s</td>`, html.EscapeString(r.Step))
-		for _, c := range runRow(f, r) {
+		for _, c := range runRow(f, r, opts.Percentiles) {
 			fmt.Fprintf(&b, "<td>%s</td>", html.EscapeString(c))
 		}
 		notes := []string{}
@@ -171,6 +175,9 @@ func HTML(w io.Writer, f *result.File) error {
 		fmt.Fprintf(&b, `<td class="l">%s</td></tr>`, html.EscapeString(strings.Join(notes, " · ")))
 	}
 	b.WriteString("</table></div>")
+	for _, n := range percentileFootnotes(f, opts.Percentiles) {
+		fmt.Fprintf(&b, `<p class="meta footnote">%s</p>`, html.EscapeString(n))
+	}
 
 	// What it ran with.
 	if e := f.Environment; e != nil {

@@ -30,6 +30,11 @@ var Formats = []string{"text", "json", "csv", "md", "html"}
 // Options shape a rendering.
 type Options struct {
 	Color bool // ANSI colour, for a terminal only
+	// Percentiles, when set, replace the tables' p50 to p99.9 columns
+	// with these (ParsePercentiles), computed from each run's histogram;
+	// a run without one (a v1 file) shows those it stored, n/a for the
+	// others, and a footnote says so. Not used by the JSON.
+	Percentiles []float64
 }
 
 // Write renders f in the named format.
@@ -40,11 +45,11 @@ func Write(w io.Writer, format string, f *result.File, opts Options) error {
 	case "json":
 		return JSON(w, f)
 	case "csv":
-		return CSV(w, f)
+		return csvReport(w, f, opts)
 	case "md", "markdown":
-		return Markdown(w, f)
+		return markdown(w, f, opts)
 	case "html":
-		return HTML(w, f)
+		return htmlReport(w, f, opts)
 	}
 	return fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
 }
@@ -74,28 +79,48 @@ func loadLevel(r *result.Run) string {
 	return fmt.Sprintf("c=%d", r.Load.Concurrency)
 }
 
-// row is a run's cells, shared by the text and Markdown tables.
-func row(r *result.Run) []string {
+// row is a run's cells, shared by the text and Markdown tables; pcts, if
+// set, are the latency columns (Options.Percentiles).
+func row(r *result.Run, pcts []float64) []string {
 	status := r.Status
 	if r.Validity != nil && !r.Validity.Valid && r.Status != result.StatusFailed {
 		status = "INVALID"
 	}
-	if r.Status == result.StatusFailed {
-		return []string{r.Deployment.Name, loadLevel(r), status, "-", "-", "-", "-", "-", "-", "-", "-", "-",
-			fmt.Sprintf("%d/%d", r.Warmup.Succeeded, r.Warmup.Attempted)}
+	latency := []string{ms(r.LatencyMs.P50), ms(r.LatencyMs.P90), ms(r.LatencyMs.P95), ms(r.LatencyMs.P99), ms(r.LatencyMs.P999)}
+	if len(pcts) > 0 {
+		latency = latencyCells(r, pcts)
 	}
-	return []string{
+	if r.Status == result.StatusFailed {
+		cells := []string{r.Deployment.Name, loadLevel(r), status, "-", "-", "-"}
+		for range latency {
+			cells = append(cells, "-")
+		}
+		return append(cells, "-", fmt.Sprintf("%d/%d", r.Warmup.Succeeded, r.Warmup.Attempted))
+	}
+	cells := []string{
 		r.Deployment.Name, loadLevel(r), status,
 		fmt.Sprintf("%d/%d", r.Counts.OK, r.Counts.Sent),
 		fmt.Sprintf("%.1f%% %s", 100*r.ErrorRate, r.Assessment.ErrorBand),
 		fmt.Sprintf("%.1f req/s", r.ThroughputRPS),
-		ms(r.LatencyMs.P50), ms(r.LatencyMs.P90), ms(r.LatencyMs.P95), ms(r.LatencyMs.P99), ms(r.LatencyMs.P999),
-		ratio(r.Assessment.LatencyVsBaselineP50),
-		fmt.Sprintf("%d/%d", r.Warmup.Succeeded, r.Warmup.Attempted),
 	}
+	cells = append(cells, latency...)
+	return append(cells, ratio(r.Assessment.LatencyVsBaselineP50), fmt.Sprintf("%d/%d", r.Warmup.Succeeded, r.Warmup.Attempted))
 }
 
 var header = []string{"DEPLOYMENT", "LOAD", "STATUS", "OK/SENT", "ERRORS", "THROUGHPUT", "P50", "P90", "P95", "P99", "P99.9", "P50 VS BASE", "WARMUP"}
+
+// latencyFrom and latencyTo bound header's latency columns.
+const latencyFrom, latencyTo = 6, 11
+
+// tableHeader is header with pcts, if set, as its latency columns.
+func tableHeader(pcts []float64) []string {
+	if len(pcts) == 0 {
+		return header
+	}
+	out := append([]string(nil), header[:latencyFrom]...)
+	out = append(out, latencyHeader(pcts)...)
+	return append(out, header[latencyTo:]...)
+}
 
 // Text writes the verdict, the table, then errors and notes per run. Every
 // line is rendered first and then has its control characters quoted
@@ -119,7 +144,7 @@ func Text(w io.Writer, f *result.File, opts Options) error {
 		return err
 	}
 	var body bytes.Buffer
-	if err := textBody(&body, f); err != nil {
+	if err := textBody(&body, f, opts); err != nil {
 		return err
 	}
 	_, err := io.WriteString(w, sanitize.Lines(body.String()))
@@ -127,18 +152,21 @@ func Text(w io.Writer, f *result.File, opts Options) error {
 }
 
 // textBody writes what follows the verdict.
-func textBody(w io.Writer, f *result.File) error {
+func textBody(w io.Writer, f *result.File, opts Options) error {
 	for _, warning := range clientWarnings(f) {
 		fmt.Fprintln(w, "WARNING: "+warning)
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, strings.Join(runHeader(f), "\t")+"\t")
+	fmt.Fprintln(tw, strings.Join(runHeader(f, opts.Percentiles), "\t")+"\t")
 	for i := range f.Runs {
-		fmt.Fprintln(tw, strings.Join(lineCells(runRow(f, &f.Runs[i])), "\t")+"\t")
+		fmt.Fprintln(tw, strings.Join(lineCells(runRow(f, &f.Runs[i], opts.Percentiles)), "\t")+"\t")
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, n := range percentileFootnotes(f, opts.Percentiles) {
+		fmt.Fprintln(w, n)
 	}
 	for i := range f.Runs {
 		r := &f.Runs[i]
@@ -302,13 +330,15 @@ func clientWarnings(f *result.File) []string {
 }
 
 // Markdown writes the verdict and the table as GitHub-flavoured Markdown.
-func Markdown(w io.Writer, f *result.File) error {
+func Markdown(w io.Writer, f *result.File) error { return markdown(w, f, Options{}) }
+
+func markdown(w io.Writer, f *result.File, opts Options) error {
 	f = analyze.Judged(f)
 	fmt.Fprintf(w, "**%s**\n\n", sanitize.Markdown(analyze.Verdict(f)))
 	for _, warning := range clientWarnings(f) {
 		fmt.Fprintf(w, "> **Warning:** %s\n\n", sanitize.Markdown(warning))
 	}
-	cols := runHeader(f)
+	cols := runHeader(f, opts.Percentiles)
 	fmt.Fprintf(w, "| %s |\n", strings.Join(cols, " | "))
 	aligns := make([]string, len(cols))
 	for i := range aligns {
@@ -317,7 +347,10 @@ func Markdown(w io.Writer, f *result.File) error {
 	aligns[0], aligns[2] = "---", "---"
 	fmt.Fprintf(w, "|%s|\n", strings.Join(aligns, "|"))
 	for i := range f.Runs {
-		fmt.Fprintf(w, "| %s |\n", strings.Join(mdCells(runRow(f, &f.Runs[i])), " | "))
+		fmt.Fprintf(w, "| %s |\n", strings.Join(mdCells(runRow(f, &f.Runs[i], opts.Percentiles)), " | "))
+	}
+	for _, n := range percentileFootnotes(f, opts.Percentiles) {
+		fmt.Fprintf(w, "\n_%s_\n", sanitize.Markdown(n))
 	}
 	outputsMarkdown(w, f)
 	searchesMarkdown(w, f)
@@ -346,6 +379,9 @@ func Markdown(w io.Writer, f *result.File) error {
 		for _, e := range reportedErrors(r.Errors) {
 			fmt.Fprintf(w, "\n- %s %s: %d x %s: %s", sanitize.Markdown(r.Deployment.Name), loadLevel(r), e.Count, mdClass(e.Class), sanitize.Markdown(e.Example))
 		}
+		for _, n := range analyze.TimelineNotes(r) {
+			fmt.Fprintf(w, "\n- %s %s: **%s**", sanitize.Markdown(r.Deployment.Name), loadLevel(r), sanitize.Markdown(n))
+		}
 	}
 	fmt.Fprintln(w)
 	return nil
@@ -363,10 +399,17 @@ var csvHeader = []string{"deployment", "protocol", "url", "model", "model_versio
 
 // CSV writes one row per run, then the sweet-spot searches, if any, as a
 // second table after a blank line.
-func CSV(w io.Writer, f *result.File) error {
+func CSV(w io.Writer, f *result.File) error { return csvReport(w, f, Options{}) }
+
+// csvLatencyFrom and csvLatencyTo bound csvHeader's p50 to p99.9 columns,
+// which Options.Percentiles replace.
+const csvLatencyFrom, csvLatencyTo = 24, 29
+
+func csvReport(w io.Writer, f *result.File, opts Options) error {
 	f = analyze.Judged(f)
 	cw := csv.NewWriter(w)
-	if err := cw.Write(csvHeader); err != nil {
+	pcts := opts.Percentiles
+	if err := cw.Write(csvColumns(csvHeader, csvLatencyHeader(pcts), pcts)); err != nil {
 		return err
 	}
 	fl := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
@@ -386,6 +429,7 @@ func CSV(w io.Writer, f *result.File) error {
 		if b := r.Server; b != nil {
 			rec[len(rec)-3], rec[len(rec)-2], rec[len(rec)-1] = fl(b.QueueMs), fl(b.ComputeMs()), fl(b.AvgBatchSize)
 		}
+		rec = csvColumns(rec, csvLatencyCells(&r, pcts), pcts)
 		if err := cw.Write(lineCells(append(append(rec, stabilityCSV(&r)...), payloadCSV(&r)...))); err != nil {
 			return err
 		}
@@ -395,4 +439,15 @@ func CSV(w io.Writer, f *result.File) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// csvColumns is a CSV record with its p50 to p99.9 cells replaced by
+// latency when pcts are set.
+func csvColumns(rec, latency []string, pcts []float64) []string {
+	if len(pcts) == 0 {
+		return rec
+	}
+	out := append([]string(nil), rec[:csvLatencyFrom]...)
+	out = append(out, latency...)
+	return append(out, rec[csvLatencyTo:]...)
 }

@@ -251,15 +251,16 @@ func hasStability(f *result.File) bool {
 }
 
 // runHeader and runRow are the run table's columns for this file.
-func runHeader(f *result.File) []string {
+// pcts, if set, are the latency columns (Options.Percentiles).
+func runHeader(f *result.File, pcts []float64) []string {
 	if !hasStability(f) {
-		return header
+		return tableHeader(pcts)
 	}
-	return append(append([]string(nil), header...), "STABLE")
+	return append(append([]string(nil), tableHeader(pcts)...), "STABLE")
 }
 
-func runRow(f *result.File, r *result.Run) []string {
-	cells := row(r)
+func runRow(f *result.File, r *result.Run, pcts []float64) []string {
+	cells := row(r, pcts)
 	if !hasStability(f) {
 		return cells
 	}

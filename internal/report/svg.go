@@ -28,6 +28,24 @@ type series struct {
 	labels  []string
 	hollow  []bool
 	spot    int
+	// dots, when set, are the points drawn as dots, with their tooltips;
+	// points is then only the line.
+	dots []xy
+}
+
+// axis is an x axis of the chart's own: a transform of the values
+// (monotonic) and the ticks, which also bound it.
+type axis struct {
+	transform func(float64) float64
+	ticks     []tick
+	// format writes a value in a tooltip.
+	format func(float64) string
+}
+
+// tick is a labelled value on an axis.
+type tick struct {
+	v     float64
+	label string
 }
 
 // chart is a line chart drawn as inline SVG, with a point (and its
@@ -37,6 +55,8 @@ type chart struct {
 	logX, logY                bool
 	series                    []series
 	xUnit, yUnit              string
+	// x, when set, replaces the linear or log x axis.
+	x *axis
 }
 
 const (
@@ -131,7 +151,10 @@ func (c chart) svg() string {
 		lo, hi = lo-1, hi+1
 	}
 	var linearX []float64
-	if !c.logX {
+	if c.x != nil {
+		tx = c.x.transform
+		lo, hi = tx(c.x.ticks[0].v), tx(c.x.ticks[len(c.x.ticks)-1].v)
+	} else if !c.logX {
 		lo = math.Min(lo, 0)
 		// The axis ends at its last tick, so that every tick label fits.
 		linearX = niceTicks(maxX*1.02, 6)
@@ -165,7 +188,15 @@ func (c chart) svg() string {
 		fmt.Fprintf(&b, `<text class="tick" x="%.1f" y="%.1f" text-anchor="end">%s</text>`, padL-6, y+4, fmtNum(t))
 	}
 	var xticks []float64
-	if c.logX {
+	if c.x != nil {
+		for i, t := range c.x.ticks {
+			anchor := "middle"
+			if i == len(c.x.ticks)-1 {
+				anchor = "end" // at the axis's end: inside the figure
+			}
+			fmt.Fprintf(&b, `<text class="tick" x="%.1f" y="%.1f" text-anchor="%s">%s</text>`, px(t.v), chartH-padB+18, anchor, html.EscapeString(t.label))
+		}
+	} else if c.logX {
 		seen := map[float64]bool{}
 		for _, x := range xs {
 			if !seen[x] {
@@ -204,14 +235,21 @@ func (c chart) svg() string {
 			dash = ` stroke-dasharray="6 4"`
 		}
 		fmt.Fprintf(&b, `<path class="line" d="%s" stroke="%s"%s/>`, strings.TrimSpace(path.String()), s.color, dash)
+		if s.dots != nil {
+			pts = s.dots
+		}
 		for i, p := range pts {
 			if s.ordered {
 				b.WriteString(s.mark(i, px(p.x), py(p.y), p, c))
 				continue
 			}
-			fmt.Fprintf(&b, `<circle class="pt" cx="%.1f" cy="%.1f" r="3.5" fill="%s" data-series="%s" data-x="%g" data-y="%g"><title>%s: %s %s, %s %s</title></circle>`,
+			xText := fmtNum(p.x) + " " + c.xUnit
+			if c.x != nil && c.x.format != nil {
+				xText = c.x.format(p.x)
+			}
+			fmt.Fprintf(&b, `<circle class="pt" cx="%.1f" cy="%.1f" r="3.5" fill="%s" data-series="%s" data-x="%g" data-y="%g"><title>%s: %s, %s %s</title></circle>`,
 				px(p.x), py(p.y), s.color, html.EscapeString(s.name), p.x, p.y,
-				html.EscapeString(s.name), fmtNum(p.x), c.xUnit, fmtNum(p.y), c.yUnit)
+				html.EscapeString(s.name), html.EscapeString(xText), fmtNum(p.y), c.yUnit)
 		}
 	}
 	b.WriteString(`</svg><figcaption class="legend">`)

@@ -141,7 +141,7 @@ func TestSchemaFitsFiles(t *testing.T) {
 		t.Fatalf("want runs null in %s", emptyJSON)
 	}
 	docs := map[string][]byte{"a v2 file": v2File(t), "every field": fullJSON, "no field": emptyJSON}
-	for _, name := range []string{"v1-demo.json", "v1-sweep.json"} {
+	for _, name := range []string{"v1-demo.json", "v1-sweep.json", "v2-stall.json"} {
 		data, err := os.ReadFile(filepath.Join("..", "report", "testdata", name))
 		if err != nil {
 			t.Fatal(err)
