@@ -3,6 +3,7 @@ package result
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/inferbench/inferbench/internal/measure"
 )
@@ -31,7 +32,7 @@ func validateRun(r *Run) error {
 		{"counts.sent", c.Sent}, {"counts.ok", c.OK}, {"counts.errors", c.Errors},
 		{"warmup.attempted", int64(r.Warmup.Attempted)}, {"warmup.succeeded", int64(r.Warmup.Succeeded)},
 		{"load.concurrency", int64(r.Load.Concurrency)}, {"load.requests", int64(r.Load.Requests)},
-		{"client.late_sends", r.Client.LateSends},
+		{"client.late_sends", r.Client.LateSends}, {"counts.dropped", c.Dropped},
 	}
 	for _, n := range ints {
 		if n.v < 0 {
@@ -64,6 +65,39 @@ func validateRun(r *Run) error {
 			if g.Count < 0 {
 				return fmt.Errorf("errors[%d].count %d is negative", j, g.Count)
 			}
+		}
+	}
+	if r.Started != nil && r.Ended != nil && r.Ended.Before(*r.Started) {
+		return fmt.Errorf("ended %s is before started %s", r.Ended.Format(time.RFC3339Nano), r.Started.Format(time.RFC3339Nano))
+	}
+	for j, iv := range r.Timeline {
+		if err := validateInterval(iv); err != nil {
+			return fmt.Errorf("timeline[%d]: %w", j, err)
+		}
+	}
+	return nil
+}
+
+// validateInterval checks one timeline record's numbers (v2); its
+// histogram is decoded, and checked, by whatever reads it.
+func validateInterval(iv measure.Interval) error {
+	for field, v := range map[string]int64{"sent": iv.Sent, "ok": iv.OK, "in_flight": iv.InFlight} {
+		if v < 0 {
+			return fmt.Errorf("%s %d is negative", field, v)
+		}
+	}
+	for class, v := range iv.Errors {
+		if v < 0 {
+			return fmt.Errorf("errors.%s %d is negative", class, v)
+		}
+	}
+	floats := []number{{"duration_s", iv.DurationS}, {"max_silence_ms", iv.MaxSilenceMs}}
+	if q := iv.LatencyMs; q != nil {
+		floats = append(floats, number{"latency_ms.p50", q.P50}, number{"latency_ms.p90", q.P90}, number{"latency_ms.p99", q.P99}, number{"latency_ms.max", q.Max})
+	}
+	for _, x := range floats {
+		if !(x.v >= 0) || math.IsInf(x.v, 0) {
+			return fmt.Errorf("%s %v is not a finite number, 0 or above", x.field, x.v)
 		}
 	}
 	return nil

@@ -36,6 +36,16 @@ func TestValidate(t *testing.T) {
 		{"warmup more than tried", func(r *Run) { r.Warmup.Succeeded = 11 }, "warmup.succeeded 11 is more than warmup.attempted 10"},
 		{"concurrency negative", func(r *Run) { r.Load.Concurrency = -3 }, "load.concurrency -3 is negative"},
 		{"error group negative", func(r *Run) { r.Errors[0].Count = -1 }, "errors[0].count -1 is negative"},
+		{"dropped negative", func(r *Run) { r.Counts.Dropped = -2 }, "counts.dropped -2 is negative"},
+		{"ended before started", func(r *Run) {
+			a, b := time.Date(2026, 11, 30, 10, 0, 1, 0, time.UTC), time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+			r.Started, r.Ended = &a, &b
+		}, "ended 2026-11-30T10:00:00Z is before started 2026-11-30T10:00:01Z"},
+		{"timeline in flight negative", func(r *Run) { r.Timeline = []measure.Interval{{DurationS: 1}, {DurationS: 1, InFlight: -4}} }, "timeline[1]: in_flight -4 is negative"},
+		{"timeline errors negative", func(r *Run) { r.Timeline = []measure.Interval{{DurationS: 1, Errors: map[string]int64{"timeout": -1}}} }, "timeline[0]: errors.timeout -1 is negative"},
+		{"timeline p99 NaN", func(r *Run) {
+			r.Timeline = []measure.Interval{{DurationS: 1, LatencyMs: &measure.Quantiles{P99: math.NaN()}}}
+		}, "timeline[0]: latency_ms.p99 NaN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
