@@ -15,6 +15,7 @@ const (
 	ClassMalformed         = "malformed_response"
 	ClassValidation        = "validation"
 	ClassCanceled          = "canceled"
+	ClassTLS               = "tls" // a TLS handshake or certificate failure
 	ClassOther             = "other"
 )
 
@@ -219,7 +220,7 @@ func Truncate(s string, limit int) string {
 
 // Classes are the error classes in a fixed order (ClassIndex's).
 var classes = [...]string{ClassTimeout, ClassConnectionRefused, ClassConnectionReset, ClassHTTPStatus,
-	ClassGRPCStatus, ClassMalformed, ClassValidation, ClassCanceled, ClassOther}
+	ClassGRPCStatus, ClassMalformed, ClassValidation, ClassCanceled, ClassTLS, ClassOther}
 
 // NumClasses is the number of error classes.
 const NumClasses = len(classes)

@@ -8,6 +8,7 @@ package protocol
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"time"
@@ -86,7 +87,28 @@ type Options struct {
 	Connections int
 	// HTTP shapes the requests of the image kinds (nim-http, http-json).
 	HTTP HTTPOptions
+
+	// TLS, when set, makes every connection TLS with this configuration
+	// (roots, client certificate, server name); nil is plain text (h2c for
+	// gRPC). Built from the deployment's tls settings (issue 14).
+	TLS *tls.Config
+	// Authority overrides gRPC's :authority pseudo-header and the HTTP
+	// Host header (as grpcurl's -authority and curl's -H Host: do); empty
+	// uses the URL's host.
+	Authority string
+	// GRPCTransport chooses the gRPC implementation: GRPCTransportFast (our
+	// own HTTP/2 client, the default) or GRPCTransportGo (grpc-go).
+	GRPCTransport string
+	// Compression compresses request bodies and messages: "" (none),
+	// "gzip" or "deflate".
+	Compression string
 }
+
+// gRPC transports (Options.GRPCTransport).
+const (
+	GRPCTransportFast = "fast"
+	GRPCTransportGo   = "grpc-go"
+)
 
 func (o Options) withDefaults() Options {
 	if o.Timeout <= 0 {
