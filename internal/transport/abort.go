@@ -40,14 +40,20 @@ func (w *AbortWatch) Follow(ctx context.Context) {
 	w.done, w.aborted = done, false
 	w.mu.Unlock()
 	if done != nil {
-		w.stop = context.AfterFunc(ctx, w.abort)
+		w.stop = context.AfterFunc(ctx, func() { w.abort(done) })
 	}
 }
 
-// abort runs when the context ends.
-func (w *AbortWatch) abort() {
+// abort runs when the context whose Done channel is done ends. It may run
+// late, after Follow moved on to another context (Release cannot stop an
+// AfterFunc that has started): then it must not touch the next context's
+// calls.
+func (w *AbortWatch) abort(done <-chan struct{}) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.done != done {
+		return
+	}
 	w.aborted = true
 	if w.conn != nil {
 		w.conn.SetDeadline(aLongTimeAgo)
