@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/inferbench/inferbench/internal/plan"
+	"github.com/inferbench/inferbench/internal/report"
 	"github.com/inferbench/inferbench/internal/result"
 	"github.com/inferbench/inferbench/internal/sandbox"
 	"github.com/inferbench/inferbench/internal/session"
@@ -84,7 +85,7 @@ func runDemo(cmd *cobra.Command, outDir string, quiet bool) error {
 	}
 	out := cmd.OutOrStdout()
 	fmt.Fprintln(out)
-	if rerr := session.WriteReport(out, "", "text", file); rerr != nil {
+	if rerr := session.WriteReport(out, "", "text", file, report.Options{}); rerr != nil {
 		return rerr
 	}
 	printDemoEnd(out, time.Since(start), resultsPath, htmlPath, planPath, yaml)

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/inferbench/inferbench/internal/load"
 	"github.com/inferbench/inferbench/internal/plan"
@@ -181,7 +179,7 @@ distribution and each run's timeline when the file has them.`,
 			if err != nil {
 				return err
 			}
-			return writeReport(cmd.OutOrStdout(), output, format, file, opts)
+			return session.WriteReport(cmd.OutOrStdout(), output, format, file, opts)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "report format: "+strings.Join(report.Formats, "|"))
@@ -192,23 +190,3 @@ distribution and each run's timeline when the file has them.`,
 
 // writeReport renders f to path, or to stdout (in colour on a terminal)
 // when path is empty.
-func writeReport(stdout io.Writer, path, format string, f *result.File, opts report.Options) error {
-	if len(opts.Percentiles) == 0 {
-		return session.WriteReport(stdout, path, format, f)
-	}
-	if path == "" {
-		if tty, ok := stdout.(*os.File); ok {
-			opts.Color = term.IsTerminal(int(tty.Fd()))
-		}
-		return report.Write(stdout, format, f, opts)
-	}
-	out, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	if err := report.Write(out, format, f, opts); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
-}

@@ -361,19 +361,23 @@ func (s *Session) finish(ctx context.Context, sched Scheduler, schedErr error) e
 }
 
 // render writes one report.
-func (s *Session) render(r Report) error { return WriteReport(s.o.Stdout, r.Path, r.Format, s.file) }
+func (s *Session) render(r Report) error {
+	return WriteReport(s.o.Stdout, r.Path, r.Format, s.file, report.Options{})
+}
 
 // WriteReport renders a file to path, or to stdout when path is empty
-// (in colour on a terminal).
-func WriteReport(stdout io.Writer, path, format string, f *result.File) error {
+// (in colour on a terminal), with opts (its Color is set here).
+func WriteReport(stdout io.Writer, path, format string, f *result.File, opts report.Options) error {
 	if path == "" {
-		return report.Write(stdout, format, f, report.Options{Color: isTerminal(stdout)})
+		opts.Color = isTerminal(stdout)
+		return report.Write(stdout, format, f, opts)
 	}
+	opts.Color = false
 	out, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	if err := report.Write(out, format, f, report.Options{}); err != nil {
+	if err := report.Write(out, format, f, opts); err != nil {
 		out.Close()
 		return err
 	}
