@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/measure"
@@ -82,12 +83,15 @@ func Classify(err error) (class, message string) {
 			return measure.ClassHTTPStatus, message
 		}
 		class = classifyGRPC(se)
-		if class == measure.ClassTimeout {
+		if class == measure.ClassTimeout && se.GRPCCode == codes.DeadlineExceeded {
 			// grpc-go words one expired deadline several ways (the context
 			// error, or the RST_STREAM it sent); they are one group.
 			message = "gRPC DeadlineExceeded: the request's deadline expired"
 		}
 		return class, message
+	case grpcStatusError(err, &se):
+		// A grpc-go status not worded as a ServerError: classified as one.
+		return Classify(se)
 	case errors.Is(err, context.DeadlineExceeded):
 		return measure.ClassTimeout, message
 	case errors.Is(err, context.Canceled):
@@ -116,9 +120,16 @@ func classifyGRPC(se *ServerError) string {
 	case codes.Canceled:
 		return measure.ClassCanceled
 	case codes.Unavailable, codes.Internal, codes.Unknown:
+		// grpc-go words its transport's failures in the message:
+		// "connection error: desc = \"transport: Error while dialing: ...\"",
+		// "transport: authentication handshake failed: tls: ...".
 		switch {
 		case strings.Contains(msg, "connection refused"):
 			return measure.ClassConnectionRefused
+		case strings.Contains(msg, "authentication handshake failed"), strings.Contains(msg, "tls: "), strings.Contains(msg, "x509: "):
+			return measure.ClassTLS
+		case strings.Contains(msg, "i/o timeout"):
+			return measure.ClassTimeout
 		case strings.Contains(msg, "connection reset"), strings.Contains(msg, "broken pipe"),
 			strings.Contains(msg, "error reading from server"), strings.Contains(msg, "connection closed"),
 			strings.Contains(msg, "eof"):
@@ -126,4 +137,16 @@ func classifyGRPC(se *ServerError) string {
 		}
 	}
 	return measure.ClassGRPCStatus
+}
+
+// grpcStatusError reports whether err carries a gRPC status (grpc-go's
+// status errors, wrapped or not) other than OK, and words it as a
+// ServerError.
+func grpcStatusError(err error, se **ServerError) bool {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() == codes.OK {
+		return false
+	}
+	*se = &ServerError{GRPCCode: st.Code(), Message: st.Message()}
+	return true
 }

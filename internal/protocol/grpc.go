@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/inferbench/inferbench/internal/kserve"
@@ -356,9 +357,12 @@ func (c *grpcClient) ModelStatistics(ctx context.Context, model, version string)
 	return &r, nil
 }
 
-// grpcPayload is a ModelInferRequest encoded and length-prefixed once.
+// grpcPayload is a ModelInferRequest encoded and length-prefixed once,
+// for either gRPC transport: the fast one sends frame, grpc-go the
+// message after its prefix (msg, made once so that a call allocates none).
 type grpcPayload struct {
 	frame []byte
+	msg   mem.BufferSlice
 }
 
 // Size is the encoded message's length.
@@ -366,6 +370,15 @@ func (p *grpcPayload) Size() int { return len(p.frame) - h2.PrefixLen }
 
 // Prepare encodes the ModelInferRequest once; calls send these bytes.
 func (c *grpcClient) Prepare(model, version string, req *kserve.InferRequest) (Payload, error) {
+	p, err := prepareGRPC(model, version, req)
+	if err != nil {
+		return nil, err // not a nil *grpcPayload in a Payload
+	}
+	return p, nil
+}
+
+// prepareGRPC encodes a ModelInferRequest once, for either transport.
+func prepareGRPC(model, version string, req *kserve.InferRequest) (*grpcPayload, error) {
 	for i := range req.Inputs {
 		if err := req.Inputs[i].Check(); err != nil {
 			return nil, err
@@ -378,7 +391,8 @@ func (c *grpcClient) Prepare(model, version string, req *kserve.InferRequest) (P
 	if uint64(len(b)) > math.MaxUint32 { // proto refuses 2 GiB first; the prefix holds 4
 		return nil, fmt.Errorf("the ModelInferRequest of %d bytes exceeds gRPC's 4 GiB message", len(b))
 	}
-	return &grpcPayload{frame: h2.FrameMessage(b)}, nil
+	frame := h2.FrameMessage(b)
+	return &grpcPayload{frame: frame, msg: mem.BufferSlice{mem.SliceBuffer(frame[h2.PrefixLen:])}}, nil
 }
 
 // grpcPayloadOf checks that p was prepared by a gRPC client.

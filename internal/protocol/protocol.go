@@ -110,6 +110,9 @@ const (
 	GRPCTransportGo   = "grpc-go"
 )
 
+// GRPCTransports lists the gRPC transports, the default first.
+var GRPCTransports = []string{GRPCTransportFast, GRPCTransportGo}
+
 func (o Options) withDefaults() Options {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
@@ -190,7 +193,13 @@ func New(opts Options) (Client, error) {
 	case KServeHTTP, KServeHTTPJSON:
 		return newHTTPClient(opts)
 	case KServeGRPC:
-		return newGRPCClient(opts)
+		switch opts.GRPCTransport {
+		case "", GRPCTransportFast:
+			return newGRPCClient(opts)
+		case GRPCTransportGo:
+			return newGRPCGoClient(opts)
+		}
+		return nil, fmt.Errorf("unknown gRPC transport %q (want %s or %s)", opts.GRPCTransport, GRPCTransportFast, GRPCTransportGo)
 	case NIMHTTP, HTTPJSON:
 		return newImageClient(opts)
 	}
