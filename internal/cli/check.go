@@ -34,6 +34,9 @@ against the metadata and, for the reference server, against the inputs' fingerpr
 			if o.MaxResponseSize, err = responseSize(maxResponseSize); err != nil {
 				return err
 			}
+			if err := plan.CheckGRPCTransport(protocol.KServeGRPC, o.GRPCTransport); err != nil {
+				return fmt.Errorf("--grpc-transport %w", err)
+			}
 			if !o.Reference {
 				// user:password@ in --url: Basic credentials, never printed.
 				e, err := plan.CheckURL(protocol.Kind(o.Protocol), o.URL)
@@ -59,6 +62,7 @@ against the metadata and, for the reference server, against the inputs' fingerpr
 	fl.DurationVar(&o.Timeout, "timeout", protocol.DefaultTimeout, "timeout of each call")
 	fl.StringArrayVarP(&headers, "header", "H", nil, `header "Name: value" sent with every call (gRPC metadata for gRPC; repeatable)`)
 	fl.StringVar(&maxResponseSize, "max-response-size", "", maxResponseSizeHelp)
+	fl.StringVar(&o.GRPCTransport, "grpc-transport", protocol.GRPCTransportFast, grpcTransportHelp)
 	fl.DurationVar(&o.ServiceTime, "service-time", 10*time.Millisecond, "with --reference: the emulated service time")
 	return cmd
 }

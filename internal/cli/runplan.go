@@ -12,6 +12,7 @@ import (
 
 	"github.com/inferbench/inferbench/internal/load"
 	"github.com/inferbench/inferbench/internal/plan"
+	"github.com/inferbench/inferbench/internal/protocol"
 	"github.com/inferbench/inferbench/internal/report"
 	"github.com/inferbench/inferbench/internal/result"
 	"github.com/inferbench/inferbench/internal/session"
@@ -35,6 +36,9 @@ type runFlags struct {
 	exportRequests string
 	// maxResponseSize applies to the deployments that set no max_response_size.
 	maxResponseSize string
+	// grpcTransport applies to the kserve-grpc deployments that set no
+	// grpc_transport.
+	grpcTransport string
 }
 
 func newRunCommand() *cobra.Command {
@@ -71,6 +75,7 @@ See 'inferbench schema' for the plan format, and examples/plan.yaml.`,
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig for the pod checks of deployments with a kubernetes section (default: $KUBECONFIG, ~/.kube/config, or in-cluster)")
 	fl.StringVar(&f.exportRequests, "export-requests", "", "write one JSON line per measured request (not warmup) to this file: times, latency, status, error class, bytes (see docs/results.md); appended to with --resume")
 	fl.StringVar(&f.maxResponseSize, "max-response-size", "", "for the deployments that set no max_response_size: "+maxResponseSizeHelp)
+	fl.StringVar(&f.grpcTransport, "grpc-transport", "", "for the kserve-grpc deployments that set no grpc_transport: "+grpcTransportHelp)
 	return cmd
 }
 
@@ -85,13 +90,22 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 	if err != nil {
 		return planError(err)
 	}
+	if f.grpcTransport != "" {
+		if err := plan.CheckGRPCTransport(protocol.KServeGRPC, f.grpcTransport); err != nil {
+			return planError(fmt.Errorf("--grpc-transport %w", err))
+		}
+	}
 	p, err := plan.LoadFile(path, nil)
 	if err != nil {
 		return planError(err)
 	}
 	for i := range p.Deployments {
-		if p.Deployments[i].MaxResponseSize == 0 {
-			p.Deployments[i].MaxResponseSize = maxResponse
+		d := &p.Deployments[i]
+		if d.MaxResponseSize == 0 {
+			d.MaxResponseSize = maxResponse
+		}
+		if d.GRPCTransport == "" && d.Protocol == string(protocol.KServeGRPC) {
+			d.GRPCTransport = f.grpcTransport
 		}
 	}
 	text, _ := plan.ReadFile(path)

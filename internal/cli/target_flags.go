@@ -44,12 +44,17 @@ type endpointFlags struct {
 	kubeconfig                          string
 	flags                               *pflag.FlagSet // to tell a flag given from its default
 	maxResponseSize                     string
+	grpcTransport                       string
 }
 
 // maxResponseSizeHelp is the help of --max-response-size, the same on
 // every command.
 var maxResponseSizeHelp = fmt.Sprintf("the largest response body or gRPC message accepted, e.g. 16MiB, 200MB: a larger one is a malformed_response, and no buffer grows past it, so a worker holds at most this much of any answer (default %s)",
 	bytesize.Format(protocol.DefaultMaxResponseSize))
+
+// grpcTransportHelp is the help of --grpc-transport; why fast is the
+// default is in bench/README.md.
+var grpcTransportHelp = "kserve-grpc's implementation: fast (the default: our own HTTP/2 client, about half grpc-go's CPU per call and no allocation per call, so the client is the bottleneck later) or grpc-go (Google's, as most Go clients use it: to compare with, or to fall back on should a server or proxy trip ours)"
 
 // responseSize reads --max-response-size; "" is 0, the default.
 func responseSize(s string) (int64, error) {
@@ -81,6 +86,7 @@ func addEndpointFlags(fl *pflag.FlagSet, f *endpointFlags) {
 	fl.StringArrayVarP(&f.headers, "header", "H", nil, `header "Name: value" sent with every call (gRPC metadata for gRPC; repeatable)`)
 	fl.IntVar(&f.connections, "connections", protocol.DefaultConnections, "gRPC: connections (HTTP/2 channels) the calls are spread over, round robin")
 	fl.StringVar(&f.maxResponseSize, "max-response-size", "", maxResponseSizeHelp)
+	fl.StringVar(&f.grpcTransport, "grpc-transport", protocol.GRPCTransportFast, grpcTransportHelp)
 	fl.StringVar(&f.format, "format", "text", "report format: "+strings.Join(report.Formats, "|"))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file instead of standard output")
 	fl.StringVar(&f.results, "results", "", "also keep the result file (JSON, inferbench.result/v2) here, rewritten after every level")
@@ -141,6 +147,12 @@ func (f *endpointFlags) deployment() (plan.Deployment, error) {
 	var err error
 	if d.MaxResponseSize, err = responseSize(f.maxResponseSize); err != nil {
 		return d, err
+	}
+	if err := plan.CheckGRPCTransport(kind, f.grpcTransport); err != nil {
+		return d, fmt.Errorf("--grpc-transport %w", err)
+	}
+	if f.grpcTransport != protocol.GRPCTransportFast {
+		d.GRPCTransport = f.grpcTransport
 	}
 	if f.kube != (kube.Target{}) {
 		k := f.kube

@@ -38,6 +38,9 @@ type Options struct {
 	Headers       map[string]string // sent with every call (gRPC metadata for gRPC)
 	// MaxResponseSize bounds a response (0: the default).
 	MaxResponseSize int64
+	// GRPCTransport is kserve-grpc's implementation (protocol.GRPCTransports;
+	// empty: the default).
+	GRPCTransport string
 	// ServiceTime is the reference server's emulated service time.
 	ServiceTime time.Duration
 }
@@ -183,6 +186,9 @@ func Check(ctx context.Context, e Endpoint, o Options) *Result {
 		Timeout: o.Timeout, Headers: map[string]string{}, MetricsURL: session.MetricsOff, MaxResponseSize: o.MaxResponseSize}
 	for k, v := range o.Headers {
 		d.Headers[k] = v
+	}
+	if e.Kind == protocol.KServeGRPC {
+		d.GRPCTransport = o.GRPCTransport
 	}
 	target, err := session.Open(ctx, d, session.OpenOptions{})
 	if err != nil {

@@ -38,6 +38,8 @@ type fileDeployment struct {
 	Connections    int      `yaml:"connections,omitempty"`
 	// MaxResponseSize bounds a response body or gRPC message.
 	MaxResponseSize size `yaml:"max_response_size,omitempty"`
+	// GRPCTransport chooses kserve-grpc's implementation: fast or grpc-go.
+	GRPCTransport string `yaml:"grpc_transport,omitempty"`
 }
 
 // fileHTTP is protocol.HTTPOptions with the file's keys. Its fields are

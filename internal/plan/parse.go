@@ -169,6 +169,19 @@ func CheckResponseSize(s string) (int64, error) {
 	return n, nil
 }
 
+// CheckGRPCTransport checks a grpc_transport (or --grpc-transport) for a
+// deployment of protocol kind: one of protocol.GRPCTransports, and only
+// for kserve-grpc.
+func CheckGRPCTransport(kind protocol.Kind, transport string) error {
+	if !slices.Contains(protocol.GRPCTransports, transport) {
+		return fmt.Errorf("%q: want one of %s", transport, strings.Join(protocol.GRPCTransports, ", "))
+	}
+	if kind != protocol.KServeGRPC && transport != protocol.GRPCTransportFast {
+		return fmt.Errorf("%s applies to protocol %s, not %s", transport, protocol.KServeGRPC, kind)
+	}
+	return nil
+}
+
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // deployment checks one deployment.
@@ -201,6 +214,12 @@ func (p *parser) deployment(f *fileDeployment) (Deployment, error) {
 		if d.MaxResponseSize, err = CheckResponseSize(string(f.MaxResponseSize)); err != nil {
 			return d, p.errorf(n, "%s: max_response_size %q: %v", what, f.MaxResponseSize, err)
 		}
+	}
+	if n := p.node(&f.GRPCTransport); n != nil {
+		if err := CheckGRPCTransport(kind, f.GRPCTransport); err != nil {
+			return d, p.errorf(n, "%s: grpc_transport %v", what, err)
+		}
+		d.GRPCTransport = f.GRPCTransport
 	}
 	if f.Headers != nil {
 		d.HeadersAsWritten = f.Headers

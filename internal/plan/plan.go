@@ -61,6 +61,9 @@ type Deployment struct {
 	// (0: the tool's default, protocol.DefaultMaxResponseSize): a larger
 	// one is a malformed response, and no buffer grows past it.
 	MaxResponseSize int64
+	// GRPCTransport chooses kserve-grpc's implementation:
+	// protocol.GRPCTransportFast (also when empty) or GRPCTransportGo.
+	GRPCTransport string
 }
 
 // Inputs say what a deployment is sent.

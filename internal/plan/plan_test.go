@@ -113,7 +113,7 @@ func TestBadPlans(t *testing.T) {
 		{"syntax", "deployments: [\n", "p.yaml:1:1: YAML syntax"},
 		{"empty", "", "the plan is empty"},
 		{"unknown top key", dep + "sequence: baseline\ncolour: red\n", `p.yaml:7:1: unknown key "colour" in the plan`},
-		{"unknown deployment key", "deployments:\n  - name: a\n    protocl: kserve-grpc\n", `p.yaml:3:5: unknown key "protocl" in deployment "a" (allowed: name, protocol, url, model, version, timeout, headers, batching, metrics_url, inputs, http, kubernetes, connect_timeout, connections, max_response_size); did you mean protocol?`},
+		{"unknown deployment key", "deployments:\n  - name: a\n    protocl: kserve-grpc\n", `p.yaml:3:5: unknown key "protocl" in deployment "a" (allowed: name, protocol, url, model, version, timeout, headers, batching, metrics_url, inputs, http, kubernetes, connect_timeout, connections, max_response_size, grpc_transport); did you mean protocol?`},
 		{"missing url", "deployments:\n  - name: a\n    protocol: kserve-grpc\n    model: m\nsequence: baseline\n", `p.yaml:2:5: deployment "a" has no url`},
 		{"unknown protocol", "deployments:\n  - name: a\n    protocol: soap\n    url: x\n    model: m\nsequence: baseline\n", `p.yaml:3:15: deployment "a": unknown protocol "soap"`},
 		{"duplicate names", dep + "  - name: a\n    protocol: kserve-grpc\n    url: x:2\n    model: m\nsequence: baseline\n", `p.yaml:6:11: deployment name "a" is used twice (first at line 2)`},
@@ -134,6 +134,9 @@ func TestBadPlans(t *testing.T) {
 		{"response size without unit", dep + "    max_response_size: 64\nsequence: baseline\n", `p.yaml:6:24: deployment "a": max_response_size "64": 64 bytes is below 1 KiB: give a unit, for example 64MiB`},
 		{"response size unknown unit", dep + "    max_response_size: 64 megs\nsequence: baseline\n", `max_response_size "64 megs": size "64 megs": unknown unit "megs"`},
 		{"negative response size", dep + "    max_response_size: -1MB\nsequence: baseline\n", `size "-1MB" is negative`},
+		{"unknown gRPC transport", dep + "    grpc_transport: grpcio\nsequence: baseline\n", `p.yaml:6:21: deployment "a": grpc_transport "grpcio": want one of fast, grpc-go`},
+		{"gRPC transport over HTTP", "deployments:\n  - name: a\n    protocol: kserve-http\n    url: 127.0.0.1:1\n    model: m\n    grpc_transport: grpc-go\nsequence: baseline\n",
+			`p.yaml:6:21: deployment "a": grpc_transport grpc-go applies to protocol kserve-grpc, not kserve-http`},
 	}
 	for _, tt := range tests {
 		_, err := Parse("p.yaml", []byte(tt.yaml), env(nil))
@@ -217,6 +220,32 @@ func TestMaxResponseSize(t *testing.T) {
 		again, err := Parse("again.yaml", out, env(nil))
 		if err != nil || again.Deployments[0].MaxResponseSize != want {
 			t.Errorf("%s written as\n%s\nread back: %v", in, out, err)
+		}
+	}
+}
+
+// TestGRPCTransport: grpc_transport is kept through the written plan, and
+// left out when not given.
+func TestGRPCTransport(t *testing.T) {
+	for _, in := range []string{"", "fast", "grpc-go"} {
+		yaml := "deployments:\n  - name: a\n    protocol: kserve-grpc\n    url: 127.0.0.1:1\n    model: m\n"
+		if in != "" {
+			yaml += "    grpc_transport: " + in + "\n"
+		}
+		p, err := Parse("p.yaml", []byte(yaml+"sequence: baseline\n"), env(nil))
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		if got := p.Deployments[0].GRPCTransport; got != in {
+			t.Errorf("%q: read %q", in, got)
+		}
+		out, err := p.YAML()
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := Parse("again.yaml", out, env(nil))
+		if err != nil || again.Deployments[0].GRPCTransport != in || (in == "") == strings.Contains(string(out), "grpc_transport") {
+			t.Errorf("%q written as\n%s\nread back: %v", in, out, err)
 		}
 	}
 }

@@ -48,6 +48,7 @@ func schemaDocs() map[string]fieldDoc {
 		"deployments[].connect_timeout":   {description: "Timeout of establishing a connection, a Go duration such as 10s."},
 		"deployments[].connections":       {description: "gRPC: connections (HTTP/2 channels) the calls are spread over, round robin.", rules: atLeast1},
 		"deployments[].max_response_size": {description: "The largest response body or gRPC message accepted, in bytes or with a unit (64MiB, 100MB); a larger one is a malformed_response and no buffer grows past it. Default 64MiB; at least 1KiB."},
+		"deployments[].grpc_transport":    {enum: protocol.GRPCTransports, description: "kserve-grpc's implementation: fast (the default: our own HTTP/2 client, about half grpc-go's CPU per call, no allocation per call) or grpc-go (Google's, as most Go clients use it: to compare with, or to fall back on)."},
 		"deployments[].batching":          {description: "The deployment batches dynamically: the stress step runs against such deployments only."},
 		"deployments[].metrics_url":       {description: "The server's Prometheus metrics: a URL, auto (default: Triton's port 8002 on the server's host, else its statistics API) or off."},
 		"deployments[].kubernetes": {description: "The deployment's pods, watched around each step: restarts and OOM kills make a step invalid; CPU and memory from metrics.k8s.io.",

@@ -58,6 +58,33 @@ var tinyKinds = protocol.KServeKinds
 
 var yoloKinds = []protocol.Kind{protocol.KServeHTTP, protocol.KServeGRPC}
 
+// benchVariant is a protocol kind, and for gRPC a transport (empty: the
+// default, fast): named as kserve-grpc, or kserve-grpc/grpc-go.
+type benchVariant struct {
+	kind      protocol.Kind
+	transport string
+}
+
+func (v benchVariant) name() string {
+	if v.transport == "" {
+		return string(v.kind)
+	}
+	return string(v.kind) + "/" + v.transport
+}
+
+// variants lists kinds, and kserve-grpc's grpc-go transport beside the
+// fast one.
+func variants(kinds []protocol.Kind) []benchVariant {
+	var out []benchVariant
+	for _, k := range kinds {
+		out = append(out, benchVariant{kind: k})
+		if k == protocol.KServeGRPC {
+			out = append(out, benchVariant{kind: k, transport: protocol.GRPCTransportGo})
+		}
+	}
+	return out
+}
+
 // BenchmarkCall is the load engine's hot path, one worker: send a prepared
 // request, check the answer against the model's metadata in place.
 func BenchmarkCall(b *testing.B) {
@@ -65,9 +92,9 @@ func BenchmarkCall(b *testing.B) {
 		model string
 		kinds []protocol.Kind
 	}{{"tiny", tinyKinds}, {"yolo", yoloKinds}} {
-		for _, kind := range m.kinds {
-			b.Run(m.model+"/"+string(kind), func(b *testing.B) {
-				c, p, md := benchClient(b, kind, m.model, protocol.Options{})
+		for _, v := range variants(m.kinds) {
+			b.Run(m.model+"/"+v.name(), func(b *testing.B) {
+				c, p, md := benchClient(b, v.kind, m.model, protocol.Options{GRPCTransport: v.transport})
 				caller := c.NewCaller(protocol.NewChecker(md, nil))
 				defer caller.Close()
 				ctx, cancel := context.WithCancel(context.Background()) // as the engine's
@@ -93,22 +120,23 @@ func BenchmarkCall(b *testing.B) {
 
 // BenchmarkCallParallel is 64 workers on the tiny model, as in the peers'
 // comparison (bench/peers.sh), with the gRPC calls over 1, 2 or 4
-// connections.
+// connections, on the fast transport and on grpc-go.
 func BenchmarkCallParallel(b *testing.B) {
 	const workers = 64
 	type variant struct {
-		kind  protocol.Kind
+		benchVariant
 		conns int
 	}
-	variants := []variant{{protocol.KServeHTTP, 0}, {protocol.KServeHTTPJSON, 0},
-		{protocol.KServeGRPC, 1}, {protocol.KServeGRPC, 2}, {protocol.KServeGRPC, 4}}
+	grpc, grpcGo := benchVariant{kind: protocol.KServeGRPC}, benchVariant{kind: protocol.KServeGRPC, transport: protocol.GRPCTransportGo}
+	variants := []variant{{benchVariant{kind: protocol.KServeHTTP}, 0}, {benchVariant{kind: protocol.KServeHTTPJSON}, 0},
+		{grpc, 1}, {grpc, 2}, {grpc, 4}, {grpcGo, 1}, {grpcGo, 2}, {grpcGo, 4}}
 	for _, v := range variants {
-		name := string(v.kind)
+		name := v.name()
 		if v.conns > 0 {
 			name += fmt.Sprintf("/conns=%d", v.conns)
 		}
 		b.Run(name, func(b *testing.B) {
-			c, p, md := benchClient(b, v.kind, "tiny", protocol.Options{MaxConns: workers, Connections: v.conns})
+			c, p, md := benchClient(b, v.kind, "tiny", protocol.Options{MaxConns: workers, Connections: v.conns, GRPCTransport: v.transport})
 			check := protocol.NewChecker(md, nil)
 			b.ReportAllocs()
 			b.SetParallelism((workers + 1) / 2) // GOMAXPROCS 2 on the reference machine
@@ -132,9 +160,9 @@ func BenchmarkCallParallel(b *testing.B) {
 // BenchmarkInfer is the full decode (Infer and ValidateResponse), as the
 // check command and the engine before Caller used it.
 func BenchmarkInfer(b *testing.B) {
-	for _, kind := range tinyKinds {
-		b.Run("tiny/"+string(kind), func(b *testing.B) {
-			c, p, md := benchClient(b, kind, "tiny", protocol.Options{})
+	for _, v := range variants(tinyKinds) {
+		b.Run("tiny/"+v.name(), func(b *testing.B) {
+			c, p, md := benchClient(b, v.kind, "tiny", protocol.Options{GRPCTransport: v.transport})
 			ctx := context.Background()
 			b.ReportAllocs()
 			start := cpuTime()
