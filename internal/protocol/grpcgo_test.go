@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
 	"math/big"
 	"net"
 	"reflect"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/inferbench/inferbench/internal/kserve"
@@ -255,5 +257,36 @@ func TestGRPCGoTLS(t *testing.T) {
 			}
 			t.Log(out.Err)
 		})
+	}
+}
+
+// TestClassifyGRPCGoWords: grpc-go's status errors, raw or as
+// ServerErrors with grpc-go's words, fall in the classes the fast
+// transport's failures do.
+func TestClassifyGRPCGoWords(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{status.Error(codes.Internal, "injected failure"), classes.ClassGRPCStatus},
+		{fmt.Errorf("ModelInfer: %w", status.Error(codes.DeadlineExceeded, "context deadline exceeded")), classes.ClassTimeout},
+		{status.Error(codes.Canceled, "context canceled"), classes.ClassCanceled},
+		{status.Error(codes.Unavailable, `connection error: desc = "transport: Error while dialing: dial tcp 127.0.0.1:1: connect: connection refused"`), classes.ClassConnectionRefused},
+		{&protocol.ServerError{GRPCCode: codes.Unavailable, Message: "error reading from server: EOF"}, classes.ClassConnectionReset},
+		{&protocol.ServerError{GRPCCode: codes.Unavailable, Message: `connection error: desc = "error reading server preface: read tcp 127.0.0.1:5->127.0.0.1:6: read: connection reset by peer"`}, classes.ClassConnectionReset},
+		{&protocol.ServerError{GRPCCode: codes.Unavailable, Message: `connection error: desc = "transport: authentication handshake failed: tls: failed to verify certificate: x509: certificate signed by unknown authority"`}, classes.ClassTLS},
+		{&protocol.ServerError{GRPCCode: codes.Unavailable, Message: `connection error: desc = "transport: authentication handshake failed: tls: first record does not look like a TLS handshake"`}, classes.ClassTLS},
+		{&protocol.ServerError{GRPCCode: codes.Unavailable, Message: `connection error: desc = "transport: Error while dialing: dial tcp 10.0.0.1:8001: i/o timeout"`}, classes.ClassTimeout},
+		{&protocol.ServerError{GRPCCode: codes.ResourceExhausted, Message: "grpc: received message larger than max (5000000 vs. 4194304)"}, classes.ClassGRPCStatus}, // the server's limit
+		{&protocol.ServerError{GRPCCode: codes.InvalidArgument, Message: "tls: is a model name here"}, classes.ClassGRPCStatus},
+	} {
+		if got := classOf(tc.err); got != tc.want {
+			t.Errorf("%v: %s, want %s", tc.err, got, tc.want)
+		}
+	}
+	// A connect timeout keeps its words; an expired deadline is one group.
+	_, msg := protocol.Classify(&protocol.ServerError{GRPCCode: codes.Unavailable, Message: "dial tcp 10.0.0.1:8001: i/o timeout"})
+	if !strings.Contains(msg, "i/o timeout") {
+		t.Errorf("connect timeout worded %q", msg)
 	}
 }
