@@ -37,7 +37,13 @@ against the metadata and, for the reference server, against the inputs' fingerpr
 			if err := plan.CheckGRPCTransport(protocol.KServeGRPC, o.GRPCTransport); err != nil {
 				return fmt.Errorf("--grpc-transport %w", err)
 			}
+			if err := checkAuthority(o.Authority); err != nil {
+				return err
+			}
 			if !o.Reference {
+				if err := plan.CheckTLS(protocol.Kind(o.Protocol), o.URL, o.TLS); err != nil {
+					return fmt.Errorf("--url %s: %w", o.URL, err)
+				}
 				// user:password@ in --url: Basic credentials, never printed.
 				e, err := plan.CheckURL(protocol.Kind(o.Protocol), o.URL)
 				if err != nil {
@@ -54,7 +60,7 @@ against the metadata and, for the reference server, against the inputs' fingerpr
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&o.Reference, "reference", false, "start the reference server in-process and check all protocols against it")
-	fl.StringVar(&o.URL, "url", "", "server URL (http://host:port for HTTP, host:port for gRPC)")
+	fl.StringVar(&o.URL, "url", "", "server URL (http://host:port or https://host:port for HTTP, host:port or grpcs://host:port for gRPC)")
 	fl.StringVar(&o.Protocol, "protocol", string(protocol.KServeHTTP), "protocol: kserve-http|kserve-http-json|kserve-grpc")
 	fl.StringVar(&o.Model, "model", "yolov8n", "model name")
 	fl.StringVar(&o.Version, "model-version", "", "model version (empty: the server's choice)")
@@ -63,6 +69,8 @@ against the metadata and, for the reference server, against the inputs' fingerpr
 	fl.StringArrayVarP(&headers, "header", "H", nil, `header "Name: value" sent with every call (gRPC metadata for gRPC; repeatable)`)
 	fl.StringVar(&maxResponseSize, "max-response-size", "", maxResponseSizeHelp)
 	fl.StringVar(&o.GRPCTransport, "grpc-transport", protocol.GRPCTransportFast, grpcTransportHelp)
+	addTLSFlags(fl, &o.TLS, true)
+	fl.StringVar(&o.Authority, "authority", "", authorityHelp)
 	fl.DurationVar(&o.ServiceTime, "service-time", 10*time.Millisecond, "with --reference: the emulated service time")
 	return cmd
 }

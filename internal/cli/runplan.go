@@ -16,6 +16,7 @@ import (
 	"github.com/inferbench/inferbench/internal/report"
 	"github.com/inferbench/inferbench/internal/result"
 	"github.com/inferbench/inferbench/internal/session"
+	"github.com/inferbench/inferbench/internal/tlsconf"
 )
 
 // runFlags are the flags of `inferbench run`.
@@ -39,6 +40,8 @@ type runFlags struct {
 	// grpcTransport applies to the kserve-grpc deployments that set no
 	// grpc_transport.
 	grpcTransport string
+	// tls fills the TLS settings the TLS deployments leave out.
+	tls tlsconf.Client
 }
 
 func newRunCommand() *cobra.Command {
@@ -76,6 +79,10 @@ See 'inferbench schema' for the plan format, and examples/plan.yaml.`,
 	fl.StringVar(&f.exportRequests, "export-requests", "", "write one JSON line per measured request (not warmup) to this file: times, latency, status, error class, bytes (see docs/results.md); appended to with --resume")
 	fl.StringVar(&f.maxResponseSize, "max-response-size", "", "for the deployments that set no max_response_size: "+maxResponseSizeHelp)
 	fl.StringVar(&f.grpcTransport, "grpc-transport", "", "for the kserve-grpc deployments that set no grpc_transport: "+grpcTransportHelp)
+	addTLSFlags(fl, &f.tls, false)
+	for _, name := range []string{"ca-cert", "cert", "key", "insecure-skip-verify"} {
+		fl.Lookup(name).Usage += " (for the deployments that use TLS and set no tls: " + strings.ReplaceAll(name, "-", "_") + " of their own)"
+	}
 	return cmd
 }
 
@@ -106,6 +113,9 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 		}
 		if d.GRPCTransport == "" && d.Protocol == string(protocol.KServeGRPC) {
 			d.GRPCTransport = f.grpcTransport
+		}
+		if err := fillTLS(d, f.tls); err != nil {
+			return planError(err)
 		}
 	}
 	text, _ := plan.ReadFile(path)
@@ -204,3 +214,22 @@ distribution and each run's timeline when the file has them.`,
 
 // writeReport renders f to path, or to stdout (in colour on a terminal)
 // when path is empty.
+// fillTLS gives a deployment that uses TLS the settings of the flags it
+// does not set itself; a plain-text deployment is left alone.
+func fillTLS(d *plan.Deployment, flags tlsconf.Client) error {
+	if !d.UsesTLS() {
+		return nil
+	}
+	t := &d.TLS
+	if t.CACert == "" {
+		t.CACert = flags.CACert
+	}
+	if t.Cert == "" && t.Key == "" {
+		t.Cert, t.Key = flags.Cert, flags.Key
+	}
+	t.InsecureSkipVerify = t.InsecureSkipVerify || flags.InsecureSkipVerify
+	if err := t.Check(); err != nil {
+		return fmt.Errorf("deployment %q: %w", d.Name, err)
+	}
+	return nil
+}

@@ -187,6 +187,11 @@ func runSweep(cmd *cobra.Command, args []string, f *sweepFlags) error {
 		if p, err = plan.LoadFile(args[0], nil); err != nil {
 			return planError(err)
 		}
+		for i := range p.Deployments {
+			if err := fillTLS(&p.Deployments[i], f.tls); err != nil {
+				return planError(err)
+			}
+		}
 		text, _ := plan.ReadFile(args[0])
 		o.Plan, o.MustOpen = &result.PlanInfo{Path: args[0], Text: p.RedactText(string(text))}, false
 	default:

@@ -20,6 +20,7 @@ import (
 	"github.com/inferbench/inferbench/internal/protocol"
 	"github.com/inferbench/inferbench/internal/report"
 	"github.com/inferbench/inferbench/internal/session"
+	"github.com/inferbench/inferbench/internal/tlsconf"
 )
 
 // endpointFlags name one endpoint, what to send it, and where the report
@@ -45,6 +46,34 @@ type endpointFlags struct {
 	flags                               *pflag.FlagSet // to tell a flag given from its default
 	maxResponseSize                     string
 	grpcTransport                       string
+	tls                                 tlsconf.Client
+	authority                           string
+}
+
+// addTLSFlags adds the TLS flags, and --tls when withEnable (a plan's
+// deployments say for themselves whether they use TLS).
+func addTLSFlags(fl *pflag.FlagSet, t *tlsconf.Client, withEnable bool) {
+	if withEnable {
+		fl.BoolVar(&t.Enabled, "tls", false, "TLS for a host:port address (https:// and grpcs:// URLs are TLS already; any TLS flag below turns it on too)")
+	}
+	fl.StringVar(&t.CACert, "ca-cert", "", "TLS: a PEM file of the CA certificates to trust instead of the system's")
+	fl.StringVar(&t.Cert, "cert", "", "TLS: the client certificate (PEM) for servers that require one (mutual TLS); needs --key")
+	fl.StringVar(&t.Key, "key", "", "TLS: the client certificate's private key (PEM)")
+	fl.BoolVar(&t.InsecureSkipVerify, "insecure-skip-verify", false, "TLS: accept any server certificate (encrypted, but the server is not authenticated; every report warns)")
+	if withEnable {
+		fl.StringVar(&t.ServerName, "server-name", "", "TLS: the name sent (SNI) and checked against the server's certificate, instead of the URL's host")
+	}
+}
+
+// authorityHelp is the help of --authority.
+const authorityHelp = "gRPC: the :authority sent instead of the address's host:port (grpcurl's -authority), e.g. for an ingress that routes by host; for HTTP the Host header. -H 'Host: x' does the same unless --authority is given"
+
+// checkAuthority checks --authority.
+func checkAuthority(a string) error {
+	if a != "" && (strings.TrimSpace(a) != a || strings.ContainsAny(a, " /\\\t")) {
+		return fmt.Errorf("--authority %q: want host or host:port", a)
+	}
+	return nil
 }
 
 // maxResponseSizeHelp is the help of --max-response-size, the same on
@@ -70,7 +99,7 @@ func responseSize(s string) (int64, error) {
 
 func addEndpointFlags(fl *pflag.FlagSet, f *endpointFlags) {
 	f.flags = fl
-	fl.StringVar(&f.url, "url", "", "server URL: http://host:port or host:port (required)")
+	fl.StringVar(&f.url, "url", "", "server URL: http://host:port, https://host:port, host:port; for gRPC host:port, grpcs://host:port (TLS) (required)")
 	fl.StringVar(&f.protocol, "protocol", string(protocol.KServeHTTP), "kserve-http|kserve-http-json|kserve-grpc|nim-http|http-json")
 	fl.StringVar(&f.model, "model", "", "model name (required)")
 	fl.StringVar(&f.version, "model-version", "", "model version (empty: the server's choice)")
@@ -87,6 +116,8 @@ func addEndpointFlags(fl *pflag.FlagSet, f *endpointFlags) {
 	fl.IntVar(&f.connections, "connections", protocol.DefaultConnections, "gRPC: connections (HTTP/2 channels) the calls are spread over, round robin")
 	fl.StringVar(&f.maxResponseSize, "max-response-size", "", maxResponseSizeHelp)
 	fl.StringVar(&f.grpcTransport, "grpc-transport", protocol.GRPCTransportFast, grpcTransportHelp)
+	addTLSFlags(fl, &f.tls, true)
+	fl.StringVar(&f.authority, "authority", "", authorityHelp)
 	fl.StringVar(&f.format, "format", "text", "report format: "+strings.Join(report.Formats, "|"))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file instead of standard output")
 	fl.StringVar(&f.results, "results", "", "also keep the result file (JSON, inferbench.result/v2) here, rewritten after every level")
@@ -154,6 +185,13 @@ func (f *endpointFlags) deployment() (plan.Deployment, error) {
 	if f.grpcTransport != protocol.GRPCTransportFast {
 		d.GRPCTransport = f.grpcTransport
 	}
+	if err := plan.CheckTLS(kind, f.url, f.tls); err != nil {
+		return d, fmt.Errorf("--url %s: %w", f.url, err)
+	}
+	if err := checkAuthority(f.authority); err != nil {
+		return d, err
+	}
+	d.TLS, d.Authority = f.tls, f.authority
 	if f.kube != (kube.Target{}) {
 		k := f.kube
 		d.Kubernetes = &plan.Kubernetes{Namespace: k.Namespace, Selector: k.Selector, Deployment: k.Deployment, Service: k.Service, Context: k.Context}

@@ -23,6 +23,7 @@ import (
 	"github.com/inferbench/inferbench/internal/refserver"
 	"github.com/inferbench/inferbench/internal/sanitize"
 	"github.com/inferbench/inferbench/internal/session"
+	"github.com/inferbench/inferbench/internal/tlsconf"
 )
 
 // Options say what to check; errors name the check command's flags.
@@ -43,6 +44,10 @@ type Options struct {
 	GRPCTransport string
 	// ServiceTime is the reference server's emulated service time.
 	ServiceTime time.Duration
+	// TLS and Authority: how the endpoint is reached and named (see
+	// plan.Deployment).
+	TLS       tlsconf.Client
+	Authority string
 }
 
 // Endpoint is one endpoint to check.
@@ -183,7 +188,8 @@ func formatMs(d time.Duration) string {
 func Check(ctx context.Context, e Endpoint, o Options) *Result {
 	r := &Result{Endpoint: e, Health: "-", Metadata: "-", Config: "-", Outputs: "-"}
 	d := plan.Deployment{Name: string(e.Kind), Protocol: string(e.Kind), URL: e.URL, Model: o.Model, Version: o.Version,
-		Timeout: o.Timeout, Headers: map[string]string{}, MetricsURL: session.MetricsOff, MaxResponseSize: o.MaxResponseSize}
+		Timeout: o.Timeout, Headers: map[string]string{}, MetricsURL: session.MetricsOff, MaxResponseSize: o.MaxResponseSize,
+		TLS: o.TLS, Authority: o.Authority}
 	for k, v := range o.Headers {
 		d.Headers[k] = v
 	}

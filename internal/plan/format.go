@@ -40,6 +40,9 @@ type fileDeployment struct {
 	MaxResponseSize size `yaml:"max_response_size,omitempty"`
 	// GRPCTransport chooses kserve-grpc's implementation: fast or grpc-go.
 	GRPCTransport string `yaml:"grpc_transport,omitempty"`
+	// TLS and Authority: how the server is reached and named.
+	TLS       fileTLS `yaml:"tls,omitempty"`
+	Authority string  `yaml:"authority,omitempty"`
 }
 
 // fileHTTP is protocol.HTTPOptions with the file's keys. Its fields are

@@ -18,6 +18,7 @@ import (
 	"github.com/inferbench/inferbench/internal/bytesize"
 	"github.com/inferbench/inferbench/internal/load"
 	"github.com/inferbench/inferbench/internal/protocol"
+	"github.com/inferbench/inferbench/internal/tlsconf"
 )
 
 // Error is a problem in a plan file, placed at its line and column.
@@ -188,7 +189,8 @@ var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 func (p *parser) deployment(f *fileDeployment) (Deployment, error) {
 	what := fmt.Sprintf("deployment %q", f.Name)
 	d := Deployment{Name: f.Name, Protocol: f.Protocol, URL: f.URL, Model: f.Model, Version: f.Version, Batching: f.Batching,
-		MetricsURL: f.MetricsURL, Inputs: f.Inputs, Kubernetes: f.Kubernetes, HTTP: protocol.HTTPOptions(f.HTTP)}
+		MetricsURL: f.MetricsURL, Inputs: f.Inputs, Kubernetes: f.Kubernetes, HTTP: protocol.HTTPOptions(f.HTTP),
+		TLS: tlsconf.Client(f.TLS), Authority: f.Authority}
 	kind := protocol.Kind(d.Protocol)
 	if !slices.Contains(protocol.Kinds, kind) {
 		return d, p.errorf(p.node(&f.Protocol), "%s: unknown protocol %q (want one of %s)", what, d.Protocol, kindsList())
@@ -239,6 +241,14 @@ func (p *parser) deployment(f *fileDeployment) (Deployment, error) {
 		if err := p.http(&f.HTTP, n, what, kind); err != nil {
 			return d, err
 		}
+	}
+	if n := p.node(&f.TLS); n != nil {
+		if err := CheckTLS(kind, f.URL, d.TLS); err != nil {
+			return d, p.errorf(n, "%s tls: %v", what, err)
+		}
+	}
+	if n := p.node(&f.Authority); n != nil && (strings.TrimSpace(f.Authority) == "" || strings.ContainsAny(f.Authority, " /\t")) {
+		return d, p.errorf(n, "%s authority %q: want host or host:port", what, f.Authority)
 	}
 	return d, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/inferbench/inferbench/internal/protocol"
+	"github.com/inferbench/inferbench/internal/tlsconf"
 )
 
 // Plan is a checked plan.
@@ -64,6 +65,11 @@ type Deployment struct {
 	// GRPCTransport chooses kserve-grpc's implementation:
 	// protocol.GRPCTransportFast (also when empty) or GRPCTransportGo.
 	GRPCTransport string
+	// TLS are the TLS settings (UsesTLS says whether TLS is on).
+	TLS tlsconf.Client
+	// Authority is gRPC's :authority (and the HTTP Host header) when it
+	// is not the URL's host:port, as grpcurl's -authority.
+	Authority string
 }
 
 // Inputs say what a deployment is sent.

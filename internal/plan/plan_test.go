@@ -113,7 +113,7 @@ func TestBadPlans(t *testing.T) {
 		{"syntax", "deployments: [\n", "p.yaml:1:1: YAML syntax"},
 		{"empty", "", "the plan is empty"},
 		{"unknown top key", dep + "sequence: baseline\ncolour: red\n", `p.yaml:7:1: unknown key "colour" in the plan`},
-		{"unknown deployment key", "deployments:\n  - name: a\n    protocl: kserve-grpc\n", `p.yaml:3:5: unknown key "protocl" in deployment "a" (allowed: name, protocol, url, model, version, timeout, headers, batching, metrics_url, inputs, http, kubernetes, connect_timeout, connections, max_response_size, grpc_transport); did you mean protocol?`},
+		{"unknown deployment key", "deployments:\n  - name: a\n    protocl: kserve-grpc\n", `p.yaml:3:5: unknown key "protocl" in deployment "a" (allowed: name, protocol, url, model, version, timeout, headers, batching, metrics_url, inputs, http, kubernetes, connect_timeout, connections, max_response_size, grpc_transport, tls, authority); did you mean protocol?`},
 		{"missing url", "deployments:\n  - name: a\n    protocol: kserve-grpc\n    model: m\nsequence: baseline\n", `p.yaml:2:5: deployment "a" has no url`},
 		{"unknown protocol", "deployments:\n  - name: a\n    protocol: soap\n    url: x\n    model: m\nsequence: baseline\n", `p.yaml:3:15: deployment "a": unknown protocol "soap"`},
 		{"duplicate names", dep + "  - name: a\n    protocol: kserve-grpc\n    url: x:2\n    model: m\nsequence: baseline\n", `p.yaml:6:11: deployment name "a" is used twice (first at line 2)`},

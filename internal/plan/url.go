@@ -30,8 +30,8 @@ type Endpoint struct {
 
 // CheckURL checks a deployment's URL for its protocol kind, before
 // anything is sent: the HTTP kinds take http://host[:port][/path] or
-// https://... (host[:port] alone meaning http), gRPC takes host:port or
-// grpc://host:port. Either may carry user:password@ before the host: it
+// https://... (host[:port] alone meaning http), gRPC takes host:port,
+// grpc://host:port or grpcs://host:port. Either may carry user:password@ before the host: it
 // becomes HTTP Basic credentials and is redacted from the URL. Errors
 // never quote the password.
 func CheckURL(kind protocol.Kind, raw string) (Endpoint, error) {
@@ -99,20 +99,27 @@ func httpURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// grpcURL parses a gRPC address: host:port or grpc://host:port, with
-// user information only in the second form.
+// grpcURL parses a gRPC address: host:port, grpc://host:port or (TLS)
+// grpcs://host:port, with user information only in the forms with a
+// scheme.
 func grpcURL(raw string) (*url.URL, error) {
 	rest, hasScheme := strings.CutPrefix(raw, "grpc://")
+	if !hasScheme {
+		rest, hasScheme = strings.CutPrefix(raw, "grpcs://")
+	}
 	switch {
 	case strings.Contains(rest, "://"):
 		scheme, _, _ := strings.Cut(rest, "://")
-		return nil, fmt.Errorf("scheme %q: gRPC takes host:port or grpc://host:port", scheme)
+		return nil, fmt.Errorf("scheme %q: gRPC takes host:port, grpc://host:port or grpcs://host:port (TLS)", scheme)
 	case strings.Contains(rest, "@") && !hasScheme:
 		return nil, errors.New("credentials in a gRPC address need the grpc:// form: grpc://user:password@host:port")
 	}
 	u, err := url.Parse("grpc://" + rest)
 	if err != nil {
 		return nil, unquoted(err)
+	}
+	if strings.HasPrefix(raw, "grpcs://") {
+		u.Scheme = "grpcs" // kept in the URL shown (Redacted)
 	}
 	if u.Path != "" || u.RawQuery != "" || u.Fragment != "" {
 		return nil, errors.New("a gRPC address is host:port, without a path")

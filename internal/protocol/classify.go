@@ -13,6 +13,7 @@ import (
 
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/measure"
+	"github.com/inferbench/inferbench/internal/transport"
 )
 
 // ValidationError is a response that decoded but does not answer the
@@ -76,6 +77,8 @@ func Classify(err error) (class, message string) {
 	switch {
 	case errors.As(err, &ve):
 		return measure.ClassValidation, message
+	case transport.IsTLS(err):
+		return measure.ClassTLS, message
 	case errors.As(err, &me):
 		return measure.ClassMalformed, message
 	case errors.As(err, &se):

@@ -54,24 +54,32 @@ type grpcSlot struct {
 }
 
 func newGRPCClient(opts Options) (*grpcClient, error) {
-	target := strings.TrimPrefix(opts.URL, "grpc://")
-	if target == "" {
-		return nil, fmt.Errorf("no server address")
-	}
-	if strings.Contains(target, "://") {
-		return nil, fmt.Errorf("server address %q: use host:port or grpc://host:port", opts.URL)
-	}
-	if _, _, err := net.SplitHostPort(target); err != nil {
-		return nil, fmt.Errorf("server address %q: %w", opts.URL, err)
-	}
-	md, err := grpcMetadata(opts.Headers)
+	target, withTLS, err := grpcTarget(opts)
 	if err != nil {
 		return nil, err
 	}
+	md, host, err := grpcMetadata(opts.Headers)
+	if err != nil {
+		return nil, err
+	}
+	// :authority is --authority, else a Host header (as grpcurl and curl
+	// take -H Host:), else the address.
+	authority := opts.Authority
+	if authority == "" {
+		authority = host
+	}
+	if authority == "" {
+		authority = target
+	}
 	c := &grpcClient{
-		opts: opts, authority: target, metadata: md,
+		opts: opts, authority: authority, metadata: md,
 		dialer: transport.Dialer{Addr: target, Timeout: opts.ConnectTimeout, Net: net.Dialer{KeepAlive: 30 * time.Second}},
 		slots:  make([]grpcSlot, opts.Connections),
+	}
+	if withTLS {
+		// The name checked is the authority's host, as grpc-go and
+		// grpcurl do, unless the TLS settings name one.
+		c.dialer.TLS = clientTLS(opts.TLS, hostOf(authority), alpnH2)
 	}
 	c.inferHead = c.headerBlock(pb.GRPCInferenceService_ModelInfer_FullMethodName)
 	if len(c.inferHead) > h2.DefaultFrameSize/2 {
@@ -81,28 +89,36 @@ func newGRPCClient(opts Options) (*grpcClient, error) {
 }
 
 // grpcMetadata checks and renders the options' headers as gRPC metadata:
-// lower-case keys, values of "-bin" keys in base64, no reserved names.
-func grpcMetadata(headers map[string]string) ([]transport.HeaderField, error) {
+// lower-case keys, values of "-bin" keys in base64, no reserved names. A
+// Host header is not metadata: it is returned apart, as the :authority
+// it stands for.
+func grpcMetadata(headers map[string]string) (md []transport.HeaderField, host string, err error) {
 	names := make([]string, 0, len(headers))
 	for k := range headers {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	var md []transport.HeaderField
 	for _, k := range names {
 		key, v := strings.ToLower(k), headers[k]
+		if key == "host" {
+			if !transport.ValidHeader(key, v) || v == "" {
+				return nil, "", fmt.Errorf("header Host %q: not a valid authority", v)
+			}
+			host = v
+			continue
+		}
 		if strings.HasSuffix(key, "-bin") {
 			v = base64.RawStdEncoding.EncodeToString([]byte(v))
 		}
 		switch {
 		case !transport.ValidHeader(key, v) || strings.HasPrefix(key, ":"):
-			return nil, fmt.Errorf("metadata %q: not a valid gRPC metadata key and value", k)
+			return nil, "", fmt.Errorf("metadata %q: not a valid gRPC metadata key and value", k)
 		case strings.HasPrefix(key, "grpc-") || key == "content-type" || key == "te" || key == "user-agent":
-			return nil, fmt.Errorf("metadata %q is reserved to the client", k)
+			return nil, "", fmt.Errorf("metadata %q is reserved to the client", k)
 		}
 		md = append(md, transport.HeaderField{Name: key, Value: v})
 	}
-	return md, nil
+	return md, host, nil
 }
 
 // headerBlock renders the HPACK block of a call to method, but for its

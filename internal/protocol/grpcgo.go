@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"net"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -45,34 +44,36 @@ type grpcGoClient struct {
 var goBackoff = backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second}
 
 func newGRPCGoClient(opts Options) (*grpcGoClient, error) {
-	target, tlsConfig := opts.URL, opts.TLS
-	switch {
-	case strings.HasPrefix(target, "grpcs://"):
-		target = strings.TrimPrefix(target, "grpcs://")
-		if tlsConfig == nil {
-			tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12} // the system's roots
-		}
-	case strings.HasPrefix(target, "grpc://"):
-		target = strings.TrimPrefix(target, "grpc://")
-	}
-	if target == "" {
-		return nil, fmt.Errorf("no server address")
-	}
-	if strings.Contains(target, "://") {
-		return nil, fmt.Errorf("server address %q: use host:port or grpc://host:port", opts.URL)
-	}
-	if _, _, err := net.SplitHostPort(target); err != nil {
-		return nil, fmt.Errorf("server address %q: %w", opts.URL, err)
-	}
-	if _, err := grpcMetadata(opts.Headers); err != nil { // the same checks as the fast transport's
+	// The same address forms, metadata checks, :authority (--authority,
+	// else a Host header) and TLS configuration as the fast transport's.
+	target, withTLS, err := grpcTarget(opts)
+	if err != nil {
 		return nil, err
+	}
+	_, host, err := grpcMetadata(opts.Headers)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Authority == "" {
+		opts.Authority = host
 	}
 	var md metadata.MD
 	for k, v := range opts.Headers {
+		if strings.EqualFold(k, "host") {
+			continue // the :authority
+		}
 		if md == nil {
 			md = metadata.MD{}
 		}
 		md.Append(strings.ToLower(k), v) // grpc-go encodes -bin values itself
+	}
+	var tlsConfig *tls.Config
+	if withTLS {
+		name := opts.Authority
+		if name == "" {
+			name = target
+		}
+		tlsConfig = clientTLS(opts.TLS, hostOf(name), alpnH2)
 	}
 	opts.TLS = tlsConfig
 	creds := insecure.NewCredentials()

@@ -36,11 +36,18 @@ type httpClient struct {
 var hopHeaders = []string{"Content-Length", "Transfer-Encoding", "Connection", kserve.HeaderContentLength}
 
 func newHTTPClient(opts Options) (*httpClient, error) {
-	base, err := httpBase(opts.URL)
+	raw := opts.URL
+	if opts.TLS != nil && raw != "" && !strings.Contains(raw, "://") {
+		raw = "https://" + raw // TLS settings for host:port (--tls)
+	}
+	base, err := httpBase(raw)
 	if err != nil {
 		return nil, err
 	}
 	u, _ := url.Parse(base) // httpBase checked it
+	if opts.TLS != nil && u.Scheme != "https" {
+		return nil, fmt.Errorf("server URL %q is plain text (http://), but TLS settings are given: use https://", opts.URL)
+	}
 	addr := u.Host
 	if u.Port() == "" {
 		port := "80"
@@ -51,9 +58,15 @@ func newHTTPClient(opts Options) (*httpClient, error) {
 	}
 	var tlsConfig *tls.Config
 	if u.Scheme == "https" {
-		tlsConfig = &tls.Config{ServerName: u.Hostname()}
+		// The name checked is the URL's host, whatever the Host header
+		// says (as curl does), unless the TLS settings name one.
+		tlsConfig = clientTLS(opts.TLS, u.Hostname(), alpnHTTP1)
 	}
-	fields := []transport.HeaderField{{Name: "Host", Value: u.Host}, {Name: "User-Agent", Value: "inferbench"}}
+	host := u.Host
+	if opts.Authority != "" {
+		host = opts.Authority
+	}
+	fields := []transport.HeaderField{{Name: "Host", Value: host}, {Name: "User-Agent", Value: "inferbench"}}
 	names := make([]string, 0, len(opts.Headers))
 	for k := range opts.Headers {
 		names = append(names, k)
@@ -66,6 +79,9 @@ func newHTTPClient(opts Options) (*httpClient, error) {
 		}
 		if slices.ContainsFunc(hopHeaders, func(h string) bool { return strings.EqualFold(h, k) }) {
 			return nil, fmt.Errorf("header %q is the client's to set", k)
+		}
+		if strings.EqualFold(k, "Host") && opts.Authority != "" {
+			continue // --authority wins, as over gRPC
 		}
 		if i := slices.IndexFunc(fields, func(f transport.HeaderField) bool { return strings.EqualFold(f.Name, k) }); i >= 0 {
 			fields[i].Value = v // Host, User-Agent

@@ -62,11 +62,15 @@ func Open(ctx context.Context, d plan.Deployment, o OpenOptions) (*Target, error
 	if timeout == 0 {
 		timeout = protocol.DefaultTimeout
 	}
+	tlsConfig, err := d.TLSConfig() // the CA, certificate and key files read
+	if err != nil {
+		return nil, &OpenError{Deployment: d.Name, Stage: StageClient, Err: fmt.Errorf("TLS settings: %w", err)}
+	}
 	// d.URL is as printed (a password redacted); the credentials are in
 	// the headers.
 	client, err := protocol.New(protocol.Options{Kind: protocol.Kind(d.Protocol), URL: plan.DialURL(d.URL), Timeout: timeout,
 		ConnectTimeout: d.ConnectTimeout, Headers: d.Headers, HTTP: d.HTTP, MaxConns: o.MaxInFlight, Connections: d.Connections,
-		MaxResponseSize: int(d.MaxResponseSize), GRPCTransport: d.GRPCTransport})
+		MaxResponseSize: int(d.MaxResponseSize), GRPCTransport: d.GRPCTransport, TLS: tlsConfig, Authority: d.Authority})
 	if err != nil {
 		return nil, &OpenError{Deployment: d.Name, Stage: StageClient, Err: err}
 	}

@@ -219,6 +219,9 @@ func (s *Session) openAll(ctx context.Context, sched Scheduler) error {
 		t.Pods, t.PodsLine = s.o.podWatch(ctx, d)
 		s.targets[d.Name] = t
 		s.Logf("Check %-16s ok: %s %s, model %s, %d bytes per request; %s; %s", d.Name, d.Protocol, d.URL, d.Model, t.PayloadB, t.WatchLine, t.PodsLine)
+		if d.TLS.InsecureSkipVerify && d.UsesTLS() {
+			s.Logf("WARNING %s: %s", d.Name, plan.InsecureNote)
+		}
 	}
 	return nil
 }
@@ -276,6 +279,9 @@ func (s *Session) Measure(ctx context.Context, t *Target, lvl Level, mo MeasureO
 	r.Step = mo.Step
 	if mo.Note != "" {
 		r.Note(mo.Note)
+	}
+	if t.Plan.TLS.InsecureSkipVerify && t.Plan.UsesTLS() {
+		r.Note(plan.InsecureNote)
 	}
 	return r
 }

@@ -26,7 +26,8 @@ func (d *Dialer) Bound(ctx context.Context, deadline time.Time) (context.Context
 
 // Dial opens a TCP connection, and runs the TLS handshake when the dialer
 // has a TLS configuration, within ctx (see Bound). raw is the TCP socket,
-// nil when it does not expose one.
+// nil when it does not expose one. A handshake that fails is a TLSError
+// naming the problem (an untrusted certificate, a plain-text port).
 func (d *Dialer) Dial(ctx context.Context) (nc net.Conn, raw net.Conn, err error) {
 	nc, err = d.Net.DialContext(ctx, "tcp", d.Addr)
 	if err != nil {
@@ -38,7 +39,7 @@ func (d *Dialer) Dial(ctx context.Context) (nc net.Conn, raw net.Conn, err error
 	tc := tls.Client(nc, d.TLS)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		nc.Close()
-		return nil, nil, err
+		return nil, nil, TLSProblem(d.Addr, err, ctx.Err() == nil) // a timeout stays one
 	}
 	return tc, nc, nil
 }

@@ -58,6 +58,7 @@ func Wrap(ctx context.Context, op string, err error, ctxFirst bool, timeout time
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("%s: %w", op, cerr)
 	}
+	err = TLSProblem("", err, false) // an alert from the server: a client certificate it wants
 	switch {
 	case IsMalformed(err):
 		return err
@@ -94,9 +95,14 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var oe *net.OpError
+	var (
+		oe *net.OpError
+		te *TLSError
+	)
 	msg := e.Err.Error()
 	switch {
+	case errors.As(e.Err, &te):
+		msg = te.Error()
 	case errors.As(e.Err, &oe) && oe.Err != nil:
 		msg = oe.Op
 		if oe.Net != "" {

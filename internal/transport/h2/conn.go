@@ -3,6 +3,7 @@ package h2
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -26,7 +27,8 @@ import (
 // a server repeats.
 type Conn struct {
 	nc    net.Conn
-	limit int // largest message received
+	limit int  // largest message received
+	tls   bool // over TLS, not h2c
 
 	// wmu serialises writes. Its holder also sends the control frames the
 	// reader queued (ACKs, window updates), so that the reader never waits
@@ -124,7 +126,16 @@ func Dial(ctx context.Context, d *transport.Dialer, deadline time.Time, limit in
 	if err != nil {
 		return nil, err
 	}
+	if tc, ok := nc.(*tls.Conn); ok {
+		// A server that chose another protocol than HTTP/2 is not a gRPC
+		// server; one that chose none may still speak it.
+		if p := tc.ConnectionState().NegotiatedProtocol; p != "" && p != "h2" {
+			nc.Close()
+			return nil, &transport.TLSError{Addr: d.Addr, Err: fmt.Errorf("the server chose %q, not HTTP/2 (ALPN h2): not a gRPC port (an HTTPS one?)", p)}
+		}
+	}
 	c := newConn(nc, limit)
+	c.tls = d.TLS != nil
 	b := append([]byte(nil), clientPreface...)
 	b = appendFrameHeader(b, 12, frameSettings, 0, 0)
 	b = appendSetting(b, settingEnablePush, 0)
@@ -310,7 +321,7 @@ func (c *Conn) setWriteDeadline(deadline time.Time, timeout time.Duration) error
 // readLoop reads every frame until the connection fails.
 func (c *Conn) readLoop() {
 	br := bufio.NewReaderSize(c.nc, 32<<10)
-	if err := firstAnswer(br); err != nil {
+	if err := firstAnswer(br, c.tls); err != nil {
 		c.fail(err)
 		return
 	}
@@ -358,7 +369,7 @@ func protocolError(format string, args ...any) error {
 }
 
 // errTLS is a plain-text connection answered with a TLS record.
-var errTLS = &transport.MalformedResponseError{Err: errors.New("the server answered with TLS: it wants gRPC over TLS, which inferbench does not speak yet (its gRPC is plain-text HTTP/2, h2c, only)")}
+var errTLS = &transport.TLSError{Err: errors.New("the server answered with TLS, the client spoke plain text (h2c): use grpcs://host:port, or --tls (tls: in a plan)")}
 
 // errHTTP1 is a connection answered in HTTP/1.x.
 var errHTTP1 = &transport.MalformedResponseError{Err: errors.New("the server answered in HTTP/1.x, not HTTP/2: not a gRPC port (an HTTP one?)")}
@@ -367,26 +378,35 @@ var errHTTP1 = &transport.MalformedResponseError{Err: errors.New("the server ans
 // word: what a TLS server does with a plain-text client, or a server that
 // is not HTTP/2. It wraps the cause without its net.OpError, whose
 // addresses would otherwise be all a message says (transport.Error).
-func closedFirst(err error) error {
+func closedFirst(err error, overTLS bool) error {
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Err != nil {
 		err = oe.Err
 	}
-	return fmt.Errorf("no HTTP/2 settings before the server closed the connection (a TLS port? inferbench's gRPC is plain-text h2c only): %w", err)
+	if overTLS {
+		return fmt.Errorf("no HTTP/2 settings before the server closed the connection (not a gRPC port?): %w", err)
+	}
+	return fmt.Errorf("no HTTP/2 settings before the server closed the connection (a TLS port? use grpcs:// or --tls): %w", err)
 }
 
 // firstAnswer looks at the first bytes the server answers with, for the
 // answers that are not HTTP/2 at all: TLS, HTTP/1.x, a close without a
-// word. Anything else is left to the frame reader.
-func firstAnswer(br *bufio.Reader) error {
+// word, a TLS alert (a client certificate the server wants). Anything
+// else is left to the frame reader.
+func firstAnswer(br *bufio.Reader, overTLS bool) error {
 	b, err := br.Peek(frameHeaderLen)
 	switch {
-	case transport.TLSRecord(b):
+	case !overTLS && transport.TLSRecord(b):
 		return errTLS
 	case len(b) >= 7 && string(b[:7]) == "HTTP/1.":
 		return errHTTP1
 	case len(b) == 0 && err != nil && !errors.Is(err, net.ErrClosed): // not closed by the client
-		return closedFirst(err)
+		if overTLS {
+			if te := transport.TLSProblem("", err, false); transport.IsTLS(te) {
+				return te
+			}
+		}
+		return closedFirst(err, overTLS)
 	}
 	return nil
 }

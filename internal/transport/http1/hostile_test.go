@@ -234,7 +234,7 @@ func TestTLSAnswer(t *testing.T) {
 		return nil
 	})
 	_, _, err := exchangeOnce(t, addr)
-	if !transport.IsMalformed(err) || !strings.Contains(err.Error(), "the server answered with TLS") || !strings.Contains(err.Error(), "https://") {
+	if !transport.IsTLS(err) || !strings.Contains(err.Error(), "the server answered with TLS") || !strings.Contains(err.Error(), "https://") {
 		t.Errorf("error %v, want one that says TLS and https://", err)
 	}
 }

@@ -54,7 +54,7 @@ type Response struct {
 var errLineTooLong = &transport.MalformedResponseError{Err: errors.New("a response header line exceeds 8 KiB")}
 
 // errTLS is a plain-text request answered with a TLS record.
-var errTLS = &transport.MalformedResponseError{Err: errors.New("the server answered with TLS, not plain HTTP: use an https:// URL")}
+var errTLS = &transport.TLSError{Err: errors.New("the server answered with TLS, the client spoke plain HTTP: use an https:// URL")}
 
 // readLine reads one line without its line end; the slice is valid until
 // the next read.
