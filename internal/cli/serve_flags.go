@@ -49,4 +49,7 @@ func registerServeFlags(fl *pflag.FlagSet, o *refserver.ServeOptions) {
 	fl.StringVar(&o.Preset, "preset", "", "serve a preset: "+strings.Join(refserver.Presets, "|")+" (the field guide's four deployments, each on its own ports)")
 	fl.IntVar(&o.BasePort, "base-port", 8000, "with --preset: pod i listens from base-port + 10 i (0 picks free ports)")
 	fl.Float64Var(&o.TimeScale, "time-scale", 1, "multiply every emulated time (slow motion > 1, for small machines)")
+	fl.StringVar(&o.TLS.Cert, "tls-cert", "", "serve HTTP and gRPC over TLS with this certificate (PEM; with --config or --preset, for the pods without a tls: of their own); metrics stay plain")
+	fl.StringVar(&o.TLS.Key, "tls-key", "", "the private key of --tls-cert (PEM)")
+	fl.StringVar(&o.TLS.ClientCA, "tls-client-ca", "", "require client certificates signed by these CAs (PEM): mutual TLS")
 }

@@ -2,12 +2,14 @@ package refserver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/inferbench/inferbench/internal/kserve"
+	"github.com/inferbench/inferbench/internal/tlsconf"
 )
 
 // Config declares a set of pods, each a Server on its own addresses with
@@ -28,6 +30,22 @@ type PodConfig struct {
 	MemoryLimit         int64
 	RestartTime         time.Duration
 	Models              []ModelConfig
+	// TLS serves HTTP and gRPC over TLS when it has a certificate.
+	TLS TLSFiles
+}
+
+// TLSFiles are a TLS server's PEM files: its certificate and key, and the
+// CA certificates of the clients it requires (mutual TLS), if any.
+type TLSFiles struct {
+	Cert, Key, ClientCA string
+}
+
+// Config reads the files; nil when no certificate is given.
+func (f TLSFiles) Config() (*tls.Config, error) {
+	if f == (TLSFiles{}) {
+		return nil, nil
+	}
+	return tlsconf.Server(f.Cert, f.Key, f.ClientCA)
 }
 
 // ModelConfig declares one model of a pod.
@@ -136,9 +154,14 @@ func (c Config) Build() ([]PodSpec, error) {
 			}
 			addrs[a] = p.Name
 		}
+		tlsConfig, err := p.TLS.Config()
+		if err != nil {
+			return nil, fmt.Errorf("pod %q: TLS: %w", p.Name, err)
+		}
 		spec := PodSpec{
-			Options: Options{Name: p.Name, MaxRequestSize: p.MaxRequestSize, HTTPAPI: p.HTTPAPI, MemoryLimit: p.MemoryLimit, RestartTime: p.RestartTime},
-			Addrs:   Addrs{HTTP: p.HTTP, GRPC: p.GRPC, Metrics: p.Metrics},
+			Options: Options{Name: p.Name, MaxRequestSize: p.MaxRequestSize, HTTPAPI: p.HTTPAPI, MemoryLimit: p.MemoryLimit, RestartTime: p.RestartTime,
+				TLS: tlsConfig},
+			Addrs: Addrs{HTTP: p.HTTP, GRPC: p.GRPC, Metrics: p.Metrics},
 		}
 		for _, m := range p.Models {
 			ms, err := m.Spec()

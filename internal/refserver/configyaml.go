@@ -246,6 +246,13 @@ func (d *yamlDecoder) pod(n *yaml.Node) PodConfig {
 		"memory_limit":     d.size(&p.MemoryLimit, "memory_limit"),
 		"restart_time":     d.duration(&p.RestartTime, "restart_time"),
 		"models":           func(m *yaml.Node) { p.Models = decodeList(d, m, "models", d.model) },
+		"tls": func(m *yaml.Node) {
+			d.mapping(m, "a pod's tls", fields{
+				"cert":      d.str(&p.TLS.Cert, "tls cert (file)"),
+				"key":       d.str(&p.TLS.Key, "tls key (file)"),
+				"client_ca": d.str(&p.TLS.ClientCA, "tls client_ca (file)"),
+			})
+		},
 	})
 	if p.Name == "" {
 		d.errorf(n, "a pod needs a name")

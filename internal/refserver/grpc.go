@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/peer"
@@ -24,10 +25,14 @@ import (
 // request size, far above grpc-go's 4 MiB default so that YOLO-sized
 // tensors pass.
 func (s *Server) NewGRPCServer() *grpc.Server {
-	g := grpc.NewServer(
+	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(int(s.maxBytes)),
 		grpc.MaxSendMsgSize(int(s.maxBytes)),
-	)
+	}
+	if s.tls != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(s.tls.Clone()))) // ALPN h2, added by credentials
+	}
+	g := grpc.NewServer(opts...)
 	pb.RegisterGRPCInferenceServiceServer(g, &grpcService{s: s})
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)

@@ -2,6 +2,7 @@ package refserver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -167,7 +168,14 @@ func (r *Running) serveLocked(ls listeners) {
 		}
 		hs := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 5 * time.Minute, ConnState: r.fresh.track}
 		r.httpServer = hs
-		serve(func() error { return hs.Serve(ls.http) })
+		l := ls.http
+		if r.s.tls != nil {
+			// HTTP/1.1 only, as Triton's HTTP endpoint: KServe clients speak it.
+			cfg := r.s.tls.Clone()
+			cfg.NextProtos = []string{"http/1.1"}
+			l = tls.NewListener(l, cfg)
+		}
+		serve(func() error { return hs.Serve(l) })
 	}
 	if ls.grpc != nil {
 		gs := r.s.NewGRPCServer()

@@ -69,11 +69,18 @@ func (p *Pod) WriteAddrs(out io.Writer, indent string) {
 			fmt.Fprintf(out, "%s%-8s %s%s\n", indent, what, url, note)
 		}
 	}
-	if p.API == APIPlain {
-		line("HTTP", p.HTTPAddr, "http://"+p.HTTPAddr, "   (plain API: POST /predict, GET /health)")
-	} else {
-		line("HTTP", p.HTTPAddr, "http://"+p.HTTPAddr, "")
+	httpScheme, grpcScheme, note := "http://", "", ""
+	if p.Server.tls != nil {
+		httpScheme, grpcScheme, note = "https://", "grpcs://", "   (TLS)"
+		if p.Server.tls.ClientCAs != nil {
+			note = "   (TLS, client certificates required)"
+		}
 	}
-	line("gRPC", p.GRPCAddr, p.GRPCAddr, "")
+	if p.API == APIPlain {
+		line("HTTP", p.HTTPAddr, httpScheme+p.HTTPAddr, "   (plain API: POST /predict, GET /health)"+note)
+	} else {
+		line("HTTP", p.HTTPAddr, httpScheme+p.HTTPAddr, note)
+	}
+	line("gRPC", p.GRPCAddr, grpcScheme+p.GRPCAddr, note)
 	line("metrics", p.MetricsAddr, "http://"+p.MetricsAddr+"/metrics", "")
 }

@@ -61,6 +61,9 @@ type ServeOptions struct {
 	ConfigFile, Preset string
 	BasePort           int // with Preset: pod i listens from BasePort + 10 i
 	TimeScale          float64
+	// TLS (--tls-cert, --tls-key, --tls-client-ca) applies to every pod
+	// that sets no tls of its own.
+	TLS TLSFiles
 }
 
 // singleModelFlags are the flags that declare the one pod of a server
@@ -93,6 +96,9 @@ func (o ServeOptions) Resolve() (Config, string, error) {
 		if err != nil {
 			return Config{}, "", err
 		}
+		if c, err = o.withTLS(c); err != nil {
+			return Config{}, "", err
+		}
 		return c.Scaled(o.TimeScale), "", nil
 	}
 	source := "--config " + o.ConfigFile
@@ -123,7 +129,27 @@ func (o ServeOptions) Resolve() (Config, string, error) {
 	if err != nil {
 		return Config{}, "", err
 	}
+	if c, err = o.withTLS(c); err != nil {
+		return Config{}, "", err
+	}
 	return c.Scaled(o.TimeScale), source, nil
+}
+
+// withTLS gives the TLS flags to the pods that set no tls of their own,
+// after checking that they can be read.
+func (o ServeOptions) withTLS(c Config) (Config, error) {
+	if o.TLS == (TLSFiles{}) {
+		return c, nil
+	}
+	if _, err := o.TLS.Config(); err != nil {
+		return Config{}, err
+	}
+	for i := range c.Pods {
+		if c.Pods[i].TLS == (TLSFiles{}) {
+			c.Pods[i].TLS = o.TLS
+		}
+	}
+	return c, nil
 }
 
 // presetTensors gives a preset's KServe models the Inputs and Outputs

@@ -2,6 +2,7 @@ package refserver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strings"
@@ -52,6 +53,10 @@ type Options struct {
 	// restarted by Kubernetes.
 	MemoryLimit int64
 	RestartTime time.Duration
+	// TLS, when set, serves HTTP (HTTP/1.1) and gRPC (HTTP/2) over TLS
+	// with this configuration: its certificate, and with ClientCAs mutual
+	// TLS. Metrics stay plain text, as Triton's. (tlsconf.Server builds it.)
+	TLS *tls.Config
 }
 
 // Server serves emulated models over HTTP and gRPC; see Listen.
@@ -61,7 +66,8 @@ type Server struct {
 	order    []string // model names in declaration order
 	maxBytes int64
 	httpAPI  string
-	bodies   sync.Pool // *bytes.Buffer for request bodies: a YOLO request is about 5 MB
+	tls      *tls.Config // nil: plain text
+	bodies   sync.Pool   // *bytes.Buffer for request bodies: a YOLO request is about 5 MB
 
 	memory      memoryBudget
 	restartTime time.Duration
@@ -78,7 +84,7 @@ func New(opts Options) (*Server, error) {
 	if len(opts.Models) == 0 {
 		return nil, errors.New("no models to serve")
 	}
-	s := &Server{name: opts.Name, models: map[string]*model{}, maxBytes: opts.MaxRequestSize, httpAPI: opts.HTTPAPI, restartTime: opts.RestartTime}
+	s := &Server{name: opts.Name, models: map[string]*model{}, maxBytes: opts.MaxRequestSize, httpAPI: opts.HTTPAPI, restartTime: opts.RestartTime, tls: opts.TLS}
 	if s.name == "" {
 		s.name = "pod"
 	}
