@@ -13,6 +13,9 @@ type Dialer struct {
 	TLS     *tls.Config // nil for a plain connection
 	Net     net.Dialer
 	Timeout time.Duration // the connect timeout
+	// Wrap, when set, wraps the TCP connection under the TLS layer (the
+	// HTTP/1.1 transport's idle probe reads through it).
+	Wrap func(net.Conn) net.Conn
 }
 
 // Bound returns ctx bounded by the connect timeout and by deadline, the
@@ -36,7 +39,11 @@ func (d *Dialer) Dial(ctx context.Context) (nc net.Conn, raw net.Conn, err error
 	if d.TLS == nil {
 		return nc, nc, nil
 	}
-	tc := tls.Client(nc, d.TLS)
+	under := nc
+	if d.Wrap != nil {
+		under = d.Wrap(nc)
+	}
+	tc := tls.Client(under, d.TLS)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		nc.Close()
 		return nil, nil, TLSProblem(d.Addr, err, ctx.Err() == nil) // a timeout stays one

@@ -3,6 +3,7 @@ package http1
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"net"
 	"sync"
 	"syscall"
@@ -25,10 +26,12 @@ const probeIdleAfter = time.Second
 
 // conn is one HTTP/1.1 connection.
 type conn struct {
-	nc   net.Conn
-	br   *bufio.Reader
-	raw  syscall.RawConn // the TCP socket, for the liveness probe; nil if unavailable
-	idle time.Time       // when it was last put back in the pool
+	nc    net.Conn
+	br    *bufio.Reader
+	raw   syscall.RawConn // the TCP socket, for the liveness probe; nil if unavailable
+	tc    *tls.Conn       // nc over TLS; nil in plain text
+	probe *probeConn      // the TCP socket under tc, for the probe; nil in plain text or when unavailable
+	idle  time.Time       // when it was last put back in the pool
 }
 
 func (c *conn) close() { c.nc.Close() }
@@ -37,11 +40,23 @@ func (c *conn) close() { c.nc.Close() }
 func dial(ctx context.Context, d *transport.Dialer, deadline time.Time) (*conn, error) {
 	ctx, cancel := d.Bound(ctx, deadline)
 	defer cancel()
+	var probe *probeConn
+	if d.TLS != nil {
+		dd := *d
+		dd.Wrap = func(nc net.Conn) net.Conn {
+			if probe = newProbeConn(nc); probe == nil {
+				return nc
+			}
+			return probe
+		}
+		d = &dd
+	}
 	nc, raw, err := d.Dial(ctx)
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{nc: nc}
+	c := &conn{nc: nc, probe: probe}
+	c.tc, _ = nc.(*tls.Conn)
 	if sc, ok := raw.(syscall.Conn); ok {
 		c.raw, _ = sc.SyscallConn()
 	}
