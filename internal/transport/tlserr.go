@@ -87,6 +87,9 @@ func explainTLS(err error) string {
 		case strings.Contains(alert, "bad certificate"), strings.Contains(alert, "unknown certificate authority"), strings.Contains(alert, "certificate unknown"):
 			return "the server refused the client certificate, or wants one (remote error: " + alert + "): check --cert and --key against the server's client CA"
 		}
+		if strings.Contains(alert, "no application protocol") {
+			return "the server speaks none of the protocols the client offered (remote error: " + alert + "; ALPN h2 for gRPC, http/1.1 for HTTP): an HTTPS port given for gRPC, or the reverse?"
+		}
 		return "the server refused the connection (remote error: " + alert + ")"
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), connReset(err):
 		return "the server closed the connection during the TLS handshake (" + msg + "): a plain-text port? use http://, or grpc:// without --tls for gRPC"
