@@ -25,6 +25,13 @@ const benchServerEnv = "INFERBENCH_BENCH_SERVER"
 
 // TestMain runs the benchmark server when re-executed as one.
 func TestMain(m *testing.M) {
+	if files := os.Getenv(benchTLSServerEnv); files != "" {
+		if err := runBenchTLSServer(files); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if os.Getenv(benchServerEnv) == "1" {
 		if err := runBenchServer(); err != nil {
 			fmt.Fprintln(os.Stderr, err)

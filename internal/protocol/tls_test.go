@@ -239,7 +239,7 @@ func TestTLSNoALPNh2(t *testing.T) {
 }
 
 // prepareSmall encodes a request of random inputs for md.
-func prepareSmall(t *testing.T, c protocol.Client, md *kserve.ModelMetadata) protocol.Payload {
+func prepareSmall(t testing.TB, c protocol.Client, md *kserve.ModelMetadata) protocol.Payload {
 	t.Helper()
 	ins, err := inputs.Random(md.Inputs, 1)
 	if err != nil {
