@@ -92,10 +92,10 @@ func Verdict(f *result.File) string {
 func compareVerdict(runs []result.Run, deps []string) string {
 	var parts []string
 	for _, r := range Rank(runs, deps) {
-		if len(r.Lines) == 0 {
+		if r.Lead == "" {
 			continue
 		}
-		parts = append(parts, r.Objective+": "+strings.TrimPrefix(r.Lines[0], "1. "))
+		parts = append(parts, r.Objective+": "+r.Lead)
 	}
 	if len(parts) == 0 {
 		return ""
