@@ -86,7 +86,7 @@ type Estimates struct {
 	ThroughputMin, ThroughputMax float64
 	// Percentiles are the latency at each percentile asked for, in
 	// milliseconds, with their spread over the trials.
-	Percentiles        map[float64]stats.Estimate
+	Percentiles                  map[float64]stats.Estimate
 	PercentileMin, PercentileMax map[float64]float64
 	// ErrorRate is the trials' median error rate.
 	ErrorRate float64
