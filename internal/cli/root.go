@@ -50,6 +50,7 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "inferbench",
 		Short:         "Benchmark ML inference deployments (KServe v2 / Triton / NIM) and tell which is best at which load",
+		Long:          "Benchmark ML inference deployments (KServe v2 / Triton / NIM) and tell which is best at which load.\n\n" + exitCodes,
 		Version:       Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,

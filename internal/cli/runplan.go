@@ -39,6 +39,7 @@ type runFlags struct {
 	// grpcTransport applies to the kserve-grpc deployments that set no
 	// grpc_transport.
 	grpcTransport string
+	trials        trialFlags
 }
 
 func newRunCommand() *cobra.Command {
@@ -55,7 +56,9 @@ never replaced without --force. The folder is made, and every file checked, befo
 anything is sent. The report (verdict first) goes to standard
 output, and to DIR/report.<format> files.
 
-See 'inferbench schema' for the plan format, and examples/plan.yaml.`,
+See 'inferbench schema' for the plan format, and examples/plan.yaml.
+
+` + exitCodes,
 		Example: `  inferbench run plan.yaml -o results/
   inferbench run plan.yaml -o results/ --quick
   inferbench run plan.yaml -o results/ --resume`,
@@ -76,6 +79,7 @@ See 'inferbench schema' for the plan format, and examples/plan.yaml.`,
 	fl.StringVar(&f.exportRequests, "export-requests", "", "write one JSON line per measured request (not warmup) to this file: times, latency, status, error class, bytes (see docs/results.md); appended to with --resume")
 	fl.StringVar(&f.maxResponseSize, "max-response-size", "", "for the deployments that set no max_response_size: "+maxResponseSizeHelp)
 	fl.StringVar(&f.grpcTransport, "grpc-transport", "", "for the kserve-grpc deployments that set no grpc_transport: "+grpcTransportHelp)
+	addTrialFlags(fl, &f.trials)
 	return cmd
 }
 
@@ -120,6 +124,9 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 		Plan: &result.PlanInfo{Path: path, Text: p.RedactText(string(text)), Quick: f.quick}, Grace: f.grace, Kubeconfig: f.kubeconfig,
 		CheckOutputs: f.checkOutputs, PreprocessPerRequest: f.perRequest, ExportRequests: f.exportRequests,
 		InterruptHint: "interrupted; results.json holds every finished run: --resume finishes the rest"}
+	if err := f.trials.apply(p, &o, cmd.Flags().Changed("repeat")); err != nil {
+		return err
+	}
 	o.Reports = []session.Report{{Format: f.format}}
 	for _, format := range []string{"md", "csv", "html"} {
 		o.Reports = append(o.Reports, session.Report{Format: format, Path: filepath.Join(f.outDir, "report."+format)})
