@@ -42,7 +42,7 @@ classified and counted but never fatal, latency in HDR histograms.
 Inputs are random data shaped by the model's metadata unless --input-data gives
 perf_analyzer-style JSON. Payloads are encoded once, before the clock starts.
 
-`+exitCodes,
+` + exitCodes,
 		Example: `  inferbench bench --url http://127.0.0.1:8000 --protocol kserve-http --model yolov8n -c 8 -n 800
   inferbench bench --url 127.0.0.1:8001 --protocol kserve-grpc --model yolov8n --concurrency-range 1:32:x2 -n 200
   inferbench bench --url http://127.0.0.1:8000 --model yolov8n -c 16 -d 30s --format json -o result.json`,
