@@ -161,7 +161,7 @@ func contains(list []string, s string) bool {
 
 // thresholdLines are every threshold's results, and a summary first.
 func thresholdLines(f *result.File) []string {
-	if len(f.Thresholds) == 0 {
+	if f == nil || len(f.Thresholds) == 0 {
 		return nil
 	}
 	var lines []string
