@@ -79,4 +79,3 @@ func TestThresholdsExit(t *testing.T) {
 		t.Errorf("all passed: %v", err)
 	}
 }
-
