@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/inferbench/inferbench/internal/result"
@@ -47,12 +48,12 @@ func (c Change) Fails(tolerance float64) bool { return c.Regression() && c.Worse
 
 // Words is the change for people: "p99 +18% (+9 to +27%), regression",
 // "throughput -1% (-3 to +1%), no significant change", or without an
-// interval "p99 +4% (no interval: ...)".
+// interval "p99 +4% (no interval)" (Matched.NoInterval says why).
 func (c Change) Words() string {
 	verdict := "no significant change"
 	switch {
 	case !c.Ratio.OK:
-		return fmt.Sprintf("%s %s (no interval: %s)", c.Metric, pct(c.Ratio.Value), c.Ratio.Why)
+		return fmt.Sprintf("%s %s (no interval)", c.Metric, pct(c.Ratio.Value))
 	case c.Regression():
 		verdict = "regression"
 	case c.Improvement():
@@ -77,6 +78,9 @@ type Matched struct {
 	Changes               []Change
 	// Why says why a side was not compared: not measured in it.
 	Why string
+	// NoInterval says, each reason once, why some changes have no
+	// interval.
+	NoInterval []string
 }
 
 // Label names the step: "nim-grpc c=16 (step heavy)".
@@ -143,6 +147,11 @@ func CompareFiles(base, next *result.File, pcts []float64) FileComparison {
 				}
 				m.Changes = append(m.Changes, Change{Metric: "p" + strings.TrimSuffix(fmt.Sprintf("%g", p), ".0"), Unit: "ms", Base: bp.Value, New: np.Value,
 					Ratio: stats.RatioOf(np, bp)})
+			}
+		}
+		for _, c := range m.Changes {
+			if why := c.Ratio.Why; !c.Ratio.OK && !slices.Contains(m.NoInterval, why) {
+				m.NoInterval = append(m.NoInterval, why)
 			}
 		}
 		out.Matched = append(out.Matched, m)

@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/inferbench/inferbench/internal/analyze"
@@ -93,7 +94,12 @@ func compareText(w io.Writer, c Comparison) error {
 			fmt.Fprintf(&b, "  not compared: %s\n", m.Why)
 		}
 		for _, ch := range m.Changes {
-			fmt.Fprintf(&b, "  %-10s %s -> %s: %s\n", ch.Metric, figure(ch.Base, ch.Unit), figure(ch.New, ch.Unit), ch.Words())
+			fmt.Fprintf(&b, "  %-10s %s -> %s: %s\n", ch.Metric, figure(ch.Base, ch.Unit), figure(ch.New, ch.Unit), strings.TrimPrefix(ch.Words(), ch.Metric+" "))
+		}
+		if c.WhyNoIntervals == "" {
+			for _, why := range m.NoInterval {
+				fmt.Fprintf(&b, "  no interval: %s\n", why)
+			}
 		}
 	}
 	if len(c.Result.OnlyBase) > 0 {
@@ -131,7 +137,7 @@ func compareMarkdown(w io.Writer, c Comparison) error {
 			words := ch.Words()
 			change, verdict, _ := strings.Cut(strings.TrimPrefix(words, ch.Metric+" "), ", ")
 			if !ch.Ratio.OK {
-				change, verdict = strings.TrimPrefix(words, ch.Metric+" "), "no interval"
+				change, verdict = strings.TrimSuffix(strings.TrimPrefix(words, ch.Metric+" "), " (no interval)"), "no interval"
 			}
 			if ch.Fails(c.Tolerance) {
 				verdict = "**" + verdict + "**"
@@ -148,6 +154,18 @@ func compareMarkdown(w io.Writer, c Comparison) error {
 	}
 	if c.WhyNoIntervals != "" {
 		fmt.Fprintf(w, "\n_%s_\n", sanitize.Markdown(c.WhyNoIntervals))
+	} else {
+		var whys []string
+		for _, m := range c.Result.Matched {
+			for _, why := range m.NoInterval {
+				if !slices.Contains(whys, why) {
+					whys = append(whys, why)
+				}
+			}
+		}
+		for _, why := range whys {
+			fmt.Fprintf(w, "\n_No interval: %s_\n", sanitize.Markdown(why))
+		}
 	}
 	if lines := thresholdLines(c.New); len(lines) > 0 {
 		fmt.Fprintf(w, "\n**Thresholds of %s: %s**\n\n", sanitize.Markdown(c.NewName), sanitize.Markdown(lines[0]))
