@@ -243,7 +243,7 @@ func Rank(runs []result.Run, deployments []string) []Ranking {
 			}
 			r.Lines = append(r.Lines, line)
 		}
-		r.Lead = lead(lat, func(e rankEntry) string { return fmt.Sprintf("%.2f ms", e.value) }, func(i int) stats.Ratio { return stats.RatioOf(lat[i].est, lat[0].est) }, "faster than %s")
+		r.Lead = lead(lat, func(e rankEntry) string { return fmt.Sprintf("%.2f ms", e.value) }, func(i int) stats.Ratio { return stats.RatioOf(lat[i].est, lat[0].est) }, "faster than %s", false)
 		out = append(out, r)
 	}
 	if len(thr) > 1 {
@@ -256,7 +256,7 @@ func Rank(runs []result.Run, deployments []string) []Ranking {
 			}
 			r.Lines = append(r.Lines, line)
 		}
-		r.Lead = lead(thr, func(e rankEntry) string { return fmt.Sprintf("%.1f req/s at c=%d", e.value, e.at) }, func(i int) stats.Ratio { return stats.RatioOf(thr[0].est, thr[i].est) }, "%s's")
+		r.Lead = lead(thr, func(e rankEntry) string { return fmt.Sprintf("%.1f req/s at c=%d", e.value, e.at) }, func(i int) stats.Ratio { return stats.RatioOf(thr[0].est, thr[i].est) }, "%s's", true)
 		out = append(out, r)
 	}
 	return out
@@ -278,7 +278,7 @@ func versus(r stats.Ratio, what string) string {
 // lead is what the verdict says of a ranking: the best and its figure;
 // with an interval against the second, how much better (or, when the
 // difference is not significant, the deployments it does not beat).
-func lead(es []rankEntry, figure func(rankEntry) string, ratio func(i int) stats.Ratio, better string) string {
+func lead(es []rankEntry, figure func(rankEntry) string, ratio func(i int) stats.Ratio, better string, bestOverOther bool) string {
 	best := es[0].name + ": " + figure(es[0])
 	r := ratio(1)
 	if !r.OK {
@@ -293,7 +293,11 @@ func lead(es []rankEntry, figure func(rankEntry) string, ratio func(i int) stats
 			tied = append(tied, es[i].name)
 		}
 	}
-	return fmt.Sprintf("no significant difference between %s (%s; %s vs %s: 95%% CI %.2f-%.2f)", strings.Join(tied, ", "), figure(es[0]), es[1].name, es[0].name, r.Lo, r.Hi)
+	num, den := es[1].name, es[0].name
+	if bestOverOther {
+		num, den = den, num
+	}
+	return fmt.Sprintf("no significant difference between %s (%s; %s vs %s: 95%% CI %.2f-%.2f)", strings.Join(tied, ", "), figure(es[0]), num, den, r.Lo, r.Hi)
 }
 
 // Deployments lists the deployment names of a file in first-seen order.

@@ -14,8 +14,18 @@ type Ratio struct {
 	Why    string
 }
 
-// Significant reports whether the interval excludes 1: a real difference.
-func (r Ratio) Significant() bool { return r.OK && (r.Lo > 1 || r.Hi < 1) }
+// MinDifference is the smallest difference ever called significant: an
+// interval must exclude every ratio within 1% of 1 (0.990-1.010). Below
+// that are the timers' and the histograms' resolution (0.1%) and the
+// client's own cost, which tight intervals over trials would otherwise
+// rank: two copies of one emulator measured 1.00x-1.01x apart at p50.
+const MinDifference = 0.01
+
+// Significant reports whether the interval excludes 1, and every ratio
+// within MinDifference of it: a real difference.
+func (r Ratio) Significant() bool {
+	return r.OK && (r.Lo > 1+MinDifference || r.Hi < 1/(1+MinDifference))
+}
 
 // RatioOf is a over b. With both intervals its interval is, on the log
 // scale, the difference of their centres plus or minus t times the root

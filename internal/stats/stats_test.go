@@ -134,6 +134,15 @@ func TestRatioOf(t *testing.T) {
 	if got := RatioOf(b, a).Change(); !strings.HasPrefix(got, "-17% (-") {
 		t.Errorf("Change: %q", got)
 	}
+	// Within 1% is never significant, however tight the interval.
+	for _, c := range []struct {
+		lo, hi float64
+		want   bool
+	}{{1.001, 1.009, false}, {1.011, 1.02, true}, {0.98, 0.995, false}, {0.95, 0.989, true}} {
+		if got := (Ratio{OK: true, Value: c.lo, Lo: c.lo, Hi: c.hi}).Significant(); got != c.want {
+			t.Errorf("%g-%g significant: %v, want %v", c.lo, c.hi, got, c.want)
+		}
+	}
 	none := RatioOf(None(10, "one trial"), b)
 	if none.OK || none.Significant() || none.Value != 0.1 || none.Why != "one trial" || !strings.Contains(none.Times(), "no interval: one trial") {
 		t.Errorf("without an interval: %+v %q", none, none.Times())
