@@ -163,3 +163,13 @@ func sscanRatio(s string, x, lo, hi *float64) (int, error) {
 	rest = s[i+len("95% CI "):]
 	return fmt.Sscanf(strings.ReplaceAll(strings.TrimSuffix(rest, ")"), "-", " "), "%f %f", lo, hi)
 }
+
+// TestVerdictOfTrials: one level run 3 times is one level, its medians.
+func TestVerdictOfTrials(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	runs := trialRuns(rng, 3, map[string]float64{"a": 10}, []string{"a"})
+	v := Verdict(&result.File{Complete: true, Runs: runs})
+	if !strings.HasPrefix(v, "OK, a at concurrency 1 (median of 3 trials): ") || strings.Contains(v, "best of") {
+		t.Errorf("verdict: %s", v)
+	}
+}
