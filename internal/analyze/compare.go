@@ -3,8 +3,10 @@ package analyze
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/inferbench/inferbench/internal/result"
+	"github.com/inferbench/inferbench/internal/stats"
 )
 
 // The field guide's checks per load level: at realistic load (up to
@@ -67,13 +69,16 @@ const (
 	RecommendedLatencyX    = 4.0
 )
 
-// Point is one measured closed-loop level of a deployment.
+// Point is one measured closed-loop level of a deployment: with
+// repeated trials, their medians.
 type Point struct {
 	Concurrency int
 	Throughput  float64
 	ErrorRate   float64
 	LatencyX    float64 // p50 over the baseline's
 	P50, P99    float64
+	// Group is the step's runs at this level (its trials).
+	Group Group
 }
 
 // OperatingRange is what the levels of one deployment say about it.
@@ -96,21 +101,32 @@ type OperatingRange struct {
 }
 
 // Points gathers a deployment's measured closed-loop levels, lowest
-// concurrency first; a level measured more than once keeps its last run.
-// Their latency ratios are against the baseline Judge finds.
+// concurrency first; a level measured at more than one step keeps its
+// last step, and a step's trials give their medians. Their latency
+// ratios are against the baseline Judge finds.
 func Points(runs []result.Run, deployment string) []Point {
 	base := baselines(runs)
 	by := map[int]Point{}
-	for i, r := range runs {
-		if r.Deployment.Name != deployment || r.Load.Mode != result.ModeConcurrency || r.Status == result.StatusFailed || r.Counts.Sent == 0 {
+	for _, g := range Groups(runs) {
+		var thr, errs, x, p50, p99 []float64
+		for _, i := range g.Runs {
+			r := &runs[i]
+			if r.Deployment.Name != deployment || r.Load.Mode != result.ModeConcurrency || r.Status == result.StatusFailed || r.Counts.Sent == 0 {
+				continue
+			}
+			var lx float64
+			if base[i] >= 0 {
+				lx = Ratio(r.LatencyMs.P50, runs[base[i]].LatencyMs.P50)
+			}
+			thr, errs, x = append(thr, r.ThroughputRPS), append(errs, r.ErrorRate), append(x, lx)
+			p50, p99 = append(p50, r.LatencyMs.P50), append(p99, r.LatencyMs.P99)
+		}
+		if len(thr) == 0 {
 			continue
 		}
-		var x float64
-		if base[i] >= 0 {
-			x = Ratio(r.LatencyMs.P50, runs[base[i]].LatencyMs.P50)
-		}
-		by[r.Load.Concurrency] = Point{Concurrency: r.Load.Concurrency, Throughput: r.ThroughputRPS, ErrorRate: r.ErrorRate,
-			LatencyX: x, P50: r.LatencyMs.P50, P99: r.LatencyMs.P99}
+		c := runs[g.Runs[0]].Load.Concurrency
+		by[c] = Point{Concurrency: c, Throughput: stats.Median(thr), ErrorRate: stats.Median(errs), LatencyX: stats.Median(x),
+			P50: stats.Median(p50), P99: stats.Median(p99), Group: g}
 	}
 	out := make([]Point, 0, len(by))
 	for _, p := range by {
@@ -176,22 +192,33 @@ func Operating(deployment string, pts []Point) OperatingRange {
 type Ranking struct {
 	Objective string
 	Lines     []string // best first, each with its difference to the best
+	// Lead is the verdict's words on the first: its value, and how it
+	// compares with the second (with the 95% interval when there is one).
+	Lead string
+}
+
+// rankEntry is one deployment's figure on an objective.
+type rankEntry struct {
+	name  string
+	value float64
+	at    int
+	est   stats.Estimate
 }
 
 // Rank compares deployments: lowest p50 at concurrency 1, and highest
-// usable throughput (errors at most 10%, p50 within 4x its baseline).
+// usable throughput (errors at most 10%, p50 within 4x its baseline). The
+// difference to the best has its 95% interval when both have one, and a
+// difference whose interval holds 1 is no significant difference: the
+// lead then names every deployment the best is not significantly better
+// than, instead of a winner.
 func Rank(runs []result.Run, deployments []string) []Ranking {
-	type entry struct {
-		name  string
-		value float64
-		at    int
-	}
-	var lat, thr []entry
+	var lat, thr []rankEntry
 	for _, d := range deployments {
 		pts := Points(runs, d)
 		for _, p := range pts {
 			if p.Concurrency == 1 && p.P50 > 0 {
-				lat = append(lat, entry{d, p.P50, 1})
+				est := Estimate(runs, p.Group, []float64{50}).Percentiles[50]
+				lat = append(lat, rankEntry{d, p.P50, 1, est})
 			}
 		}
 		var best *Point
@@ -202,35 +229,75 @@ func Rank(runs []result.Run, deployments []string) []Ranking {
 			}
 		}
 		if best != nil {
-			thr = append(thr, entry{d, best.Throughput, best.Concurrency})
+			thr = append(thr, rankEntry{d, best.Throughput, best.Concurrency, Estimate(runs, best.Group, nil).Throughput})
 		}
 	}
 	var out []Ranking
 	if len(lat) > 1 {
-		sort.Slice(lat, func(i, j int) bool { return lat[i].value < lat[j].value })
+		sort.SliceStable(lat, func(i, j int) bool { return lat[i].value < lat[j].value })
 		r := Ranking{Objective: "lowest latency at concurrency 1 (p50)"}
 		for i, e := range lat {
 			line := fmt.Sprintf("%d. %s: %.2f ms", i+1, e.name, e.value)
 			if i > 0 {
-				line += fmt.Sprintf(" (%.2fx the best)", e.value/lat[0].value)
+				line += " (" + versus(stats.RatioOf(e.est, lat[0].est), "x the best") + ")"
 			}
 			r.Lines = append(r.Lines, line)
 		}
+		r.Lead = lead(lat, func(e rankEntry) string { return fmt.Sprintf("%.2f ms", e.value) }, func(i int) stats.Ratio { return stats.RatioOf(lat[i].est, lat[0].est) }, "faster than %s", false)
 		out = append(out, r)
 	}
 	if len(thr) > 1 {
-		sort.Slice(thr, func(i, j int) bool { return thr[i].value > thr[j].value })
+		sort.SliceStable(thr, func(i, j int) bool { return thr[i].value > thr[j].value })
 		r := Ranking{Objective: "highest throughput within limits (errors <= 10%, p50 <= 4x baseline)"}
 		for i, e := range thr {
 			line := fmt.Sprintf("%d. %s: %.1f req/s at c=%d", i+1, e.name, e.value, e.at)
 			if i > 0 && e.value > 0 {
-				line += fmt.Sprintf(" (the best is %.2fx this)", thr[0].value/e.value)
+				line += " (the best is " + versus(stats.RatioOf(thr[0].est, e.est), "x this") + ")"
 			}
 			r.Lines = append(r.Lines, line)
 		}
+		r.Lead = lead(thr, func(e rankEntry) string { return fmt.Sprintf("%.1f req/s at c=%d", e.value, e.at) }, func(i int) stats.Ratio { return stats.RatioOf(thr[0].est, thr[i].est) }, "%s's", true)
 		out = append(out, r)
 	}
 	return out
+}
+
+// versus is a ratio to the best in a ranking's line: "1.22x the best, 95%
+// CI 1.15-1.30", "no significant difference from the best (0.97-1.04)",
+// or the bare ratio without an interval.
+func versus(r stats.Ratio, what string) string {
+	switch {
+	case !r.OK:
+		return fmt.Sprintf("%.2f%s", r.Value, what)
+	case !r.Significant():
+		return fmt.Sprintf("%.2f%s: no significant difference, 95%% CI %.2f-%.2f", r.Value, what, r.Lo, r.Hi)
+	}
+	return fmt.Sprintf("%.2f%s, 95%% CI %.2f-%.2f", r.Value, what, r.Lo, r.Hi)
+}
+
+// lead is what the verdict says of a ranking: the best and its figure;
+// with an interval against the second, how much better (or, when the
+// difference is not significant, the deployments it does not beat).
+func lead(es []rankEntry, figure func(rankEntry) string, ratio func(i int) stats.Ratio, better string, bestOverOther bool) string {
+	best := es[0].name + ": " + figure(es[0])
+	r := ratio(1)
+	if !r.OK {
+		return best
+	}
+	if r.Significant() {
+		return fmt.Sprintf("%s, %.2fx %s (95%% CI %.2f-%.2f)", best, r.Value, fmt.Sprintf(better, es[1].name), r.Lo, r.Hi)
+	}
+	tied := []string{es[0].name, es[1].name}
+	for i := 2; i < len(es); i++ {
+		if ri := ratio(i); !ri.Significant() {
+			tied = append(tied, es[i].name)
+		}
+	}
+	num, den := es[1].name, es[0].name
+	if bestOverOther {
+		num, den = den, num
+	}
+	return fmt.Sprintf("no significant difference between %s (%s; %s vs %s: 95%% CI %.2f-%.2f)", strings.Join(tied, ", "), figure(es[0]), num, den, r.Lo, r.Hi)
 }
 
 // Deployments lists the deployment names of a file in first-seen order.

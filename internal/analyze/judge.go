@@ -219,6 +219,9 @@ func Record(f *result.File) {
 	for i, j := range Judge(f) {
 		Apply(&f.Runs[i], j)
 	}
+	for i, res := range EvaluateThresholds(f) {
+		f.Thresholds[i].Results = res
+	}
 }
 
 // Judged is a copy of f with the judgement of its runs recomputed (see
@@ -226,6 +229,7 @@ func Record(f *result.File) {
 func Judged(f *result.File) *result.File {
 	c := *f
 	c.Runs = append([]result.Run(nil), f.Runs...)
+	c.Thresholds = append([]result.Threshold(nil), f.Thresholds...)
 	Record(&c)
 	return &c
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/inferbench/inferbench/internal/result"
+	"github.com/inferbench/inferbench/internal/stats"
 )
 
 // usable reports whether a run's numbers may be recommended: measured,
@@ -65,6 +66,11 @@ func Verdict(f *result.File) string {
 			return prefix + v + failedNote
 		}
 	}
+	levels := len(runs)
+	if HasTrials(runs) {
+		runs = groupMedians(runs)
+		levels = len(runs)
+	}
 	b := Best(runs)
 	if b < 0 {
 		worst := runs[0]
@@ -80,8 +86,11 @@ func Verdict(f *result.File) string {
 	if r.Load.Mode == result.ModeRate {
 		where = fmt.Sprintf("%s at %g req/s offered", r.Deployment.Name, r.Load.Rate)
 	}
-	if len(runs) > 1 {
-		where = fmt.Sprintf("best of %d levels: %s", len(runs), where)
+	if levels > 1 {
+		where = fmt.Sprintf("best of %d levels: %s", levels, where)
+	}
+	if r.Trial > 1 {
+		where += fmt.Sprintf(" (median of %d trials)", r.Trial)
 	}
 	return prefix + fmt.Sprintf("OK, %s: %.1f req/s, p50 %.2f ms, p99 %.2f ms, %.1f%% errors (%s)%s",
 		where, r.ThroughputRPS, r.LatencyMs.P50, r.LatencyMs.P99, 100*r.ErrorRate, ErrorBand(r.ErrorRate).Name, failedNote)
@@ -92,13 +101,40 @@ func Verdict(f *result.File) string {
 func compareVerdict(runs []result.Run, deps []string) string {
 	var parts []string
 	for _, r := range Rank(runs, deps) {
-		if len(r.Lines) == 0 {
+		if r.Lead == "" {
 			continue
 		}
-		parts = append(parts, r.Objective+": "+strings.TrimPrefix(r.Lines[0], "1. "))
+		parts = append(parts, r.Objective+": "+r.Lead)
 	}
 	if len(parts) == 0 {
 		return ""
 	}
 	return "OK, " + strings.Join(parts, "; ")
+}
+
+// groupMedians is one run per group of trials, its figures the trials'
+// medians, and its Trial the number of trials (a stand-in for the
+// verdict only).
+func groupMedians(runs []result.Run) []result.Run {
+	var out []result.Run
+	for _, g := range Groups(runs) {
+		first := runs[g.Runs[0]]
+		var thr, errs, p50, p99 []float64
+		for _, i := range g.Runs {
+			if r := &runs[i]; r.Status != result.StatusFailed && r.Counts.OK > 0 {
+				if len(thr) == 0 {
+					first = *r
+				}
+				thr, errs = append(thr, r.ThroughputRPS), append(errs, r.ErrorRate)
+				p50, p99 = append(p50, r.LatencyMs.P50), append(p99, r.LatencyMs.P99)
+			}
+		}
+		if len(thr) > 0 {
+			first.ThroughputRPS, first.ErrorRate = stats.Median(thr), stats.Median(errs)
+			first.LatencyMs.P50, first.LatencyMs.P99 = stats.Median(p50), stats.Median(p99)
+		}
+		first.Trial = len(g.Runs)
+		out = append(out, first)
+	}
+	return out
 }

@@ -26,6 +26,7 @@ type benchFlags struct {
 	perRequest, checkOutputs bool
 	exportRequests           string
 	force                    bool
+	trials                   trialFlags
 }
 
 func newBenchCommand() *cobra.Command {
@@ -39,7 +40,9 @@ one verified request), then each level runs with the field guide's warmup
 classified and counted but never fatal, latency in HDR histograms.
 
 Inputs are random data shaped by the model's metadata unless --input-data gives
-perf_analyzer-style JSON. Payloads are encoded once, before the clock starts.`,
+perf_analyzer-style JSON. Payloads are encoded once, before the clock starts.
+
+` + exitCodes,
 		Example: `  inferbench bench --url http://127.0.0.1:8000 --protocol kserve-http --model yolov8n -c 8 -n 800
   inferbench bench --url 127.0.0.1:8001 --protocol kserve-grpc --model yolov8n --concurrency-range 1:32:x2 -n 200
   inferbench bench --url http://127.0.0.1:8000 --model yolov8n -c 16 -d 30s --format json -o result.json`,
@@ -50,6 +53,9 @@ perf_analyzer-style JSON. Payloads are encoded once, before the clock starts.`,
 				return usageError(err)
 			}
 			o := f.options(cmd.OutOrStdout(), cmd.ErrOrStderr())
+			if err := f.trials.apply(p, &o, cmd.Flags().Changed("repeat")); err != nil {
+				return err
+			}
 			o.Plan = &result.PlanInfo{Path: "inferbench bench"}
 			o.CheckOutputs, o.PreprocessPerRequest, o.Force = f.checkOutputs, f.perRequest, f.force
 			o.ExportRequests = f.exportRequests
@@ -70,6 +76,7 @@ perf_analyzer-style JSON. Payloads are encoded once, before the clock starts.`,
 	fl.BoolVar(&f.force, "force", false, "replace an existing --results file")
 	fl.BoolVar(&f.checkOutputs, "check-outputs", false, "before the load, send each image once and report the detections (box counts, the reference server's fingerprints) in output_check")
 	fl.StringVar(&f.exportRequests, "export-requests", "", "write one JSON line per measured request (not warmup) to this file: times, latency, status, error class, bytes (see docs/results.md)")
+	addTrialFlags(fl, &f.trials)
 	return cmd
 }
 

@@ -50,6 +50,7 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "inferbench",
 		Short:         "Benchmark ML inference deployments (KServe v2 / Triton / NIM) and tell which is best at which load",
+		Long:          "Benchmark ML inference deployments (KServe v2 / Triton / NIM) and tell which is best at which load.\n\n" + exitCodes,
 		Version:       Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -60,6 +61,6 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	// exit code 2, before anything is connected to.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	root.PersistentPreRunE = checkNumberFlags
-	root.AddCommand(newDemoCommand(), newRunCommand(), newBenchCommand(), newSweepCommand(), newServeCommand(), newCheckCommand(), newReportCommand(), newSchemaCommand(), newMergeCommand())
+	root.AddCommand(newDemoCommand(), newRunCommand(), newBenchCommand(), newSweepCommand(), newServeCommand(), newCheckCommand(), newReportCommand(), newSchemaCommand(), newMergeCommand(), newCompareCommand())
 	return root
 }

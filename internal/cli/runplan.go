@@ -41,7 +41,8 @@ type runFlags struct {
 	// grpc_transport.
 	grpcTransport string
 	// tls fills the TLS settings the TLS deployments leave out.
-	tls tlsconf.Client
+	tls    tlsconf.Client
+	trials trialFlags
 }
 
 func newRunCommand() *cobra.Command {
@@ -58,7 +59,9 @@ never replaced without --force. The folder is made, and every file checked, befo
 anything is sent. The report (verdict first) goes to standard
 output, and to DIR/report.<format> files.
 
-See 'inferbench schema' for the plan format, and examples/plan.yaml.`,
+See 'inferbench schema' for the plan format, and examples/plan.yaml.
+
+` + exitCodes,
 		Example: `  inferbench run plan.yaml -o results/
   inferbench run plan.yaml -o results/ --quick
   inferbench run plan.yaml -o results/ --resume`,
@@ -83,6 +86,7 @@ See 'inferbench schema' for the plan format, and examples/plan.yaml.`,
 	for _, name := range []string{"ca-cert", "cert", "key", "insecure-skip-verify"} {
 		fl.Lookup(name).Usage += " (for the deployments that use TLS and set no tls: " + strings.ReplaceAll(name, "-", "_") + " of their own)"
 	}
+	addTrialFlags(fl, &f.trials)
 	return cmd
 }
 
@@ -130,6 +134,9 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 		Plan: &result.PlanInfo{Path: path, Text: p.RedactText(string(text)), Quick: f.quick}, Grace: f.grace, Kubeconfig: f.kubeconfig,
 		CheckOutputs: f.checkOutputs, PreprocessPerRequest: f.perRequest, ExportRequests: f.exportRequests,
 		InterruptHint: "interrupted; results.json holds every finished run: --resume finishes the rest"}
+	if err := f.trials.apply(p, &o, cmd.Flags().Changed("repeat")); err != nil {
+		return err
+	}
 	o.Reports = []session.Report{{Format: f.format}}
 	for _, format := range []string{"md", "csv", "html"} {
 		o.Reports = append(o.Reports, session.Report{Format: format, Path: filepath.Join(f.outDir, "report."+format)})

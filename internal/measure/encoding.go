@@ -158,3 +158,22 @@ func (h *Histogram) Spectrum(ticksPerHalf int) []SpectrumPoint {
 	out = append(out, SpectrumPoint{Percentile: 100, LatencyMs: h.MaxMs()})
 	return out
 }
+
+// Bin is one non-empty bucket of a histogram: its count, at the value
+// Percentile reports for it (the bucket's highest equivalent value), in
+// milliseconds.
+type Bin struct {
+	ValueMs float64
+	Count   int64
+}
+
+// Bins lists the histogram's non-empty buckets, lowest value first.
+func (h *Histogram) Bins() []Bin {
+	var out []Bin
+	for _, b := range h.h.Distribution() {
+		if b.Count > 0 {
+			out = append(out, Bin{ValueMs: round3(float64(b.To) / 1000), Count: b.Count})
+		}
+	}
+	return out
+}

@@ -145,3 +145,21 @@ func TestSpectrumReachesTheTail(t *testing.T) {
 		t.Errorf("100,000 values: want points past p99.999, got %d points to %+v", len(s), s[len(s)-2])
 	}
 }
+
+func TestBinsHoldEveryValue(t *testing.T) {
+	h := NewCoarseHistogram()
+	for _, d := range []time.Duration{time.Millisecond, time.Millisecond, 5 * time.Millisecond, 20 * time.Millisecond} {
+		h.Record(d)
+	}
+	bins := h.Bins()
+	var n int64
+	for i, b := range bins {
+		n += b.Count
+		if i > 0 && b.ValueMs <= bins[i-1].ValueMs {
+			t.Errorf("bins not ascending: %+v", bins)
+		}
+	}
+	if len(bins) != 3 || n != 4 || bins[0].Count != 2 || bins[len(bins)-1].ValueMs != h.Percentile(100) {
+		t.Errorf("bins %+v, want 3 holding 4 values, the last at the max %g", bins, h.Percentile(100))
+	}
+}

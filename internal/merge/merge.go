@@ -41,7 +41,10 @@ type Outcome struct {
 type Key struct {
 	Deployment result.Deployment
 	Step       string
-	Mode       string
+	// Trial keeps a step's repeated trials apart: the shards of one load
+	// from several loaders share it.
+	Trial int
+	Mode  string
 	// Concurrency, Rate, Arrival and DurationS are the load of each run.
 	Concurrency int
 	Rate        float64
@@ -51,7 +54,7 @@ type Key struct {
 
 // KeyOf is a run's key.
 func KeyOf(r *result.Run) Key {
-	return Key{Deployment: r.Deployment, Step: r.Step, Mode: r.Load.Mode, Concurrency: r.Load.Concurrency,
+	return Key{Deployment: r.Deployment, Step: r.Step, Trial: r.Trial, Mode: r.Load.Mode, Concurrency: r.Load.Concurrency,
 		Rate: r.Load.Rate, Arrival: r.Load.Arrival, DurationS: r.Load.DurationS}
 }
 
@@ -69,6 +72,7 @@ func Differences(a, b Key) []string {
 	add("model", a.Deployment.Model, b.Deployment.Model)
 	add("model version", a.Deployment.ModelVersion, b.Deployment.ModelVersion)
 	add("step", quote(a.Step), quote(b.Step))
+	add("trial", fmt.Sprint(a.Trial), fmt.Sprint(b.Trial))
 	add("mode", a.Mode, b.Mode)
 	add("concurrency", fmt.Sprint(a.Concurrency), fmt.Sprint(b.Concurrency))
 	add("rate", fmt.Sprintf("%g/s", a.Rate), fmt.Sprintf("%g/s", b.Rate))
@@ -148,7 +152,7 @@ func Runs(members []Member) (result.Run, error) {
 		return result.Run{}, fmt.Errorf("no runs to merge")
 	}
 	first := members[0].Run
-	out := result.Run{Step: first.Step, Deployment: first.Deployment, Load: first.Load, Status: result.StatusOK}
+	out := result.Run{Step: first.Step, Trial: first.Trial, Deployment: first.Deployment, Load: first.Load, Status: result.StatusOK}
 	out.Load.Requests = 0
 	var (
 		latency, service                *measure.Histogram

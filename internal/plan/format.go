@@ -17,6 +17,19 @@ type planFile struct {
 	CheckOutputs bool             `yaml:"check_outputs,omitempty"`
 	Sequence     string           `yaml:"sequence,omitempty"`
 	Steps        []fileStep       `yaml:"steps,omitempty" plan:"nonempty"`
+	// Repeat runs every step this many times per deployment (trials),
+	// interleaved; a step's own repeat wins.
+	Repeat int `yaml:"repeat,omitempty"`
+	// Thresholds are pass/fail criteria: any failed one gives exit code 3.
+	Thresholds []fileThreshold `yaml:"thresholds,omitempty" plan:"nonempty"`
+}
+
+// fileThreshold is a threshold as written: the expression, and the
+// deployment and step it is limited to, if any.
+type fileThreshold struct {
+	Expr       string `yaml:"expr" plan:"required"`
+	Deployment string `yaml:"deployment,omitempty"`
+	Step       string `yaml:"step,omitempty"`
 }
 
 // fileDeployment is a deployment as written; Deployment is it checked.
@@ -75,6 +88,7 @@ type fileStep struct {
 	Warmup      *int     `yaml:"warmup,omitempty"`
 	MaxInFlight int      `yaml:"max_inflight,omitempty"`
 	Seed        uint64   `yaml:"seed,omitempty"`
+	Repeat      int      `yaml:"repeat,omitempty"`
 }
 
 // duration is a Go duration as written: 30s, 500ms, 2m.

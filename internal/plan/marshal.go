@@ -22,7 +22,10 @@ const yamlHeader = `# inferbench plan: inferbench run FILE -o results/ runs it
 // for batching deployments only as the list of their names. Headers are
 // written as the file gave them, ${NAME} unreplaced.
 func (p *Plan) YAML() ([]byte, error) {
-	f := planFile{CheckOutputs: p.CheckOutputs, Sequence: p.Sequence}
+	f := planFile{CheckOutputs: p.CheckOutputs, Sequence: p.Sequence, Repeat: p.Repeat}
+	for _, t := range p.Thresholds {
+		f.Thresholds = append(f.Thresholds, fileThreshold{Expr: t.Expr, Deployment: t.Deployment, Step: t.Step})
+	}
 	for _, d := range p.Deployments {
 		headers := d.HeadersAsWritten
 		if headers == nil {
@@ -36,7 +39,7 @@ func (p *Plan) YAML() ([]byte, error) {
 	if p.Sequence == "" {
 		for _, s := range p.Steps {
 			fs := fileStep{Name: s.Name, Concurrency: s.Concurrency, Rate: s.Rate, Requests: s.Requests,
-				Duration: durationOf(s.Duration), Deployments: s.Deployments, Warmup: s.Warmup, MaxInFlight: s.MaxInFlight, Seed: s.Seed}
+				Duration: durationOf(s.Duration), Deployments: s.Deployments, Warmup: s.Warmup, MaxInFlight: s.MaxInFlight, Seed: s.Seed, Repeat: s.Repeat}
 			if s.Rate > 0 && s.Arrival != load.ArrivalConstant {
 				fs.Arrival = s.Arrival
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/inferbench/inferbench/internal/bytesize"
 	"github.com/inferbench/inferbench/internal/load"
 	"github.com/inferbench/inferbench/internal/protocol"
+	"github.com/inferbench/inferbench/internal/threshold"
 	"github.com/inferbench/inferbench/internal/tlsconf"
 )
 
@@ -138,7 +139,66 @@ func (p *parser) plan(f *planFile) (*Plan, error) {
 	default:
 		return nil, p.errorf(p.node(f), "the plan has no sequence (one of %s) and no steps", strings.Join(BuiltinNames(), ", "))
 	}
+	if n := p.node(&f.Repeat); n != nil {
+		if err := checkRepeat(f.Repeat); err != nil {
+			return nil, p.errorf(n, "repeat: %v", err)
+		}
+		plan.Repeat = f.Repeat
+	}
+	var err error
+	if plan.Thresholds, err = p.thresholds(f.Thresholds, plan); err != nil {
+		return nil, err
+	}
 	return plan, nil
+}
+
+// MaxRepeat is the most trials a step may run.
+const MaxRepeat = 100
+
+// checkRepeat checks a number of trials (a plan's repeat, --repeat).
+func checkRepeat(n int) error {
+	if n < 1 || n > MaxRepeat {
+		return fmt.Errorf("%d trials: want 1 to %d", n, MaxRepeat)
+	}
+	return nil
+}
+
+// CheckRepeat checks --repeat.
+func CheckRepeat(n int) error { return checkRepeat(n) }
+
+// thresholds checks the plan's thresholds: each expression, placed at
+// its line and the column of the fault within it, and the deployment and
+// step each names.
+func (p *parser) thresholds(fs []fileThreshold, plan *Plan) ([]Threshold, error) {
+	var out []Threshold
+	for i := range fs {
+		f := &fs[i]
+		t, err := threshold.Parse(f.Expr)
+		if err != nil {
+			n := p.node(&f.Expr)
+			var te *threshold.Error
+			if errors.As(err, &te) && n != nil {
+				col := n.Column + te.Column - 1
+				if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+					col++
+				}
+				return nil, &Error{File: p.file, Line: n.Line, Column: col, Msg: err.Error()}
+			}
+			return nil, p.errorf(n, "%v", err)
+		}
+		if n := p.node(&f.Deployment); n != nil && !slices.ContainsFunc(plan.Deployments, func(d Deployment) bool { return d.Name == f.Deployment }) {
+			return nil, p.errorf(n, "threshold %q: no deployment is named %q", f.Expr, f.Deployment)
+		}
+		if n := p.node(&f.Step); n != nil && !slices.ContainsFunc(plan.Steps, func(s Step) bool { return s.Name == f.Step }) {
+			names := make([]string, len(plan.Steps))
+			for j, s := range plan.Steps {
+				names[j] = s.Name
+			}
+			return nil, p.errorf(n, "threshold %q: no step is named %q (have %s)", f.Expr, f.Step, strings.Join(names, ", "))
+		}
+		out = append(out, Threshold{Expr: f.Expr, Deployment: f.Deployment, Step: f.Step, Parsed: t})
+	}
+	return out, nil
 }
 
 // duration checks a duration the file gives.
@@ -335,7 +395,7 @@ func (p *parser) steps(fs []fileStep, deps []Deployment) ([]Step, error) {
 		f := &fs[i]
 		item := p.node(f)
 		s := Step{Name: f.Name, Concurrency: f.Concurrency, Rate: f.Rate, Requests: f.Requests, Deployments: f.Deployments,
-			Warmup: f.Warmup, MaxInFlight: f.MaxInFlight, Seed: f.Seed}
+			Warmup: f.Warmup, MaxInFlight: f.MaxInFlight, Seed: f.Seed, Repeat: f.Repeat}
 		if p.node(&f.Name) == nil {
 			s.Name = fmt.Sprintf("step-%d", i+1)
 		}
@@ -383,6 +443,11 @@ func (p *parser) steps(fs []fileStep, deps []Deployment) ([]Step, error) {
 			var err error
 			if s.Duration, err = p.duration(&f.Duration, what+" duration"); err != nil {
 				return nil, err
+			}
+		}
+		if n := p.node(&f.Repeat); n != nil {
+			if err := checkRepeat(f.Repeat); err != nil {
+				return nil, p.errorf(n, "%s: repeat: %v", what, err)
 			}
 		}
 		for j, name := range f.Deployments {

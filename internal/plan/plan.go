@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/inferbench/inferbench/internal/protocol"
+	"github.com/inferbench/inferbench/internal/threshold"
 	"github.com/inferbench/inferbench/internal/tlsconf"
 )
 
@@ -23,6 +24,11 @@ type Plan struct {
 	// CheckOutputs compares the deployments' answers for the same images
 	// before the load (check_outputs: true).
 	CheckOutputs bool
+	// Repeat is how many trials each step runs per deployment, unless the
+	// step sets its own (0: one).
+	Repeat int
+	// Thresholds are the plan's pass/fail criteria.
+	Thresholds []Threshold
 	// passwords are those the deployments' URLs carried (RedactText).
 	passwords []string
 }
@@ -102,6 +108,28 @@ type Step struct {
 	// (0: the engine's default); Seed seeds its Poisson arrivals (0: 1).
 	MaxInFlight int
 	Seed        uint64
+	// Repeat is the step's trials per deployment (0: the plan's).
+	Repeat int
+}
+
+// Threshold is a pass/fail criterion, limited to a deployment or a step
+// when they are named.
+type Threshold struct {
+	Expr             string
+	Deployment, Step string
+	Parsed           threshold.Threshold
+}
+
+// Trials is how many times a step runs against each deployment: its own
+// repeat, else the plan's, else once.
+func (p *Plan) Trials(s Step) int {
+	switch {
+	case s.Repeat > 0:
+		return s.Repeat
+	case p.Repeat > 0:
+		return p.Repeat
+	}
+	return 1
 }
 
 // Load describes the step's load for people: "c=8, 200 requests".

@@ -143,6 +143,8 @@ func htmlReport(w io.Writer, f *result.File, opts Options) error {
 
 	b.WriteString(searchesHTML(f, color))
 
+	b.WriteString(statsHTML(f, opts.Percentiles))
+
 	// Every run.
 	b.WriteString(`<h2>All runs</h2><div class="scroll"><table id="runs"><tr><th>step</th>`)
 	for _, h := range runHeader(f, opts.Percentiles) {
@@ -151,7 +153,11 @@ func htmlReport(w io.Writer, f *result.File, opts Options) error {
 	b.WriteString("<th>check and notes</th></tr>")
 	for i := range f.Runs {
 		r := &f.Runs[i]
-		fmt.Fprintf(&b, `<tr><td class="l">%s</td>`, html.EscapeString(r.Step))
+		step := r.Step
+		if r.Trial > 0 {
+			step += fmt.Sprintf(" (trial %d)", r.Trial)
+		}
+		fmt.Fprintf(&b, `<tr><td class="l">%s</td>`, html.EscapeString(step))
 		for _, c := range runRow(f, r, opts.Percentiles) {
 			fmt.Fprintf(&b, "<td>%s</td>", html.EscapeString(c))
 		}

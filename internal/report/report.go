@@ -158,9 +158,10 @@ func textBody(w io.Writer, f *result.File, opts Options) error {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, strings.Join(runHeader(f, opts.Percentiles), "\t")+"\t")
-	for i := range f.Runs {
-		fmt.Fprintln(tw, strings.Join(lineCells(runRow(f, &f.Runs[i], opts.Percentiles)), "\t")+"\t")
+	header, rows := tableRows(f, opts.Percentiles)
+	fmt.Fprintln(tw, strings.Join(header, "\t")+"\t")
+	for _, cells := range rows {
+		fmt.Fprintln(tw, strings.Join(lineCells(cells), "\t")+"\t")
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -199,7 +200,11 @@ func textBody(w io.Writer, f *result.File, opts Options) error {
 		if len(lines) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "\n%s %s:\n", r.Deployment.Name, loadLevel(r))
+		trial := ""
+		if r.Trial > 0 {
+			trial = fmt.Sprintf(" trial %d", r.Trial)
+		}
+		fmt.Fprintf(w, "\n%s %s%s:\n", r.Deployment.Name, loadLevel(r), trial)
 		for _, l := range lines {
 			fmt.Fprintf(w, "  %s\n", sanitize.Line(l))
 		}
@@ -211,6 +216,7 @@ func textBody(w io.Writer, f *result.File, opts Options) error {
 	if err := comparison(w, f); err != nil {
 		return err
 	}
+	statsText(w, f, opts.Percentiles)
 	if n := len(f.Runs); n > 0 {
 		cpu := f.Runs[n-1].Client.CPUPercent
 		fmt.Fprintf(w, "\nclient CPU during the last level: %.1f%% of one core\n", cpu)
@@ -338,7 +344,7 @@ func markdown(w io.Writer, f *result.File, opts Options) error {
 	for _, warning := range clientWarnings(f) {
 		fmt.Fprintf(w, "> **Warning:** %s\n\n", sanitize.Markdown(warning))
 	}
-	cols := runHeader(f, opts.Percentiles)
+	cols, rows := tableRows(f, opts.Percentiles)
 	fmt.Fprintf(w, "| %s |\n", strings.Join(cols, " | "))
 	aligns := make([]string, len(cols))
 	for i := range aligns {
@@ -346,8 +352,8 @@ func markdown(w io.Writer, f *result.File, opts Options) error {
 	}
 	aligns[0], aligns[2] = "---", "---"
 	fmt.Fprintf(w, "|%s|\n", strings.Join(aligns, "|"))
-	for i := range f.Runs {
-		fmt.Fprintf(w, "| %s |\n", strings.Join(mdCells(runRow(f, &f.Runs[i], opts.Percentiles)), " | "))
+	for _, cells := range rows {
+		fmt.Fprintf(w, "| %s |\n", strings.Join(mdCells(cells), " | "))
 	}
 	for _, n := range percentileFootnotes(f, opts.Percentiles) {
 		fmt.Fprintf(w, "\n_%s_\n", sanitize.Markdown(n))
@@ -363,6 +369,7 @@ func markdown(w io.Writer, f *result.File, opts Options) error {
 			}
 		}
 	}
+	statsMarkdown(w, f, opts.Percentiles)
 	if rows := operatingRows(f); len(rows) > 0 {
 		fmt.Fprintln(w, "\n### Operating points (measured)")
 		fmt.Fprintln(w, "\n| DEPLOYMENT | RECOMMENDED | MAX USEFUL | BEST THROUGHPUT | BASELINE P50 | SCALING AT BEST |\n|---|---|---|---:|---:|---:|")
@@ -409,7 +416,14 @@ func csvReport(w io.Writer, f *result.File, opts Options) error {
 	f = analyze.Judged(f)
 	cw := csv.NewWriter(w)
 	pcts := opts.Percentiles
-	if err := cw.Write(csvColumns(csvHeader, csvLatencyHeader(pcts), pcts)); err != nil {
+	header := csvColumns(csvHeader, csvLatencyHeader(pcts), pcts)
+	trials := analyze.HasTrials(f.Runs)
+	if trials {
+		// A column of its own only with trials: a file without them
+		// renders as before.
+		header = append(header, "trial")
+	}
+	if err := cw.Write(header); err != nil {
 		return err
 	}
 	fl := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
@@ -430,7 +444,11 @@ func csvReport(w io.Writer, f *result.File, opts Options) error {
 			rec[len(rec)-3], rec[len(rec)-2], rec[len(rec)-1] = fl(b.QueueMs), fl(b.ComputeMs()), fl(b.AvgBatchSize)
 		}
 		rec = csvColumns(rec, csvLatencyCells(&r, pcts), pcts)
-		if err := cw.Write(lineCells(append(append(rec, stabilityCSV(&r)...), payloadCSV(&r)...))); err != nil {
+		rec = append(append(rec, stabilityCSV(&r)...), payloadCSV(&r)...)
+		if trials {
+			rec = append(rec, strconv.Itoa(r.Trial))
+		}
+		if err := cw.Write(lineCells(rec)); err != nil {
 			return err
 		}
 	}

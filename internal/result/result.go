@@ -44,6 +44,43 @@ type File struct {
 	// Searches are the sweet-spot searches of `inferbench sweep`, one per
 	// deployment; their levels are runs above.
 	Searches []Search `json:"searches,omitempty"`
+	// Thresholds are the pass/fail criteria the session was given (a
+	// plan's thresholds, --threshold), each with a copy of its results
+	// for readers of the JSON: reports evaluate them again (analyze).
+	Thresholds []Threshold `json:"thresholds,omitempty"`
+}
+
+// Threshold is one criterion as given, and a copy of its verdicts.
+type Threshold struct {
+	// Expr is the expression, as written: "p99 < 50ms", "valid".
+	Expr string `json:"expr"`
+	// Deployment and Step, when set, limit it to that deployment's or
+	// that step's runs.
+	Deployment string `json:"deployment,omitempty"`
+	Step       string `json:"step,omitempty"`
+	// Results are analyze's verdicts, one per step and deployment it
+	// applies to (its trials together): a copy, as Assessment.
+	Results []ThresholdResult `json:"results,omitempty"`
+}
+
+// ThresholdResult is a threshold's verdict on one step of one deployment.
+type ThresholdResult struct {
+	Deployment string `json:"deployment"`
+	Step       string `json:"step,omitempty"`
+	Load       string `json:"load"`
+	Trials     int    `json:"trials,omitempty"`
+	// Value is what was measured (the trials' median), in Unit: ms,
+	// req/s, % (errors), x (times the baseline), or none (valid).
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit,omitempty"`
+	Pass  bool    `json:"pass"`
+	// IntervalBound is the 95% interval's bound on the threshold's side
+	// (the upper for "<"), when there is an interval, and IntervalPass
+	// whether it passes too.
+	IntervalBound *float64 `json:"interval_bound,omitempty"`
+	IntervalPass  *bool    `json:"interval_pass,omitempty"`
+	// Detail is the verdict in words.
+	Detail string `json:"detail"`
 }
 
 // Environment is the machine the client ran on.
@@ -76,7 +113,11 @@ const (
 
 // Run is one load level against one deployment.
 type Run struct {
-	Step          string          `json:"step,omitempty"` // the plan step this run belongs to
+	Step string `json:"step,omitempty"` // the plan step this run belongs to
+	// Trial numbers a run among the repeated trials of its step against
+	// its deployment (--repeat), from 1; 0 (left out) when the step ran
+	// once.
+	Trial         int             `json:"trial,omitempty"`
 	Deployment    Deployment      `json:"deployment"`
 	Load          Load            `json:"load"`
 	Status        string          `json:"status"`

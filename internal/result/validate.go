@@ -32,7 +32,7 @@ func validateRun(r *Run) error {
 		{"counts.sent", c.Sent}, {"counts.ok", c.OK}, {"counts.errors", c.Errors},
 		{"warmup.attempted", int64(r.Warmup.Attempted)}, {"warmup.succeeded", int64(r.Warmup.Succeeded)},
 		{"load.concurrency", int64(r.Load.Concurrency)}, {"load.requests", int64(r.Load.Requests)},
-		{"client.late_sends", r.Client.LateSends}, {"counts.dropped", c.Dropped},
+		{"client.late_sends", r.Client.LateSends}, {"counts.dropped", c.Dropped}, {"trial", int64(r.Trial)},
 	}
 	for _, n := range ints {
 		if n.v < 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/inferbench/inferbench/internal/analyze"
@@ -64,6 +65,10 @@ type Options struct {
 	// created (or truncated; appended to with Resume) before any request
 	// is sent.
 	ExportRequests string
+	// Thresholds are the pass/fail criteria, kept in the result file and
+	// judged on its runs: any that fails makes the exit code 3, once
+	// every report and the file are written.
+	Thresholds []result.Threshold
 }
 
 // Report is one rendering of the result file at the end: to Path, or to
@@ -89,7 +94,7 @@ type Scheduler interface {
 }
 
 // ExitError carries a process exit code: 1 for a failure, 2 for a bad
-// plan, 130 after Ctrl-C.
+// plan, 3 for a failed threshold, 130 after Ctrl-C.
 type ExitError struct {
 	Code int
 	Err  error
@@ -187,6 +192,7 @@ func (s *Session) start() error {
 	}
 	s.file.Environment = result.CurrentEnvironment()
 	s.file.Plan = s.o.Plan
+	s.file.Thresholds = append([]result.Threshold(nil), s.o.Thresholds...)
 	return nil
 }
 
@@ -363,7 +369,24 @@ func (s *Session) finish(ctx context.Context, sched Scheduler, schedErr error) e
 	if why := sched.Unmeasured(s.file); why != "" {
 		return &ExitError{Code: 1, Err: errors.New(why)}
 	}
-	return nil
+	return ThresholdsExit(analyze.Judged(s.file))
+}
+
+// ThresholdsExit is the exit error (code 3) of a judged file whose
+// thresholds failed, naming each failure; nil when none did.
+func ThresholdsExit(f *result.File) error {
+	failed := analyze.FailedThresholds(f)
+	if len(failed) == 0 {
+		return nil
+	}
+	return &ExitError{Code: 3, Err: fmt.Errorf("%d %s failed:\n  %s", len(failed), plural(len(failed), "threshold", "thresholds"), strings.Join(failed, "\n  "))}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // render writes one report.

@@ -56,11 +56,18 @@ func (Steps) Unmeasured(f *result.File) string {
 	return "no level could be measured"
 }
 
-// Schedule runs the steps.
+// Schedule runs the steps: each step K times against each of its
+// deployments (the plan's Trials), the trials interleaved so that a
+// shared machine's drift hits every deployment alike: A B C, then B C A,
+// then C A B.
 func (st Steps) Schedule(ctx context.Context, s *Session) error {
-	finished := map[[2]string]bool{}
+	type done struct {
+		step, deployment string
+		trial            int
+	}
+	finished := map[done]bool{}
 	for _, r := range s.File().Runs {
-		finished[[2]string{r.Step, r.Deployment.Name}] = true
+		finished[done{r.Step, r.Deployment.Name, r.Trial}] = true
 	}
 	for i, step := range st.Steps {
 		targets := s.Plan().Targets(step)
@@ -68,32 +75,47 @@ func (st Steps) Schedule(ctx context.Context, s *Session) error {
 			s.Logf("Step %s (%s): no deployment to run it against", step.Name, step.Load())
 			continue
 		}
-		order := slices.Concat(targets[i%len(targets):], targets[:i%len(targets)])
-		s.Logf("Step %s: %s against %d deployment(s)", step.Name, step.Load(), len(order))
+		trials := s.Plan().Trials(step)
+		each := ""
+		if trials > 1 {
+			each = fmt.Sprintf(", %d trials each, interleaved", trials)
+		}
+		s.Logf("Step %s: %s against %d deployment(s)%s", step.Name, step.Load(), len(targets), each)
 		if w := analyze.ConcurrencyWarning(step.Concurrency); w != "" && step.Rate == 0 {
 			s.Logf("Warning: %s", w)
 		}
-		for _, d := range order {
-			if ctx.Err() != nil {
-				return nil
+		for k := range trials {
+			shift := (i + k) % len(targets)
+			order := slices.Concat(targets[shift:], targets[:shift])
+			trial, label := 0, ""
+			if trials > 1 {
+				trial, label = k+1, fmt.Sprintf(" trial %d/%d", k+1, trials)
 			}
-			if finished[[2]string{step.Name, d.Name}] {
-				s.Logf("  %s: done in an earlier run, skipped", d.Name)
-				continue
-			}
-			t, err := s.Target(d.Name)
-			if err != nil {
-				r := unreachableRun(step, d, err)
-				s.Logf("  %-16s %s", d.Name, summary(&r))
-				if _, err := s.Record(r); err != nil {
+			for _, d := range order {
+				if ctx.Err() != nil {
+					return nil
+				}
+				if finished[done{step.Name, d.Name, trial}] {
+					s.Logf("  %s%s: done in an earlier run, skipped", d.Name, label)
+					continue
+				}
+				t, err := s.Target(d.Name)
+				if err != nil {
+					r := unreachableRun(step, d, err)
+					r.Trial = trial
+					s.Logf("  %-16s%s %s", d.Name, label, summary(&r))
+					if _, err := s.Record(r); err != nil {
+						return err
+					}
+					continue
+				}
+				m := s.Measure(ctx, t, levelOfStep(step), MeasureOptions{Step: step.Name, Label: d.Name + " " + step.Name + label})
+				m.Trial = trial
+				r, err := s.Record(m)
+				s.Logf("  %-16s%s %s", d.Name, label, summary(&r))
+				if err != nil {
 					return err
 				}
-				continue
-			}
-			r, err := s.Record(s.Measure(ctx, t, levelOfStep(step), MeasureOptions{Step: step.Name, Label: d.Name + " " + step.Name}))
-			s.Logf("  %-16s %s", d.Name, summary(&r))
-			if err != nil {
-				return err
 			}
 		}
 	}
