@@ -24,7 +24,8 @@ type Config struct {
 	MaxIdle int
 	// Timeout bounds every call; a context with an earlier deadline wins.
 	Timeout time.Duration
-	// Limit bounds a response's body.
+	// Limit bounds a response's body, and its decoded size when it comes
+	// in a Content-Encoding (gzip, deflate).
 	Limit int
 	// Capture names a header whose value responses keep (Response.Captured).
 	Capture string
@@ -49,7 +50,9 @@ func New(cfg Config) *Transport {
 func (t *Transport) Close() { t.pool.close() }
 
 // Exchange sends one rendered request (op names it in errors: "POST
-// /v2/models/m/infer") and reads the answer into res, its body into *body.
+// /v2/models/m/infer") and reads the answer into res, its body into *body;
+// a body in Content-Encoding gzip or deflate is decoded (res.Body), into
+// a buffer res keeps for the next call.
 // The call's deadline is the transport's timeout or ctx's deadline,
 // whichever comes first; w interrupts it when ctx ends.
 //
@@ -85,7 +88,7 @@ func (t *Transport) Exchange(ctx context.Context, w *transport.AbortWatch, op st
 			} else {
 				t.pool.put(c)
 			}
-			return nil
+			return res.decode(t.limit)
 		}
 		c.close()
 		if reused && attempt == 0 && !res.started && ctx.Err() == nil && !transport.IsTimeout(err) && !transport.IsMalformed(err) {
@@ -124,5 +127,7 @@ func (t *Transport) roundTrip(c *conn, w *transport.AbortWatch, deadline time.Ti
 	if _, err := c.nc.Write(req); err != nil {
 		return err
 	}
-	return readResponse(c.br, method, res, body, t.limit, t.capture)
+	err := readResponse(c.br, method, res, body, t.limit, t.capture)
+	res.Wire = len(res.Body)
+	return err
 }

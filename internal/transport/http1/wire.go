@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/inferbench/inferbench/internal/transport"
+	"github.com/inferbench/inferbench/internal/transport/compress"
 )
 
 // The HTTP/1.1 wire: requests are rendered once (request line, headers,
@@ -38,8 +39,13 @@ func AppendRequestHead(buf []byte, method, target string, fields []transport.Hea
 // Response is a parsed response; one is reused from call to call.
 type Response struct {
 	Status int
-	// Body is the body, in the caller's buffer.
+	// Body is the body: in the caller's buffer as received, or decoded
+	// (Content-Encoding gzip or deflate) into the response's own buffer.
 	Body []byte
+	// Wire is the body's size as received, before any decoding.
+	Wire int
+	// Encoding is the body's Content-Encoding as received.
+	Encoding compress.Encoding
 	// Captured is the value of the header the transport captures
 	// (Config.Capture), when HasCaptured.
 	Captured    []byte
@@ -48,6 +54,35 @@ type Response struct {
 	close bool
 	// started is set once a byte of the response was read.
 	started bool
+	dec     compress.Decoder // its buffer holds a decoded body, reused
+	coding  []byte           // the Content-Encoding, when Unknown
+}
+
+// decode decodes a body received in a Content-Encoding, into the
+// response's own buffer, at most limit bytes of it. A body that does not
+// decode is a malformed response, but for an error status, whose body is
+// then kept as received: the status says more than the coding's failure.
+func (res *Response) decode(limit int) error {
+	if res.Encoding == compress.None || len(res.Body) == 0 {
+		return nil
+	}
+	var (
+		body []byte
+		err  error
+	)
+	if res.Encoding == compress.Unknown {
+		err = transport.Malformed("a response body in Content-Encoding %q, which the client cannot decode (it decodes gzip and deflate)", transport.Clip(res.coding))
+	} else {
+		body, err = res.dec.Decode(res.Encoding, res.Body, limit, "response body")
+	}
+	if err != nil {
+		if res.Status >= 300 && !errors.As(err, new(*transport.LimitError)) {
+			return nil
+		}
+		return err
+	}
+	res.Body = body
+	return nil
 }
 
 // errLineTooLong is a status or header line longer than the read buffer.
@@ -110,7 +145,7 @@ func readResponse(br *bufio.Reader, method string, res *Response, body *[]byte, 
 	res.started = false
 	budget := headerBudget(transport.MaxHeaderBytes)
 	for {
-		res.Status, res.close, res.HasCaptured = 0, false, false
+		res.Status, res.close, res.HasCaptured, res.Encoding = 0, false, false, compress.None
 		res.Body = (*body)[:0]
 		first, err := br.Peek(1)
 		if err != nil {
@@ -218,6 +253,10 @@ func readHeaders(br *bufio.Reader, budget *headerBudget, res *Response, capture 
 				return 0, false, transport.Malformed("unsupported Transfer-Encoding %q", transport.Clip(value))
 			}
 			chunked = true
+		case bytes.EqualFold(name, []byte("Content-Encoding")):
+			if res.Encoding = compress.Of(value); res.Encoding == compress.Unknown {
+				res.coding = append(res.coding[:0], value...)
+			}
 		case bytes.EqualFold(name, []byte("Connection")):
 			switch {
 			case hasToken(value, "close"):
