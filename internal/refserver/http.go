@@ -2,8 +2,6 @@ package refserver
 
 import (
 	"bytes"
-	"compress/flate"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,7 +23,9 @@ var (
 
 // HTTPHandler serves the KServe v2 HTTP API with Triton's extensions, and
 // NIM's /v1 API for a model with an image input (nim.go).
-func (s *Server) HTTPHandler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+// Answers are compressed when the request's Accept-Encoding asks
+// (encoding.go).
+func (s *Server) HTTPHandler() http.Handler { return s.compressAnswers(http.HandlerFunc(s.serveHTTP)) }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
@@ -182,32 +182,20 @@ func dropResponse(w http.ResponseWriter, status int, contentType string, body []
 }
 
 // readBody reads a request body into buf, never more than the server's
-// maximum, decompressing gzip or deflate as Triton does. The declared
-// Content-Length is not trusted for the allocation: the buffer grows with
-// what actually arrives.
+// maximum (on the wire and decoded), decompressing gzip or deflate (zlib,
+// or raw DEFLATE) as Triton does. The declared Content-Length is not
+// trusted for the allocation: the buffer grows with what actually arrives.
 func (s *Server) readBody(buf *bytes.Buffer, r *http.Request) error {
-	var src io.Reader = r.Body
-	switch enc := strings.ToLower(r.Header.Get("Content-Encoding")); enc {
-	case "", "identity":
-	case "gzip":
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			return kserve.Errorf(kserve.CodeInvalidArg, "request body is not valid gzip: %v", err)
-		}
-		defer zr.Close()
-		src = zr
-	case "deflate":
-		zr := flate.NewReader(r.Body)
-		defer zr.Close()
-		src = zr
-	default:
-		return kserve.Errorf(kserve.CodeUnsupported, "unsupported Content-Encoding '%s' (gzip and deflate are supported)", enc)
+	src, err := requestBody(r, s.maxBytes)
+	if err != nil {
+		return err
 	}
 	n, err := buf.ReadFrom(io.LimitReader(src, s.maxBytes+1))
-	if err != nil {
+	var mb *http.MaxBytesError
+	if err != nil && !errors.As(err, &mb) {
 		return kserve.Errorf(kserve.CodeInvalidArg, "reading request body: %v", err)
 	}
-	if n > s.maxBytes {
+	if n > s.maxBytes || mb != nil {
 		return kserve.Errorf(kserve.CodeInvalidArg, "request body exceeds the server's maximum of %d bytes (--max-request-size)", s.maxBytes)
 	}
 	return nil

@@ -113,7 +113,10 @@ func (s *Server) serveNIMInfer(w http.ResponseWriter, r *http.Request, m *model)
 // readNIMImages reads and answers the images of a /v1/infer request.
 func (s *Server) readNIMImages(r *http.Request, m *model) ([]imageAnswer, error) {
 	var req nimRequest
-	body := http.MaxBytesReader(nil, r.Body, s.maxBytes)
+	body, err := s.decodedBody(r)
+	if err != nil {
+		return nil, err
+	}
 	if err := json.NewDecoder(body).Decode(&req); err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {

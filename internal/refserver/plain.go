@@ -14,6 +14,7 @@ import (
 
 	"github.com/inferbench/inferbench/internal/detect"
 	"github.com/inferbench/inferbench/internal/kserve"
+	"github.com/inferbench/inferbench/internal/transport/compress"
 )
 
 // The plain HTTP API is what a PyTorch model behind FastAPI typically
@@ -60,7 +61,7 @@ func (s *Server) PlainHandler() http.Handler {
 		writeBody(w, http.StatusOK, "application/json", []byte(`{"status":"ok"}`))
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { plainError(w, http.StatusNotFound, "Not Found") })
-	return mux
+	return s.compressAnswers(mux)
 }
 
 func plainError(w http.ResponseWriter, status int, detail string) {
@@ -125,7 +126,10 @@ func (s *Server) servePredict(w http.ResponseWriter, r *http.Request, m *model) 
 
 // readImage gets the image's bytes from a JSON, multipart or raw body.
 func (s *Server) readImage(r *http.Request) ([]byte, error) {
-	body := http.MaxBytesReader(nil, r.Body, s.maxBytes)
+	body, err := s.decodedBody(r)
+	if err != nil {
+		return nil, err
+	}
 	tooLarge := func(err error) error {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
@@ -191,4 +195,23 @@ func (s *Server) readImage(r *http.Request) ([]byte, error) {
 		return data, nil
 	}
 	return nil, &plainBadRequest{http.StatusUnsupportedMediaType, fmt.Sprintf("unsupported Content-Type %q: send application/json {\"image\": \"<base64>\"}, multipart/form-data with a \"file\" field, or the image itself", ct)}
+}
+
+// decodedBody is a request's body decoded from its Content-Encoding
+// (encoding.go), bounded by the server's maximum on the wire and decoded:
+// past it, reads fail with an *http.MaxBytesError. A coding it does not
+// speak is refused with 415.
+func (s *Server) decodedBody(r *http.Request) (io.Reader, error) {
+	src, err := requestBody(r, s.maxBytes)
+	if err != nil {
+		var ke *kserve.Error
+		if errors.As(err, &ke) && ke.Code == kserve.CodeUnsupported {
+			return nil, &plainBadRequest{http.StatusUnsupportedMediaType, ke.Msg}
+		}
+		return nil, badImage("%v", err)
+	}
+	if compress.OfString(r.Header.Get("Content-Encoding")) == compress.None {
+		return src, nil // bounded on the wire, which is all there is
+	}
+	return http.MaxBytesReader(nil, io.NopCloser(src), s.maxBytes), nil
 }

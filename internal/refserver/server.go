@@ -68,6 +68,7 @@ type Server struct {
 	httpAPI  string
 	tls      *tls.Config // nil: plain text
 	bodies   sync.Pool   // *bytes.Buffer for request bodies: a YOLO request is about 5 MB
+	encoders encoders    // compressors of the HTTP answers (encoding.go)
 
 	memory      memoryBudget
 	restartTime time.Duration
