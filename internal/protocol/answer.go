@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/inferbench/inferbench/internal/detect"
 	"github.com/inferbench/inferbench/internal/transport"
+	"github.com/inferbench/inferbench/internal/transport/compress"
 )
 
 // Space says in which coordinates an Answer's boxes are.
@@ -86,6 +88,9 @@ func (c *imageClient) answer(ctx context.Context, p Payload) (*Answer, error) {
 	defer res.Body.Close()
 	defer client.CloseIdleConnections()
 	data, err := readBody(res.Body, res.ContentLength, c.h.opts.MaxResponseSize)
+	if err == nil {
+		data, err = decodeBody(res, data, c.h.opts.MaxResponseSize)
+	}
 	if err != nil {
 		overLimit(err)
 		return nil, err
@@ -156,4 +161,35 @@ func readBody(r io.Reader, length int64, limit int) ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// decodeBody decodes a body that net/http left in its Content-Encoding:
+// net/http decodes gzip itself only when it asked for it, not when the
+// request's headers did (-H 'Accept-Encoding: gzip'). The decoded size is
+// bounded by limit too. As in the hot path (package http1), an error
+// status keeps a body that does not decode.
+func decodeBody(res *http.Response, data []byte, limit int) ([]byte, error) {
+	coding := res.Header.Get("Content-Encoding")
+	enc := compress.OfString(coding)
+	if enc == compress.None || len(data) == 0 {
+		return data, nil
+	}
+	var (
+		decoded []byte
+		err     error
+	)
+	if enc == compress.Unknown {
+		err = &MalformedResponseError{Err: fmt.Errorf("a response body in Content-Encoding %q, which the client cannot decode (it decodes gzip and deflate)", transport.Clip([]byte(coding)))}
+	} else {
+		var d compress.Decoder
+		decoded, err = d.Decode(enc, data, limit, "response body")
+	}
+	if err != nil {
+		var le *transport.LimitError
+		if res.StatusCode >= 300 && !errors.As(err, &le) {
+			return data, nil
+		}
+		return nil, err
+	}
+	return decoded, nil
 }

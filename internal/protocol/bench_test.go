@@ -22,7 +22,7 @@ import (
 
 // benchClient makes a client of kind for model on the benchmark server,
 // with its metadata and a prepared random request.
-func benchClient(b *testing.B, kind protocol.Kind, model string, opts protocol.Options) (protocol.Client, protocol.Payload, *kserve.ModelMetadata) {
+func benchClient(b testing.TB, kind protocol.Kind, model string, opts protocol.Options) (protocol.Client, protocol.Payload, *kserve.ModelMetadata) {
 	b.Helper()
 	addrs := startBenchServer(b)
 	opts.Kind, opts.URL = kind, "http://"+addrs.http

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +23,7 @@ import (
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/kserve/pb"
 	"github.com/inferbench/inferbench/internal/transport"
+	"github.com/inferbench/inferbench/internal/transport/compress"
 	"github.com/inferbench/inferbench/internal/transport/h2"
 )
 
@@ -39,6 +42,7 @@ const DefaultConnections = 1
 // Prepare; answers are checked in the stream's buffer, not unmarshalled.
 type grpcClient struct {
 	opts      Options
+	encoding  compress.Encoding // of the requests' messages
 	dialer    transport.Dialer
 	authority string
 	metadata  []transport.HeaderField // the options' headers as gRPC metadata
@@ -62,6 +66,11 @@ func newGRPCClient(opts Options) (*grpcClient, error) {
 	if err != nil {
 		return nil, err
 	}
+	enc, err := compress.Parse(opts.Compression)
+	if err != nil {
+		return nil, err
+	}
+	md = append(md, compressionMetadata(enc)...)
 	// :authority is --authority, else a Host header (as grpcurl and curl
 	// take -H Host:), else the address.
 	authority := opts.Authority
@@ -72,7 +81,7 @@ func newGRPCClient(opts Options) (*grpcClient, error) {
 		authority = target
 	}
 	c := &grpcClient{
-		opts: opts, authority: authority, metadata: md,
+		opts: opts, encoding: enc, authority: authority, metadata: md,
 		dialer: transport.Dialer{Addr: target, Timeout: opts.ConnectTimeout, Net: net.Dialer{KeepAlive: 30 * time.Second}},
 		slots:  make([]grpcSlot, opts.Connections),
 	}
@@ -119,6 +128,17 @@ func grpcMetadata(headers map[string]string) (md []transport.HeaderField, host s
 		md = append(md, transport.HeaderField{Name: key, Value: v})
 	}
 	return md, host, nil
+}
+
+// compressionMetadata is the metadata of compression: the codings the
+// client decodes, as gRPC's C core (Triton's clients, perf_analyzer)
+// offers them, and the coding of its messages, if any.
+func compressionMetadata(enc compress.Encoding) []transport.HeaderField {
+	md := []transport.HeaderField{{Name: "grpc-accept-encoding", Value: "identity,deflate,gzip"}}
+	if enc != compress.None {
+		md = append(md, transport.HeaderField{Name: "grpc-encoding", Value: enc.String()})
+	}
+	return md
 }
 
 // headerBlock renders the HPACK block of a call to method, but for its
@@ -210,8 +230,12 @@ func (g *grpcCall) do(ctx context.Context, op string, head, frame []byte) ([]byt
 			break
 		}
 	}
-	if err == nil {
-		return answer(g.s)
+	if err == nil || g.s.NotGRPC() && ctx.Err() == nil {
+		// An answer that is not gRPC (a proxy's status) is reported as it
+		// is, however its stream ended: reset, closed, or not in time.
+		msg, err := answer(g.s)
+		overLimit(err) // a compressed message that decodes past the limit
+		return msg, err
 	}
 	var reset *h2.StreamReset
 	if ctx.Err() == nil && errors.As(err, &reset) {
@@ -232,9 +256,8 @@ func (g *grpcCall) do(ctx context.Context, op string, head, frame []byte) ([]byt
 // ended with as a ServerError.
 func answer(s *h2.Stream) ([]byte, error) {
 	switch {
-	case s.HTTPStatus() != 200:
-		return nil, &ServerError{GRPCCode: httpStatusCode(s.HTTPStatus()),
-			Message: fmt.Sprintf("unexpected HTTP status code received from server: %d", s.HTTPStatus())}
+	case s.NotGRPC():
+		return nil, notGRPC(s.HTTPStatus(), s.ContentType(), s.Body())
 	case s.GRPCStatus() < 0:
 		return nil, &ServerError{GRPCCode: codes.Internal, Message: "the server ended the call without a grpc-status"}
 	case s.GRPCStatus() != 0:
@@ -243,22 +266,48 @@ func answer(s *h2.Stream) ([]byte, error) {
 	return s.Message()
 }
 
-// httpStatusCode maps a non-200 HTTP status to a gRPC code, as the gRPC
-// specification (http-grpc-status-mapping.md) does.
-func httpStatusCode(status int) codes.Code {
-	switch status {
-	case 400:
-		return codes.Internal
-	case 401:
-		return codes.Unauthenticated
-	case 403:
-		return codes.PermissionDenied
-	case 404:
-		return codes.Unimplemented
-	case 429, 502, 503, 504:
-		return codes.Unavailable
+// notGRPC words an answer to a gRPC call that is not gRPC: an HTTP status
+// other than 200 (an ingress's 413 for a request over its body limit, a
+// gateway's 502 or 503) is an http_status with the page's first line; a
+// 200 of another content type (an HTML page) a malformed response naming
+// it. grpc-go reports both as "unexpected HTTP status code" or "content-type".
+func notGRPC(status int, contentType string, body []byte) error {
+	if status != http.StatusOK {
+		return &ServerError{HTTPStatus: status, Proxy: true, Message: pageLine(status, body)}
 	}
-	return codes.Unknown
+	line := pageLine(0, body)
+	if line != "" {
+		line = ": " + line
+	}
+	return &MalformedResponseError{Err: fmt.Errorf("the server answered HTTP 200 with content-type %q, not application/grpc (a proxy's page?)%s", contentType, line)}
+}
+
+// pageLine is what a page says in one line: an HTML page's title (its
+// status number left out: "Request Entity Too Large"), else its first
+// line that is not blank, else the status's text.
+func pageLine(status int, body []byte) string {
+	text := string(body)
+	if i := strings.Index(strings.ToLower(text), "<title>"); i >= 0 {
+		title := text[i+len("<title>"):]
+		if j := strings.Index(strings.ToLower(title), "</title>"); j >= 0 {
+			title = strings.TrimSpace(title[:j])
+			title = strings.TrimSpace(strings.TrimPrefix(title, strconv.Itoa(status)+" "))
+			if title != "" {
+				return title
+			}
+		}
+	}
+	if !strings.HasPrefix(strings.TrimSpace(text), "<") {
+		for _, line := range strings.Split(text, "\n") {
+			if line = strings.TrimSpace(line); line != "" {
+				return line[:min(len(line), 200)]
+			}
+		}
+	}
+	if status == 0 {
+		return ""
+	}
+	return http.StatusText(status)
 }
 
 // resetCode maps a stream's end without status to a gRPC code, as grpc-go
@@ -374,41 +423,57 @@ func (c *grpcClient) ModelStatistics(ctx context.Context, model, version string)
 }
 
 // grpcPayload is a ModelInferRequest encoded and length-prefixed once,
-// for either gRPC transport: the fast one sends frame, grpc-go the
-// message after its prefix (msg, made once so that a call allocates none).
+// for either gRPC transport: the fast one sends frame (compressed, when
+// the options say), grpc-go the message after its prefix (msg, made once
+// so that a call allocates none; uncompressed, as grpc-go compresses it).
 type grpcPayload struct {
 	frame []byte
 	msg   mem.BufferSlice
 }
 
-// Size is the encoded message's length.
+// Size is the encoded message's length, as sent: compressed, if it is.
 func (p *grpcPayload) Size() int { return len(p.frame) - h2.PrefixLen }
 
 // Prepare encodes the ModelInferRequest once; calls send these bytes.
 func (c *grpcClient) Prepare(model, version string, req *kserve.InferRequest) (Payload, error) {
-	p, err := prepareGRPC(model, version, req)
+	p, err := prepareGRPC(model, version, req, c.encoding, false)
 	if err != nil {
 		return nil, err // not a nil *grpcPayload in a Payload
 	}
 	return p, nil
 }
 
-// prepareGRPC encodes a ModelInferRequest once, for either transport.
-func prepareGRPC(model, version string, req *kserve.InferRequest) (*grpcPayload, error) {
+// prepareGRPC encodes a ModelInferRequest once, for either transport: in
+// enc for the fast one (the frame), and uncompressed too (msg) when plain
+// is set, for grpc-go, which compresses it itself. Size is the compressed
+// length either way: grpc-go's gzip, at the default level, is ours.
+func prepareGRPC(model, version string, req *kserve.InferRequest, enc compress.Encoding, plain bool) (*grpcPayload, error) {
 	for i := range req.Inputs {
 		if err := req.Inputs[i].Check(); err != nil {
 			return nil, err
 		}
 	}
-	b, err := proto.Marshal(kserve.RequestToProto(model, version, req))
+	msg, err := proto.Marshal(kserve.RequestToProto(model, version, req))
 	if err != nil {
 		return nil, fmt.Errorf("encoding the ModelInferRequest: %w", err)
+	}
+	b, err := compress.Compress(enc, msg)
+	if err != nil {
+		return nil, fmt.Errorf("compressing the ModelInferRequest (%s): %w", enc, err)
 	}
 	if uint64(len(b)) > math.MaxUint32 { // proto refuses 2 GiB first; the prefix holds 4
 		return nil, fmt.Errorf("the ModelInferRequest of %d bytes exceeds gRPC's 4 GiB message", len(b))
 	}
 	frame := h2.FrameMessage(b)
-	return &grpcPayload{frame: frame, msg: mem.BufferSlice{mem.SliceBuffer(frame[h2.PrefixLen:])}}, nil
+	p := &grpcPayload{frame: frame, msg: mem.BufferSlice{mem.SliceBuffer(frame[h2.PrefixLen:])}}
+	if enc != compress.None {
+		frame[0] = 1 // the compressed flag: the message is in the grpc-encoding
+		p.msg = nil
+		if plain {
+			p.msg = mem.BufferSlice{mem.SliceBuffer(msg)}
+		}
+	}
+	return p, nil
 }
 
 // grpcPayloadOf checks that p was prepared by a gRPC client.

@@ -22,6 +22,7 @@ import (
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/kserve/pb"
 	"github.com/inferbench/inferbench/internal/transport"
+	"github.com/inferbench/inferbench/internal/transport/compress"
 )
 
 // grpcGoClient speaks KServe v2 gRPC as grpcClient does, on grpc-go
@@ -327,7 +328,7 @@ func (c *grpcGoClient) ModelStatistics(ctx context.Context, model, version strin
 
 // Prepare encodes the ModelInferRequest once, as the fast transport does.
 func (c *grpcGoClient) Prepare(model, version string, req *kserve.InferRequest) (Payload, error) {
-	p, err := prepareGRPC(model, version, req)
+	p, err := prepareGRPC(model, version, req, compress.OfString(c.opts.Compression), true)
 	if err != nil {
 		return nil, err
 	}

@@ -174,7 +174,7 @@ func TestGRPCAgainstGoHTTP2(t *testing.T) {
 	}{
 		{"ok", "ok", codes.OK, ""},
 		{"trailers-only", classes.ClassGRPCStatus, codes.ResourceExhausted, "queue full"},
-		{"503", classes.ClassGRPCStatus, codes.Unavailable, "HTTP status code"},
+		{"503", classes.ClassHTTPStatus, codes.OK, "HTTP 503 from a proxy in front of the gRPC server: Service Unavailable"},
 		{"reset", classes.ClassGRPCStatus, codes.Internal, "reset the stream"},
 		{"no trailers", classes.ClassGRPCStatus, codes.Internal, "without"},
 		{"slow", classes.ClassTimeout, codes.OK, "within 200ms"},

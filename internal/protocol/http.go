@@ -17,6 +17,7 @@ import (
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/kserve/pb"
 	"github.com/inferbench/inferbench/internal/transport"
+	"github.com/inferbench/inferbench/internal/transport/compress"
 	"github.com/inferbench/inferbench/internal/transport/http1"
 )
 
@@ -26,6 +27,7 @@ import (
 // (package http1) rather than net/http.
 type httpClient struct {
 	opts     Options
+	encoding compress.Encoding // of the request bodies
 	binary   bool
 	basePath string                  // the URL's path prefix, no trailing slash
 	fields   []transport.HeaderField // sent with every request: Host, User-Agent, the options' headers
@@ -66,6 +68,10 @@ func newHTTPClient(opts Options) (*httpClient, error) {
 	if opts.Authority != "" {
 		host = opts.Authority
 	}
+	enc, err := compress.Parse(opts.Compression)
+	if err != nil {
+		return nil, err
+	}
 	fields := []transport.HeaderField{{Name: "Host", Value: host}, {Name: "User-Agent", Value: "inferbench"}}
 	names := make([]string, 0, len(opts.Headers))
 	for k := range opts.Headers {
@@ -80,6 +86,9 @@ func newHTTPClient(opts Options) (*httpClient, error) {
 		if slices.ContainsFunc(hopHeaders, func(h string) bool { return strings.EqualFold(h, k) }) {
 			return nil, fmt.Errorf("header %q is the client's to set", k)
 		}
+		if enc != compress.None && strings.EqualFold(k, "Content-Encoding") {
+			return nil, fmt.Errorf("header %q: the client sets it, to %s, as the compression option asks", k, enc)
+		}
 		if strings.EqualFold(k, "Host") && opts.Authority != "" {
 			continue // --authority wins, as over gRPC
 		}
@@ -90,7 +99,7 @@ func newHTTPClient(opts Options) (*httpClient, error) {
 		fields = append(fields, transport.HeaderField{Name: k, Value: v})
 	}
 	return &httpClient{
-		opts: opts, binary: opts.Kind == KServeHTTP, basePath: strings.TrimSuffix(u.Path, "/"), fields: fields,
+		opts: opts, encoding: enc, binary: opts.Kind == KServeHTTP, basePath: strings.TrimSuffix(u.Path, "/"), fields: fields,
 		t: http1.New(http1.Config{
 			Dialer:  transport.Dialer{Addr: addr, TLS: tlsConfig, Timeout: opts.ConnectTimeout, Net: net.Dialer{KeepAlive: 30 * time.Second}},
 			MaxIdle: opts.MaxConns,
@@ -303,7 +312,10 @@ func (c *httpClient) Prepare(model, version string, req *kserve.InferRequest) (P
 	if err != nil {
 		return nil, err
 	}
-	fields := slices.Clone(c.fields)
+	body, fields, err := c.compressBody(body)
+	if err != nil {
+		return nil, err
+	}
 	if jsonLen >= 0 {
 		fields = withDefault(fields, "Content-Type", "application/octet-stream")
 		fields = append(fields, transport.HeaderField{Name: kserve.HeaderContentLength, Value: strconv.Itoa(jsonLen)})
@@ -315,6 +327,22 @@ func (c *httpClient) Prepare(model, version string, req *kserve.InferRequest) (P
 	wire := make([]byte, 0, len(head)+len(body))
 	wire = append(append(wire, head...), body...)
 	return &httpPayload{op: http.MethodPost + " " + path, wire: wire, body: len(body)}, nil
+}
+
+// compressBody compresses a request body in the options' coding, once,
+// and returns it with the client's headers and its Content-Encoding.
+// Inference-Header-Content-Length stays the JSON header's length before
+// compression, as Triton reads it after decoding.
+func (c *httpClient) compressBody(body []byte) ([]byte, []transport.HeaderField, error) {
+	fields := slices.Clone(c.fields)
+	if c.encoding == compress.None {
+		return body, fields, nil
+	}
+	body, err := compress.Compress(c.encoding, body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("compressing the request body (%s): %w", c.encoding, err)
+	}
+	return body, append(fields, transport.HeaderField{Name: "Content-Encoding", Value: c.encoding.String()}), nil
 }
 
 // withDefault adds a header unless the options set it.

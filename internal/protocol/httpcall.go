@@ -30,7 +30,7 @@ func (hc *httpCaller) Call(ctx context.Context, p Payload) Outcome {
 	hc.watch.Follow(ctx)
 	err = hc.c.t.Exchange(ctx, &hc.watch, hp.op, hp.wire, http.MethodPost, &hc.res, &hc.body)
 	overLimit(err) // the buffer stays: letting it go costs more (garbage) under a flood than it saves
-	out := Outcome{RequestBytes: hp.body, ResponseBytes: len(hc.res.Body)}
+	out := Outcome{RequestBytes: hp.body, ResponseBytes: hc.res.Wire}
 	switch {
 	case err != nil:
 		out.Err = err

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/textproto"
-	"slices"
 	"sort"
 
 	"github.com/inferbench/inferbench/internal/jsonscan"
@@ -144,7 +143,10 @@ func (c *imageClient) Prepare(model, version string, req *kserve.InferRequest) (
 	if err != nil {
 		return nil, err
 	}
-	fields := slices.Clone(c.h.fields)
+	body, fields, err := c.h.compressBody(body)
+	if err != nil {
+		return nil, err
+	}
 	if contentType != "" {
 		fields = withDefault(fields, "Content-Type", contentType)
 	}
@@ -335,7 +337,7 @@ func (ic *imageCaller) Call(ctx context.Context, p Payload) Outcome {
 	ic.watch.Follow(ctx)
 	err = ic.c.h.t.Exchange(ctx, &ic.watch, ip.op, ip.wire, ip.method, &ic.res, &ic.body)
 	overLimit(err)
-	out := Outcome{RequestBytes: ip.body, ResponseBytes: len(ic.res.Body)}
+	out := Outcome{RequestBytes: ip.body, ResponseBytes: ic.res.Wire}
 	switch {
 	case err != nil:
 		out.Err = err

@@ -19,6 +19,7 @@ import (
 	"github.com/inferbench/inferbench/internal/kserve/pb"
 	"github.com/inferbench/inferbench/internal/sanitize"
 	"github.com/inferbench/inferbench/internal/transport"
+	"github.com/inferbench/inferbench/internal/transport/compress"
 )
 
 // Kind names a wire protocol.
@@ -99,8 +100,11 @@ type Options struct {
 	// GRPCTransport chooses the gRPC implementation: GRPCTransportFast (our
 	// own HTTP/2 client, the default) or GRPCTransportGo (grpc-go).
 	GRPCTransport string
-	// Compression compresses request bodies and messages: "" (none),
-	// "gzip" or "deflate".
+	// Compression compresses request bodies and messages: "" (or "none"),
+	// "gzip" or "deflate" (zlib). Payloads are compressed once, by
+	// Prepare; HTTP requests say so in Content-Encoding, gRPC messages in
+	// grpc-encoding and their compressed flag. Answers in gzip or deflate
+	// are decoded whatever this says.
 	Compression string
 }
 
@@ -180,15 +184,24 @@ type Caller interface {
 type Outcome struct {
 	Err error
 	// RequestBytes and ResponseBytes are the sizes of the request and
-	// response messages: HTTP bodies or gRPC messages, without headers or
-	// framing. ResponseBytes counts an error answer's body too, and is 0
-	// when nothing was received.
+	// response messages as they went on the wire (compressed, when they
+	// were): HTTP bodies or gRPC messages, without headers or framing.
+	// ResponseBytes counts an error answer's body too, and is 0 when
+	// nothing was received.
 	RequestBytes, ResponseBytes int
 }
 
 // New makes a client of the kind the options name.
 func New(opts Options) (Client, error) {
 	opts = opts.withDefaults()
+	enc, err := compress.Parse(opts.Compression)
+	if err != nil {
+		return nil, err
+	}
+	opts.Compression = "" // none, "none" or "identity"
+	if enc != compress.None {
+		opts.Compression = enc.String() // "gzip" or "deflate", whatever the case given
+	}
 	switch opts.Kind {
 	case KServeHTTP, KServeHTTPJSON:
 		return newHTTPClient(opts)
@@ -212,12 +225,18 @@ type ServerError struct {
 	HTTPStatus int        // 0 for gRPC
 	GRPCCode   codes.Code // codes.OK for HTTP
 	Message    string     // the server's message ({"error": ...} for HTTP)
+	// Proxy marks an HTTP status answered to a gRPC call: not the gRPC
+	// server's answer, but a proxy's in front of it.
+	Proxy bool
 }
 
 // Error words the server's answer on one line, its control characters
 // quoted (sanitize.Line): the message is the server's, and goes on to
 // logs, terminals and reports.
 func (e *ServerError) Error() string {
+	if e.HTTPStatus != 0 && e.Proxy {
+		return fmt.Sprintf("HTTP %d from a proxy in front of the gRPC server: %s", e.HTTPStatus, sanitize.Line(e.Message))
+	}
 	if e.HTTPStatus != 0 {
 		return fmt.Sprintf("HTTP %d: %s", e.HTTPStatus, sanitize.Line(e.Message))
 	}
@@ -243,8 +262,11 @@ const responseLimitSetting = "--max-response-size, or max_response_size in a pla
 // overLimit names the setting in the error of a response over the
 // response limit, and reports whether err is one.
 func overLimit(err error) bool {
+	if err == nil {
+		return false // before le, which escapes: a success allocates nothing
+	}
 	var le *transport.LimitError
-	if err == nil || !errors.As(err, &le) || !le.Response {
+	if !errors.As(err, &le) || !le.Response {
 		return false
 	}
 	le.Setting = responseLimitSetting

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/http2/hpack"
 
 	"github.com/inferbench/inferbench/internal/transport"
+	"github.com/inferbench/inferbench/internal/transport/compress"
 )
 
 // Conn is one HTTP/2 connection (h2c, prior knowledge) carrying gRPC
@@ -72,12 +73,15 @@ type Conn struct {
 
 // incoming is what the client reads of a header block.
 type incoming struct {
-	stream      uint32
-	endStream   bool
-	status      int    // :status
-	contentType bool   // content-type is application/grpc[+...]
-	grpcStatus  int    // -1 when absent
-	grpcMessage string // percent-encoded, as sent
+	stream          uint32
+	endStream       bool
+	status          int    // :status
+	contentType     string // as sent, "" when absent
+	grpcContentType bool   // content-type is application/grpc[+...]
+	grpcStatus      int    // -1 when absent
+	grpcMessage     string // percent-encoded, as sent
+	encoding        compress.Encoding
+	coding          string // grpc-encoding, as sent
 }
 
 // maxHeaderBlock bounds a header block gathered from CONTINUATION frames.
@@ -514,7 +518,11 @@ func (c *Conn) onData(flags byte, id uint32, p []byte) error {
 			c.finishLocked(s, err)
 			reset = true
 		} else if flags&flagEndStream != 0 {
-			c.finishLocked(s, &StreamReset{Code: noError, noTrailers: true})
+			var err error // the end of a page that is not gRPC needs no trailers
+			if !s.notGRPC {
+				err = &StreamReset{Code: noError, noTrailers: true}
+			}
+			c.finishLocked(s, err)
 		}
 	}
 	c.mu.Unlock()
@@ -591,7 +599,10 @@ func (c *Conn) onField(f hpack.HeaderField) {
 			c.hdr.status = n
 		}
 	case "content-type":
-		c.hdr.contentType = f.Value == "application/grpc" || len(f.Value) > 17 && f.Value[:17] == "application/grpc+" || len(f.Value) > 17 && f.Value[:17] == "application/grpc;"
+		c.hdr.contentType = f.Value
+		c.hdr.grpcContentType = f.Value == "application/grpc" || len(f.Value) > 17 && f.Value[:17] == "application/grpc+" || len(f.Value) > 17 && f.Value[:17] == "application/grpc;"
+	case "grpc-encoding":
+		c.hdr.encoding, c.hdr.coding = compress.OfString(f.Value), f.Value
 	case "grpc-status":
 		if n, err := parseStatusCode(f.Value); err == nil {
 			c.hdr.grpcStatus = n

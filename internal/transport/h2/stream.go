@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/inferbench/inferbench/internal/transport"
+	"github.com/inferbench/inferbench/internal/transport/compress"
 )
 
 // Stream is one call's stream. A caller owns one and reuses it from call
@@ -23,7 +24,24 @@ type Stream struct {
 	grpcStatus  int // -1 until trailers say
 	grpcMessage string
 	err         error // the stream ended without an answer
+	limit       int   // of a message, decoded or not (the connection's)
+
+	// A compressed answer: its grpc-encoding, as named when unknown, and
+	// the decoder whose buffer holds the decoded message, reused.
+	encoding compress.Encoding
+	coding   string
+	dec      compress.Decoder
+
+	// An answer that is not gRPC (a proxy's error page): its content type
+	// and the first bytes of its body (in buf), and the body's size.
+	notGRPC     bool
+	contentType string
+	bodyLen     int
 }
+
+// notGRPCKeep is how much of a non-gRPC answer's body is kept, for its
+// first line in the error.
+const notGRPCKeep = 1 << 10
 
 // NewStream makes a stream for a caller's calls.
 func NewStream() *Stream { return &Stream{done: make(chan struct{}, 1)} }
@@ -41,9 +59,33 @@ func (s *Stream) GRPCStatus() int { return s.grpcStatus }
 // GRPCMessage is the grpc-message of the last call's trailers, as sent.
 func (s *Stream) GRPCMessage() string { return s.grpcMessage }
 
-// Received is the size of the last call's answer: its message without
-// the length prefix.
-func (s *Stream) Received() int { return max(len(s.buf)-PrefixLen, 0) }
+// Received is the size of the last call's answer as received: its
+// message without the length prefix (compressed, if it was), or the body
+// of an answer that is not gRPC.
+func (s *Stream) Received() int {
+	if s.notGRPC {
+		return s.bodyLen
+	}
+	return max(len(s.buf)-PrefixLen, 0)
+}
+
+// NotGRPC reports whether the last call's answer was not gRPC: an HTTP
+// status other than 200, or a content type other than application/grpc
+// (an HTML page from a proxy in front of the gRPC server). Its
+// ContentType and the first bytes of its Body say what it was.
+func (s *Stream) NotGRPC() bool { return s.notGRPC }
+
+// ContentType is the content type of an answer that is not gRPC ("" when
+// it had none).
+func (s *Stream) ContentType() string { return s.contentType }
+
+// Body is the first bytes (up to 1 KiB) of an answer that is not gRPC.
+func (s *Stream) Body() []byte {
+	if !s.notGRPC {
+		return nil
+	}
+	return s.buf
+}
 
 // reset prepares the stream for a call. A signal left by the previous
 // call's end (a connection that failed under it) is drained: the stream is
@@ -56,6 +98,8 @@ func (s *Stream) reset() {
 	s.id, s.sendWin = 0, 0
 	s.buf = s.buf[:0]
 	s.headers, s.httpStatus, s.grpcStatus, s.grpcMessage, s.err = false, 0, -1, "", nil
+	s.encoding, s.coding = compress.None, ""
+	s.notGRPC, s.contentType, s.bodyLen = false, "", 0
 }
 
 // onData appends a DATA payload, bounded by limit: the message's length
@@ -65,6 +109,13 @@ func (s *Stream) reset() {
 func (s *Stream) onData(data []byte, limit int) error {
 	if !s.headers {
 		return &StreamReset{Code: protocolErrorCode, dataFirst: true}
+	}
+	if s.notGRPC { // a page, not a message: its first bytes are kept
+		s.bodyLen += len(data)
+		if keep := min(len(data), notGRPCKeep-len(s.buf)); keep > 0 {
+			s.buf = append(transport.Grow(s.buf, keep, notGRPCKeep), data[:keep]...)
+		}
+		return nil
 	}
 	total := len(s.buf) + len(data)
 	if total > limit+PrefixLen {
@@ -90,6 +141,10 @@ func (s *Stream) onHeaders(h *incoming) (done bool, err error) {
 	if !s.headers {
 		s.headers = true
 		s.httpStatus = h.status
+		s.encoding, s.coding = h.encoding, h.coding
+		if h.status != 200 || h.contentType != "" && !h.grpcContentType {
+			s.notGRPC, s.contentType = true, h.contentType
+		}
 		if !h.endStream {
 			return false, nil
 		}
@@ -145,6 +200,7 @@ func (c *Conn) openErrLocked() error {
 // answer will come (the deadline, the context, the connection).
 func (c *Conn) Call(ctx context.Context, s *Stream, block, msg []byte, deadline time.Time, timeout time.Duration, timer *time.Timer, w *transport.AbortWatch) error {
 	s.reset()
+	s.limit = c.limit
 	// A stream slot first, then its identifier and headers in one hold of
 	// wmu: identifiers must reach the server in increasing order.
 	c.mu.Lock()
@@ -331,14 +387,24 @@ func (s *Stream) Message() ([]byte, error) {
 		return nil, transport.Malformed("the server answered OK without a response message")
 	case len(s.buf) < PrefixLen:
 		return nil, transport.Malformed("a response message of %d bytes is shorter than its prefix", len(s.buf))
-	case s.buf[0] != 0:
-		return nil, transport.Malformed("a compressed response message, though the client asked for no compression")
+	case s.buf[0] > 1:
+		return nil, transport.Malformed("a response message with the flag byte %d (0: plain, 1: compressed)", s.buf[0])
 	}
 	n := binary.BigEndian.Uint32(s.buf[1:])
 	if int64(n) != int64(len(s.buf)-PrefixLen) {
 		return nil, transport.Malformed("the response holds %d bytes after a message of %d bytes", len(s.buf)-PrefixLen, n)
 	}
-	return s.buf[PrefixLen:], nil
+	msg := s.buf[PrefixLen:]
+	if s.buf[0] == 0 {
+		return msg, nil
+	}
+	switch s.encoding {
+	case compress.None:
+		return nil, transport.Malformed("a compressed response message without a grpc-encoding")
+	case compress.Unknown:
+		return nil, transport.Malformed("a response message compressed in grpc-encoding %q, which the client cannot decode (it decodes gzip and deflate)", s.coding)
+	}
+	return s.dec.Decode(s.encoding, msg, s.limit, "response message")
 }
 
 // IsRefused reports whether a call was refused before the server
