@@ -45,7 +45,8 @@ func newClient(t *testing.T, opts protocol.Options) protocol.Client {
 // reference server's convention (refserver/vision.go): each example image
 // sent over kserve-grpc, kserve-http, kserve-http-json (letterboxed by the
 // client), nim-http and http-json (the file itself, base64, multipart or
-// raw) gets the same fingerprint and the same boxes.
+// raw) gets the same fingerprint and the same boxes, with requests and
+// answers compressed (gzip, deflate) or not.
 func TestSameImageSameAnswerOverEveryKind(t *testing.T) {
 	spec := func() refserver.ModelSpec {
 		return refserver.ModelSpec{Name: "yolov8n", Emulator: refserver.NewFIFO(0),
@@ -85,6 +86,16 @@ func TestSameImageSameAnswerOverEveryKind(t *testing.T) {
 		{"http-json base64", protocol.Options{Kind: protocol.HTTPJSON, URL: plainURL}},
 		{"http-json multipart", protocol.Options{Kind: protocol.HTTPJSON, URL: plainURL, HTTP: protocol.HTTPOptions{Preset: "fastapi-multipart"}}},
 		{"http-json raw", protocol.Options{Kind: protocol.HTTPJSON, URL: plainURL, HTTP: protocol.HTTPOptions{Preset: "fastapi-raw"}}},
+	}
+	// Each again with compressed requests and answers (Accept-Encoding):
+	// the same answers, read through the decoders (ReadAnswer's net/http
+	// among them).
+	for _, r := range routes[:len(routes):len(routes)] {
+		for _, coding := range []string{"gzip", "deflate"} {
+			o := r.opts
+			o.Compression, o.Headers = coding, map[string]string{"Accept-Encoding": coding}
+			routes = append(routes, route{r.name + " " + coding, o})
+		}
 	}
 	meta := []kserve.TensorMetadata{{Name: "images", Datatype: kserve.FP32, Shape: []int64{1, 3, 64, 64}}}
 	for _, img := range images {
