@@ -14,7 +14,7 @@ import (
 func newCheckCommand() *cobra.Command {
 	o := &conformance.Options{}
 	var headers []string
-	var maxResponseSize string
+	var maxResponseSize, compression string
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Check that an endpoint speaks the protocol: health, metadata, config, and a few verified inferences",
@@ -38,6 +38,9 @@ against the metadata and, for the reference server, against the inputs' fingerpr
 				return fmt.Errorf("--grpc-transport %w", err)
 			}
 			if err := checkAuthority(o.Authority); err != nil {
+				return err
+			}
+			if o.Compression, err = compressionFlag(compression); err != nil {
 				return err
 			}
 			if !o.Reference {
@@ -71,6 +74,7 @@ against the metadata and, for the reference server, against the inputs' fingerpr
 	fl.StringVar(&o.GRPCTransport, "grpc-transport", protocol.GRPCTransportFast, grpcTransportHelp)
 	addTLSFlags(fl, &o.TLS, true)
 	fl.StringVar(&o.Authority, "authority", "", authorityHelp)
+	fl.StringVar(&compression, "compression", "", compressionHelp)
 	fl.DurationVar(&o.ServiceTime, "service-time", 10*time.Millisecond, "with --reference: the emulated service time")
 	return cmd
 }

@@ -43,6 +43,8 @@ type runFlags struct {
 	// tls fills the TLS settings the TLS deployments leave out.
 	tls    tlsconf.Client
 	trials trialFlags
+	// compression applies to the deployments that set no compression.
+	compression string
 }
 
 func newRunCommand() *cobra.Command {
@@ -87,6 +89,7 @@ See 'inferbench schema' for the plan format, and examples/plan.yaml.
 		fl.Lookup(name).Usage += " (for the deployments that use TLS and set no tls: " + strings.ReplaceAll(name, "-", "_") + " of their own)"
 	}
 	addTrialFlags(fl, &f.trials)
+	fl.StringVar(&f.compression, "compression", "", "for the deployments that set no compression: "+compressionHelp)
 	return cmd
 }
 
@@ -106,6 +109,10 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 			return planError(fmt.Errorf("--grpc-transport %w", err))
 		}
 	}
+	compression, err := compressionFlag(f.compression)
+	if err != nil {
+		return planError(err)
+	}
 	p, err := plan.LoadFile(path, nil)
 	if err != nil {
 		return planError(err)
@@ -120,6 +127,9 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 		}
 		if err := fillTLS(d, f.tls); err != nil {
 			return planError(err)
+		}
+		if d.Compression == "" {
+			d.Compression = compression
 		}
 	}
 	text, _ := plan.ReadFile(path)

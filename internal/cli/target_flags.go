@@ -48,6 +48,7 @@ type endpointFlags struct {
 	grpcTransport                       string
 	tls                                 tlsconf.Client
 	authority                           string
+	compression                         string
 }
 
 // addTLSFlags adds the TLS flags, and --tls when withEnable (a plan's
@@ -74,6 +75,18 @@ func checkAuthority(a string) error {
 		return fmt.Errorf("--authority %q: want host or host:port", a)
 	}
 	return nil
+}
+
+// compressionHelp is the help of --compression, the same on every command.
+const compressionHelp = "compress the requests: gzip|deflate|none; HTTP bodies get Content-Encoding, gRPC messages grpc-encoding (as perf_analyzer's --grpc-compression-algorithm). Compressed once before the run; the payload bytes reported are the compressed ones. Answers in gzip or deflate (e.g. with -H 'Accept-Encoding: gzip') are decoded whatever this says"
+
+// compressionFlag reads --compression: "" for none.
+func compressionFlag(s string) (string, error) {
+	c, err := plan.CheckCompression(s)
+	if err != nil {
+		return "", fmt.Errorf("--compression: %w", err)
+	}
+	return c, nil
 }
 
 // maxResponseSizeHelp is the help of --max-response-size, the same on
@@ -118,6 +131,7 @@ func addEndpointFlags(fl *pflag.FlagSet, f *endpointFlags) {
 	fl.StringVar(&f.grpcTransport, "grpc-transport", protocol.GRPCTransportFast, grpcTransportHelp)
 	addTLSFlags(fl, &f.tls, true)
 	fl.StringVar(&f.authority, "authority", "", authorityHelp)
+	fl.StringVar(&f.compression, "compression", "", compressionHelp)
 	fl.StringVar(&f.format, "format", "text", "report format: "+strings.Join(report.Formats, "|"))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file instead of standard output")
 	fl.StringVar(&f.results, "results", "", "also keep the result file (JSON, inferbench.result/v2) here, rewritten after every level")
@@ -192,6 +206,9 @@ func (f *endpointFlags) deployment() (plan.Deployment, error) {
 		return d, err
 	}
 	d.TLS, d.Authority = f.tls, f.authority
+	if d.Compression, err = compressionFlag(f.compression); err != nil {
+		return d, err
+	}
 	if f.kube != (kube.Target{}) {
 		k := f.kube
 		d.Kubernetes = &plan.Kubernetes{Namespace: k.Namespace, Selector: k.Selector, Deployment: k.Deployment, Service: k.Service, Context: k.Context}

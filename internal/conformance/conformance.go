@@ -42,6 +42,8 @@ type Options struct {
 	// GRPCTransport is kserve-grpc's implementation (protocol.GRPCTransports;
 	// empty: the default).
 	GRPCTransport string
+	// Compression compresses the requests: "gzip", "deflate" or "".
+	Compression string
 	// ServiceTime is the reference server's emulated service time.
 	ServiceTime time.Duration
 	// TLS and Authority: how the endpoint is reached and named (see
@@ -189,7 +191,7 @@ func Check(ctx context.Context, e Endpoint, o Options) *Result {
 	r := &Result{Endpoint: e, Health: "-", Metadata: "-", Config: "-", Outputs: "-"}
 	d := plan.Deployment{Name: string(e.Kind), Protocol: string(e.Kind), URL: e.URL, Model: o.Model, Version: o.Version,
 		Timeout: o.Timeout, Headers: map[string]string{}, MetricsURL: session.MetricsOff, MaxResponseSize: o.MaxResponseSize,
-		TLS: o.TLS, Authority: o.Authority}
+		TLS: o.TLS, Authority: o.Authority, Compression: o.Compression}
 	for k, v := range o.Headers {
 		d.Headers[k] = v
 	}

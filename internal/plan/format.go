@@ -56,6 +56,8 @@ type fileDeployment struct {
 	// TLS and Authority: how the server is reached and named.
 	TLS       fileTLS `yaml:"tls,omitempty"`
 	Authority string  `yaml:"authority,omitempty"`
+	// Compression compresses the requests: gzip, deflate or none.
+	Compression string `yaml:"compression,omitempty"`
 }
 
 // fileHTTP is protocol.HTTPOptions with the file's keys. Its fields are

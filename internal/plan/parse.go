@@ -20,6 +20,7 @@ import (
 	"github.com/inferbench/inferbench/internal/protocol"
 	"github.com/inferbench/inferbench/internal/threshold"
 	"github.com/inferbench/inferbench/internal/tlsconf"
+	"github.com/inferbench/inferbench/internal/transport/compress"
 )
 
 // Error is a problem in a plan file, placed at its line and column.
@@ -243,6 +244,23 @@ func CheckGRPCTransport(kind protocol.Kind, transport string) error {
 	return nil
 }
 
+// CheckCompression checks a compression (or --compression): gzip,
+// deflate or none, whatever their case; it returns the name
+// protocol.Options takes: "gzip", "deflate", "none", or "" for nothing
+// given (none, unless run's --compression applies).
+func CheckCompression(s string) (string, error) {
+	e, err := compress.Parse(s)
+	switch {
+	case err != nil:
+		return "", err
+	case strings.TrimSpace(s) == "":
+		return "", nil
+	case e == compress.None:
+		return "none", nil
+	}
+	return e.String(), nil
+}
+
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // deployment checks one deployment.
@@ -282,6 +300,11 @@ func (p *parser) deployment(f *fileDeployment) (Deployment, error) {
 			return d, p.errorf(n, "%s: grpc_transport %v", what, err)
 		}
 		d.GRPCTransport = f.GRPCTransport
+	}
+	if n := p.node(&f.Compression); n != nil {
+		if d.Compression, err = CheckCompression(f.Compression); err != nil {
+			return d, p.errorf(n, "%s: %v", what, err)
+		}
 	}
 	if f.Headers != nil {
 		d.HeadersAsWritten = f.Headers

@@ -76,6 +76,10 @@ type Deployment struct {
 	// Authority is gRPC's :authority (and the HTTP Host header) when it
 	// is not the URL's host:port, as grpcurl's -authority.
 	Authority string
+	// Compression compresses the request bodies or gRPC messages: "gzip",
+	// "deflate", "none", or "" when not given (none; run's --compression
+	// applies to it) (protocol.Options.Compression).
+	Compression string
 }
 
 // Inputs say what a deployment is sent.

@@ -113,7 +113,7 @@ func TestBadPlans(t *testing.T) {
 		{"syntax", "deployments: [\n", "p.yaml:1:1: YAML syntax"},
 		{"empty", "", "the plan is empty"},
 		{"unknown top key", dep + "sequence: baseline\ncolour: red\n", `p.yaml:7:1: unknown key "colour" in the plan`},
-		{"unknown deployment key", "deployments:\n  - name: a\n    protocl: kserve-grpc\n", `p.yaml:3:5: unknown key "protocl" in deployment "a" (allowed: name, protocol, url, model, version, timeout, headers, batching, metrics_url, inputs, http, kubernetes, connect_timeout, connections, max_response_size, grpc_transport, tls, authority); did you mean protocol?`},
+		{"unknown deployment key", "deployments:\n  - name: a\n    protocl: kserve-grpc\n", `p.yaml:3:5: unknown key "protocl" in deployment "a" (allowed: name, protocol, url, model, version, timeout, headers, batching, metrics_url, inputs, http, kubernetes, connect_timeout, connections, max_response_size, grpc_transport, tls, authority, compression); did you mean protocol?`},
 		{"missing url", "deployments:\n  - name: a\n    protocol: kserve-grpc\n    model: m\nsequence: baseline\n", `p.yaml:2:5: deployment "a" has no url`},
 		{"unknown protocol", "deployments:\n  - name: a\n    protocol: soap\n    url: x\n    model: m\nsequence: baseline\n", `p.yaml:3:15: deployment "a": unknown protocol "soap"`},
 		{"duplicate names", dep + "  - name: a\n    protocol: kserve-grpc\n    url: x:2\n    model: m\nsequence: baseline\n", `p.yaml:6:11: deployment name "a" is used twice (first at line 2)`},
@@ -137,6 +137,7 @@ func TestBadPlans(t *testing.T) {
 		{"unknown gRPC transport", dep + "    grpc_transport: grpcio\nsequence: baseline\n", `p.yaml:6:21: deployment "a": grpc_transport "grpcio": want one of fast, grpc-go`},
 		{"gRPC transport over HTTP", "deployments:\n  - name: a\n    protocol: kserve-http\n    url: 127.0.0.1:1\n    model: m\n    grpc_transport: grpc-go\nsequence: baseline\n",
 			`p.yaml:6:21: deployment "a": grpc_transport grpc-go applies to protocol kserve-grpc, not kserve-http`},
+		{"unknown compression", dep + "    compression: br\nsequence: baseline\n", `p.yaml:6:18: deployment "a": compression "br": want gzip, deflate or none`},
 	}
 	for _, tt := range tests {
 		_, err := Parse("p.yaml", []byte(tt.yaml), env(nil))
@@ -246,6 +247,29 @@ func TestGRPCTransport(t *testing.T) {
 		again, err := Parse("again.yaml", out, env(nil))
 		if err != nil || again.Deployments[0].GRPCTransport != in || (in == "") == strings.Contains(string(out), "grpc_transport") {
 			t.Errorf("%q written as\n%s\nread back: %v", in, out, err)
+		}
+	}
+}
+
+// TestCompression: compression gzip, deflate or none, kept through the
+// written plan.
+func TestCompression(t *testing.T) {
+	for in, want := range map[string]string{"gzip": "gzip", "deflate": "deflate", "none": "none", "GZIP": "gzip"} {
+		yaml := "deployments:\n  - name: a\n    protocol: kserve-grpc\n    url: 127.0.0.1:1\n    model: m\n    compression: " + in + "\nsequence: baseline\n"
+		p, err := Parse("p.yaml", []byte(yaml), env(nil))
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if got := p.Deployments[0].Compression; got != want {
+			t.Errorf("%s: %q, want %q", in, got, want)
+		}
+		out, err := p.YAML()
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := Parse("again.yaml", out, env(nil))
+		if err != nil || again.Deployments[0].Compression != want {
+			t.Errorf("%s written as\n%s\nread back: %v", in, out, err)
 		}
 	}
 }
