@@ -2,7 +2,9 @@
 # Interoperability check with a gRPC client written by others: grpcurl lists
 # the reference server's services through reflection, describes the
 # inference service, checks health and calls ModelInfer with typed and with
-# raw contents. Loopback only; the server is stopped by its PID.
+# raw contents. Loopback only; the server is stopped by its PID. grpcurl
+# cannot compress its requests: gzip and deflate gRPC requests from grpc-go
+# are TestGRPCCodings (internal/refserver/encoding_test.go).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$(go env GOPATH)/bin:$PATH"

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -11,8 +10,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-
-	"golang.org/x/net/http2"
 
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/protocol"
@@ -89,12 +86,11 @@ func TestBenchCompression(t *testing.T) {
 // refuses with 413 and nginx's page those over limit bytes.
 func h2cProxy(t *testing.T, backend string, limit int64, pass int64) string {
 	t.Helper()
+	var h2c http.Protocols
+	h2c.SetUnencryptedHTTP2(true)
 	rp := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) { pr.Out.URL.Scheme, pr.Out.URL.Host = "http", backend },
-		Transport: &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, network, addr)
-		}},
+		Rewrite:   func(pr *httputil.ProxyRequest) { pr.Out.URL.Scheme, pr.Out.URL.Host = "http", backend },
+		Transport: &http.Transport{Protocols: &h2c},
 	}
 	var infers atomic.Int64
 	handler := func(w http.ResponseWriter, r *http.Request) {
@@ -114,9 +110,7 @@ func h2cProxy(t *testing.T, backend string, limit int64, pass int64) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var protocols http.Protocols
-	protocols.SetUnencryptedHTTP2(true)
-	srv := &http.Server{Handler: http.HandlerFunc(handler), Protocols: &protocols}
+	srv := &http.Server{Handler: http.HandlerFunc(handler), Protocols: &h2c}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()
