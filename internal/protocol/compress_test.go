@@ -61,6 +61,9 @@ func TestGRPCThroughAProxy(t *testing.T) {
 			before(w, r)
 			return
 		}
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc+") { // grpc-go's application/grpc+proto
+			r.Header.Set("Content-Type", "application/grpc")
+		}
 		md := tinyMetadata
 		if r.Header.Get("X-Model") == "yolo" {
 			md = yoloMetadata
@@ -82,18 +85,27 @@ func TestGRPCThroughAProxy(t *testing.T) {
 		t.Fatalf("the next call: %v", out.Err)
 	}
 
-	_, caller, p := grpcCallerFor(t, addr, tinyMetadata, protocol.Options{})
-	for _, tc := range []struct{ mode, class, msg string }{
-		{"413", classes.ClassHTTPStatus, want413},
-		{"502", classes.ClassHTTPStatus, "HTTP 502 from a proxy in front of the gRPC server: upstream connect error or disconnect/reset before headers. reset reason: connection failure"},
-		{"503", classes.ClassHTTPStatus, "HTTP 503 from a proxy in front of the gRPC server: Service Unavailable"},
-		{"html 200", classes.ClassMalformed, `HTTP 200 with content-type "text/html; charset=utf-8", not application/grpc`},
-		{"ok", "ok", ""},
-	} {
-		mode.Store(tc.mode)
-		out := caller.Call(context.Background(), p)
-		if got := classOf(out.Err); got != tc.class || out.Err != nil && !strings.Contains(out.Err.Error(), tc.msg) {
-			t.Errorf("%s: class %s, %v; want %s saying %q", tc.mode, got, out.Err, tc.class, tc.msg)
+	// Both transports: grpc-go keeps no body, so the status's text stands
+	// for the page's first line.
+	for _, transport := range protocol.GRPCTransports {
+		_, caller, p := grpcCallerFor(t, addr, tinyMetadata, protocol.Options{GRPCTransport: transport})
+		for _, tc := range []struct{ mode, class, msg, goMsg string }{
+			{"413", classes.ClassHTTPStatus, want413, want413},
+			{"502", classes.ClassHTTPStatus, "HTTP 502 from a proxy in front of the gRPC server: upstream connect error or disconnect/reset before headers. reset reason: connection failure",
+				"HTTP 502 from a proxy in front of the gRPC server: Bad Gateway"},
+			{"503", classes.ClassHTTPStatus, "HTTP 503 from a proxy in front of the gRPC server: Service Unavailable", "HTTP 503 from a proxy in front of the gRPC server: Service Unavailable"},
+			{"html 200", classes.ClassMalformed, `HTTP 200 with content-type "text/html; charset=utf-8", not application/grpc`, `HTTP 200 with content-type "text/html; charset=utf-8", not application/grpc`},
+			{"ok", "ok", "", ""},
+		} {
+			mode.Store(tc.mode)
+			msg := tc.msg
+			if transport == protocol.GRPCTransportGo {
+				msg = tc.goMsg
+			}
+			out := caller.Call(context.Background(), p)
+			if got := classOf(out.Err); got != tc.class || out.Err != nil && !strings.Contains(out.Err.Error(), msg) {
+				t.Errorf("%s %s: class %s, %v; want %s saying %q", transport, tc.mode, got, out.Err, tc.class, msg)
+			}
 		}
 	}
 }
@@ -258,6 +270,12 @@ func TestCompressionAgainstTheReferenceServer(t *testing.T) {
 				t.Logf("request %d -> %d bytes, response %d -> %d bytes", base.RequestBytes, p.Size(), base.ResponseBytes, caller.Call(context.Background(), p).ResponseBytes)
 			})
 		}
+	}
+	// grpc-go compresses the same message itself, with gzip at the same level.
+	goClient, goCaller, _ := grpcCallerFor(t, r.GRPCAddr, &kserve.ModelMetadata{Name: "yolo", Inputs: yoloMetadata.Inputs, Outputs: yoloMetadata.Outputs},
+		protocol.Options{GRPCTransport: protocol.GRPCTransportGo, Compression: "GZIP"})
+	if out := goCaller.Call(context.Background(), zeros(t, goClient)); out.Err != nil || out.RequestBytes > 10<<10 {
+		t.Errorf("grpc-go in gzip: %+v", out)
 	}
 	if _, err := protocol.New(protocol.Options{Kind: protocol.KServeHTTP, URL: "http://" + r.HTTPAddr, Compression: "br"}); err == nil || !strings.Contains(err.Error(), `compression "br"`) {
 		t.Errorf("compression br: %v", err)

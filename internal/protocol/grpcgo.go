@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -166,6 +168,9 @@ func (c *grpcGoClient) callError(ctx context.Context, op string, err error, dead
 		if err := c.overLimit(st.Message()); err != nil {
 			return err
 		}
+	}
+	if err := goNotGRPC(st.Message()); err != nil {
+		return err
 	}
 	msg := st.Message()
 	if c.opts.TLS == nil && strings.Contains(msg, "error reading server preface") {
@@ -380,3 +385,27 @@ func (gc *grpcGoCaller) Call(ctx context.Context, p Payload) Outcome {
 }
 
 func (gc *grpcGoCaller) Close() error { return nil }
+
+// goNotGRPC reads grpc-go's words for an answer that is not gRPC ("unexpected
+// HTTP status code received from server: 413 (Request Entity Too Large);
+// transport: received unexpected content-type \"text/html\"") as the fast
+// transport reports it (notGRPC): a proxy's http_status, or a malformed
+// 200 naming its content type. grpc-go keeps no body: the status's text
+// stands for the page's first line. nil for any other message.
+func goNotGRPC(msg string) error {
+	const statusWords, typeWords = "unexpected HTTP status code received from server: ", "transport: received unexpected content-type "
+	if rest, ok := strings.CutPrefix(msg, statusWords); ok {
+		var code int
+		if _, err := fmt.Sscanf(rest, "%d", &code); err == nil && code != http.StatusOK {
+			return notGRPC(code, "", nil)
+		}
+	}
+	if i := strings.Index(msg, typeWords); i >= 0 {
+		ct := msg[i+len(typeWords):] // "text/html"\ndata: "<html>..."
+		if q, err := strconv.QuotedPrefix(ct); err == nil {
+			ct, _ = strconv.Unquote(q)
+		}
+		return notGRPC(http.StatusOK, ct, nil)
+	}
+	return nil
+}
