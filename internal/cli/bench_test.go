@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -131,13 +132,33 @@ func TestBenchInterruptedStillReports(t *testing.T) {
 	}
 }
 
+// dyingEmulator calls die once, in the background, when its n-th request
+// arrives: a server killed mid-run after a count of requests, not after a
+// time, which a busy machine could reach before the load began.
+type dyingEmulator struct {
+	refserver.Emulator
+	n     int64
+	count atomic.Int64
+	die   func()
+}
+
+func (e *dyingEmulator) Execute(ctx context.Context, batch int) (refserver.Timing, error) {
+	if e.count.Add(1) == e.n {
+		go e.die()
+	}
+	return e.Emulator.Execute(ctx, batch)
+}
+
 func TestBenchServerKilledMidRun(t *testing.T) {
-	srv := refServer(t, refserver.NewInstances(8, 5*time.Millisecond), 0)
-	time.AfterFunc(400*time.Millisecond, func() {
+	em := &dyingEmulator{Emulator: refserver.NewInstances(8, 5*time.Millisecond), n: 60}
+	srv := refServer(t, em, 0)
+	em.die = func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		srv.Shutdown(ctx)
-	})
+	}
+	// The open's request, 10 warmup requests, then the measured phase:
+	// the server dies after about 50 measured requests.
 	f, _, err := benchJSON(t, context.Background(), "--url", urlFor(srv, protocol.KServeHTTP), "--model", "m", "-c", "4", "-d", "1500ms", "--timeout", "2s")
 	if err != nil {
 		t.Fatalf("a dead server must not fail the run: %v", err)
