@@ -32,6 +32,9 @@ type PodConfig struct {
 	Models              []ModelConfig
 	// TLS serves HTTP and gRPC over TLS when it has a certificate.
 	TLS TLSFiles
+	// Autoscaling, when set, makes the pod a replicated deployment behind
+	// its addresses with an emulated autoscaler (AutoscaleConfig).
+	Autoscaling *AutoscaleConfig
 }
 
 // TLSFiles are a TLS server's PEM files: its certificate and key, and the
@@ -163,10 +166,20 @@ func (c Config) Build() ([]PodSpec, error) {
 				TLS: tlsConfig},
 			Addrs: Addrs{HTTP: p.HTTP, GRPC: p.GRPC, Metrics: p.Metrics},
 		}
+		if p.Autoscaling != nil {
+			if spec.Options.Deployment, err = NewDeployment(p.Name, *p.Autoscaling); err != nil {
+				return nil, err
+			}
+		}
 		for _, m := range p.Models {
 			ms, err := m.Spec()
 			if err != nil {
 				return nil, fmt.Errorf("pod %q: %w", p.Name, err)
+			}
+			if dep := spec.Options.Deployment; dep != nil {
+				if ms.Emulator, err = dep.Replicate(func() (Emulator, error) { return NewEmulator(m.emulatorConfig()) }); err != nil {
+					return nil, fmt.Errorf("pod %q: model %q: %w", p.Name, m.Name, err)
+				}
 			}
 			spec.Options.Models = append(spec.Options.Models, ms)
 		}
@@ -233,6 +246,13 @@ func (c Config) Scaled(f float64) Config {
 	for i := range out.Pods {
 		p := &out.Pods[i]
 		scale(&p.RestartTime)
+		if p.Autoscaling != nil {
+			a := *p.Autoscaling
+			for _, d := range []*time.Duration{&a.ScaleUpDelay, &a.ScaleDownDelay, &a.ColdStart} {
+				scale(d)
+			}
+			p.Autoscaling = &a
+		}
 		p.Models = slices.Clone(p.Models)
 		for j := range p.Models {
 			m := &p.Models[j]

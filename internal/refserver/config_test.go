@@ -121,8 +121,11 @@ func TestExampleConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	preset := refserver.FieldGuide(8000)
-	if len(c.Pods) != 5 {
-		t.Fatalf("%d pods, want the preset's 4 and the sandbox", len(c.Pods))
+	if len(c.Pods) != 6 {
+		t.Fatalf("%d pods, want the preset's 4, the sandbox and the autoscaled", len(c.Pods))
+	}
+	if a := c.Pods[5].Autoscaling; a == nil || a.TargetRPS != 80 || a.MinReplicas != 1 || a.MaxReplicas != 4 || a.ScaleUpDelay != 3*time.Second || a.ColdStart != 2*time.Second || a.ScaleDownDelay != 30*time.Second {
+		t.Errorf("autoscaled pod decoded as %+v", c.Pods[5].Autoscaling)
 	}
 	for i, want := range preset.Pods {
 		if got := c.Pods[i]; !reflect.DeepEqual(got, want) {

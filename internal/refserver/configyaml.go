@@ -246,6 +246,22 @@ func (d *yamlDecoder) pod(n *yaml.Node) PodConfig {
 		"memory_limit":     d.size(&p.MemoryLimit, "memory_limit"),
 		"restart_time":     d.duration(&p.RestartTime, "restart_time"),
 		"models":           func(m *yaml.Node) { p.Models = decodeList(d, m, "models", d.model) },
+		"autoscaling": func(m *yaml.Node) {
+			a := &AutoscaleConfig{}
+			p.Autoscaling = a
+			d.mapping(m, "a pod's autoscaling", fields{
+				"target_inflight":  d.fraction(&a.TargetInFlight, "target_inflight", 0, math.Inf(1)),
+				"target_rps":       d.fraction(&a.TargetRPS, "target_rps", 0, math.Inf(1)),
+				"min_replicas":     d.count(&a.MinReplicas, "min_replicas", 0),
+				"max_replicas":     d.count(&a.MaxReplicas, "max_replicas", 1),
+				"initial_replicas": d.count(&a.InitialReplicas, "initial_replicas", 0),
+				"scale_up_delay":   d.duration(&a.ScaleUpDelay, "scale_up_delay"),
+				"scale_down_delay": d.duration(&a.ScaleDownDelay, "scale_down_delay"),
+				"cold_start":       d.duration(&a.ColdStart, "cold_start"),
+				"window":           d.duration(&a.Window, "window"),
+				"tick":             d.duration(&a.Tick, "tick"),
+			})
+		},
 		"tls": func(m *yaml.Node) {
 			d.mapping(m, "a pod's tls", fields{
 				"cert":      d.str(&p.TLS.Cert, "tls cert (file)"),

@@ -145,6 +145,9 @@ func (s *Server) Listen(addrs Addrs) (*Running, error) {
 		}
 	}
 	s.kill.Store(&kill)
+	if s.deploy != nil {
+		s.deploy.start()
+	}
 	return r, nil
 }
 
@@ -300,6 +303,9 @@ func (r *Running) Shutdown(ctx context.Context) error {
 		}
 	}
 	r.wg.Wait()
+	if r.s.deploy != nil {
+		r.s.deploy.stopAutoscaler()
+	}
 	r.errMu.Lock()
 	defer r.errMu.Unlock()
 	return errors.Join(append(errs, r.err)...)

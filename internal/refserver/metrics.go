@@ -86,6 +86,9 @@ func (s *Server) writePodMetrics(b *bytes.Buffer) {
 	} {
 		fmt.Fprintf(b, "# HELP %s %s\n# TYPE %s %s\n%s%s %d\n", f.name, f.help, f.name, f.kind, f.name, pod, f.value)
 	}
+	if s.deploy != nil {
+		s.deploy.writeMetrics(b)
+	}
 	const faults = "inferbench_injected_faults_total"
 	fmt.Fprintf(b, "# HELP %s Faults injected into the model's requests, by kind (error, spike, stall, drop)\n# TYPE %s counter\n", faults, faults)
 	for _, n := range s.order {

@@ -57,6 +57,10 @@ type Options struct {
 	// with this configuration: its certificate, and with ClientCAs mutual
 	// TLS. Metrics stay plain text, as Triton's. (tlsconf.Server builds it.)
 	TLS *tls.Config
+	// Deployment, when set, is the pod's replicas and autoscaler (its
+	// models' emulators come from Deployment.Replicate): Listen starts the
+	// autoscaler, Shutdown stops it, and /metrics shows its replicas.
+	Deployment *Deployment
 }
 
 // Server serves emulated models over HTTP and gRPC; see Listen.
@@ -78,6 +82,7 @@ type Server struct {
 	// kill, set by Listen, takes the pod down when its memory is exceeded.
 	kill      atomic.Pointer[func()]
 	grpcConns connTracker // gRPC connections by peer address, for dropping them
+	deploy    *Deployment // nil: not autoscaled
 }
 
 // New checks the options and makes a server.
@@ -85,7 +90,7 @@ func New(opts Options) (*Server, error) {
 	if len(opts.Models) == 0 {
 		return nil, errors.New("no models to serve")
 	}
-	s := &Server{name: opts.Name, models: map[string]*model{}, maxBytes: opts.MaxRequestSize, httpAPI: opts.HTTPAPI, restartTime: opts.RestartTime, tls: opts.TLS}
+	s := &Server{name: opts.Name, models: map[string]*model{}, maxBytes: opts.MaxRequestSize, httpAPI: opts.HTTPAPI, restartTime: opts.RestartTime, tls: opts.TLS, deploy: opts.Deployment}
 	if s.name == "" {
 		s.name = "pod"
 	}

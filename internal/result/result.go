@@ -156,6 +156,9 @@ type Run struct {
 	// Pods is what Kubernetes said about the deployment's pods over the
 	// step; nil when pod checks were off.
 	Pods *Pods `json:"pods,omitempty"`
+	// Scaling is how the deployment scaled during the step; nil when no
+	// scale source was observed.
+	Scaling *Scaling `json:"scaling,omitempty"`
 	// Payload is what a request and its answer weighed on the wire, on
 	// average over the measured phase.
 	Payload *Payload `json:"payload,omitempty"`

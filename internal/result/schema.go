@@ -28,6 +28,8 @@ var schemaNotes = map[string]object{
 	"File.complete":           {{"description", "false when the session was interrupted or could not finish"}},
 	"Run.status":              {{"enum", []string{StatusOK, StatusFailed, StatusInterrupted}}},
 	"Load.mode":               {{"enum", []string{ModeConcurrency, ModeRate}}},
+	"ScaleEvent.kind":         {{"enum", []string{ScaleCreated, ScaleScheduled, ScaleReady, ScaleFirstSuccess, ScaleRemoved}}},
+	"Run.scaling":             {{"description", "how the deployment scaled during the step: replicas per timeline second, and the replicas' events"}},
 	"Run.error_rate":          {{"description", "errors / sent, 0..1"}},
 	"Run.throughput_rps":      {{"description", "successful answers per second of the measured phase"}},
 	"Run.latency_ms":          {{"description", "successes only, in milliseconds; in rate mode from the intended send time"}},
