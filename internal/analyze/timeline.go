@@ -220,5 +220,5 @@ func TimelineNotes(r *result.Run) []string {
 	if d, ok := Drift(r); ok {
 		notes = append(notes, d.Note())
 	}
-	return notes
+	return append(notes, ScalingNotes(r)...)
 }
