@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	metrics "k8s.io/metrics/pkg/client/clientset/versioned"
@@ -20,6 +21,9 @@ type Clients struct {
 	// Metrics reads metrics.k8s.io; calls fail when the cluster has no
 	// metrics server, which turns usage off, nothing else.
 	Metrics metrics.Interface
+	// Dynamic reads resources without typed clients: KServe's
+	// InferenceServices. nil turns them off.
+	Dynamic dynamic.Interface
 	// Namespace is the context's namespace ("default" if it names none).
 	Namespace string
 	// Where says which configuration was used, for the log.
@@ -64,6 +68,10 @@ func Connect(opts ConnectOptions) (*Clients, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metrics client: %w", err)
 	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("dynamic client: %w", err)
+	}
 	where := "in-cluster config"
 	if raw, err := cc.RawConfig(); err == nil && len(raw.Contexts) > 0 {
 		name := opts.Context
@@ -72,5 +80,5 @@ func Connect(opts ConnectOptions) (*Clients, error) {
 		}
 		where = "context " + name
 	}
-	return &Clients{Core: core, Metrics: m, Namespace: ns, Where: where}, nil
+	return &Clients{Core: core, Metrics: m, Dynamic: dyn, Namespace: ns, Where: where}, nil
 }
