@@ -25,7 +25,7 @@ const (
 	emulated  = upDelay + coldStart
 )
 
-func autoscaled(t *testing.T, minReplicas, initial int) (*refserver.Deployment, protocol.Client, protocol.Payload) {
+func autoscaled(t *testing.T, minReplicas, initial int) (*refserver.Pod, protocol.Client, protocol.Payload) {
 	t.Helper()
 	c := refserver.Config{Pods: []refserver.PodConfig{{
 		Name: "auto", HTTP: "127.0.0.1:0", Metrics: "127.0.0.1:0",
@@ -59,7 +59,7 @@ func autoscaled(t *testing.T, minReplicas, initial int) (*refserver.Deployment, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pods[0].Server.Deployment(), cl, p
+	return pods[0], cl, p
 }
 
 // observed runs one open-loop step while observing the deployment, and
@@ -84,7 +84,8 @@ func observed(t *testing.T, d *refserver.Deployment, cl protocol.Client, p proto
 // steps have stages: the scale-up fact of the second, with the first's
 // p50 as the level before the change.
 func scaleUp(t *testing.T) (analyze.ScaleUpFact, *result.Run) {
-	d, cl, p := autoscaled(t, 1, 1)
+	pod, cl, p := autoscaled(t, 1, 1)
+	d := pod.Server.Deployment()
 	before := observed(t, d, cl, p, 50, 3*time.Second)
 	base := 0.0
 	for _, iv := range before.Timeline {
@@ -128,7 +129,8 @@ func TestScaleUpLagBounds(t *testing.T) {
 
 // scaleFromZero sends 20 req/s to a deployment scaled to zero.
 func scaleFromZero(t *testing.T) analyze.ColdStartFact {
-	d, cl, p := autoscaled(t, 0, 0)
+	pod, cl, p := autoscaled(t, 0, 0)
+	d := pod.Server.Deployment()
 	run := observed(t, d, cl, p, 20, 4*time.Second)
 	f, ok := analyze.ColdStart(run.Scaling, run.Timeline)
 	if !ok {
@@ -150,5 +152,36 @@ func TestColdStartBounds(t *testing.T) {
 	}
 	if f.FirstLatencyMs < float64(coldStart.Milliseconds())-50 {
 		t.Errorf("first requests' latency %.0f ms, want at least the cold start %v", f.FirstLatencyMs, coldStart)
+	}
+}
+
+// TestMetricsSource: the autoscaled pod's /metrics says what the
+// deployment says in process: its replicas and their times.
+func TestMetricsSource(t *testing.T) {
+	pod, cl, p := autoscaled(t, 1, 2)
+	d := pod.Server.Deployment()
+	if _, err := load.Run(context.Background(), load.Config{Client: cl, Payloads: []protocol.Payload{p}, Concurrency: 2, Requests: 20}); err != nil {
+		t.Fatal(err)
+	}
+	in, err := d.Sample(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &scaling.Metrics{URL: "http://" + pod.MetricsAddr + "/metrics"}
+	got, err := src.Sample(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Desired != 2 || got.Ready != 2 || in.Desired != 2 || len(got.Replicas) != 2 {
+		t.Fatalf("metrics %+v, in process %+v: want 2 replicas desired and ready", got, in)
+	}
+	for i, r := range got.Replicas {
+		w := in.Replicas[i]
+		if r.Name != w.Name || r.Created.Sub(w.Created).Abs() > time.Millisecond || r.Ready.Sub(w.Ready).Abs() > time.Millisecond {
+			t.Errorf("replica %d: metrics %+v, in process %+v", i, r, w)
+		}
+	}
+	if got.Replicas[0].FirstSuccess.IsZero() && got.Replicas[1].FirstSuccess.IsZero() {
+		t.Error("no replica's first success in the metrics after 20 answers")
 	}
 }
