@@ -12,6 +12,7 @@ import (
 	"github.com/inferbench/inferbench/internal/load"
 	"github.com/inferbench/inferbench/internal/measure"
 	"github.com/inferbench/inferbench/internal/result"
+	"github.com/inferbench/inferbench/internal/scaling"
 )
 
 // Level is one load level: closed loop at a concurrency, or open loop at
@@ -36,6 +37,8 @@ type levelHooks struct {
 	Watch *ServerWatch
 	// Pods, if set, watches the deployment's Kubernetes pods around it.
 	Pods *kube.PodWatch
+	// Scale, if set, records the deployment's replicas each second of it.
+	Scale scaling.Source
 	// WindowRequests and OnWindow cut the measured phase into windows
 	// (see load.Config); a sweep uses them to measure until stable.
 	WindowRequests int
@@ -95,6 +98,10 @@ func measureLevel(ctx context.Context, t *Target, lvl Level, opts levelHooks) re
 	if opts.Pods != nil {
 		pods = opts.Pods.Start(ctx, lvl.Concurrency)
 	}
+	var scale *scaling.Observation
+	if opts.Scale != nil {
+		scale = scaling.Start(ctx, opts.Scale, time.Second)
+	}
 	res, err := load.Run(ctx, load.Config{
 		Client: t.Client, Payloads: t.Payloads, Validate: t.Validate,
 		Concurrency: lvl.Concurrency, Rate: lvl.Rate, Arrival: lvl.Arrival, Seed: lvl.Seed, MaxInFlight: lvl.MaxInFlight,
@@ -113,6 +120,9 @@ func measureLevel(ctx context.Context, t *Target, lvl Level, opts levelHooks) re
 		if pods != nil {
 			pods.Stop()
 		}
+		if scale != nil {
+			_, _ = scale.Stop(time.Now(), 0)
+		}
 		return run
 	}
 	run = fromEngine(run, res)
@@ -121,6 +131,13 @@ func measureLevel(ctx context.Context, t *Target, lvl Level, opts levelHooks) re
 	}
 	if pods != nil {
 		applyPods(&run, pods)
+	}
+	if scale != nil {
+		s, err := scale.Stop(res.Started, len(res.Timeline))
+		run.Scaling = s
+		if err != nil {
+			run.Note("scaling: not observed: " + err.Error())
+		}
 	}
 	return run
 }

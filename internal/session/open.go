@@ -10,6 +10,7 @@ import (
 	"github.com/inferbench/inferbench/internal/kserve"
 	"github.com/inferbench/inferbench/internal/plan"
 	"github.com/inferbench/inferbench/internal/protocol"
+	"github.com/inferbench/inferbench/internal/scaling"
 )
 
 // The stages of opening a deployment, in order; an OpenError names the
@@ -112,6 +113,16 @@ func open(ctx context.Context, client protocol.Client, d plan.Deployment, images
 		return nil, fail(StageRequest, fmt.Errorf("a first request to model %q at %s failed (%d tries): %w", d.Model, d.URL, openTries, err))
 	}
 	t.Watch, t.WatchLine = NewServerWatch(ctx, client, d.URL, d.Model, d.Version, d.MetricsURL)
+	if t.Watch != nil && t.Watch.Scraper != nil {
+		// An autoscaled reference pod says its replicas in its metrics.
+		src := &scaling.Metrics{URL: t.Watch.Scraper.URL}
+		probe, cancel := context.WithTimeout(ctx, 3*time.Second)
+		if _, err := src.Sample(probe); err == nil {
+			t.Scale = src
+			t.WatchLine += "; replicas from " + src.URL
+		}
+		cancel()
+	}
 	return t, nil
 }
 

@@ -223,6 +223,10 @@ func (s *Session) openAll(ctx context.Context, sched Scheduler) error {
 			continue
 		}
 		t.Pods, t.PodsLine = s.o.podWatch(ctx, d)
+		if k := d.Kubernetes; t.Scale == nil && t.Pods != nil && k != nil && k.Deployment != "" {
+			t.Scale = &kube.ScaleSource{Clients: t.Pods.Clients, Namespace: t.Pods.Namespace, Deployment: k.Deployment}
+			t.PodsLine += "; replicas of deployment " + k.Deployment
+		}
 		s.targets[d.Name] = t
 		s.Logf("Check %-16s ok: %s %s, model %s, %d bytes per request; %s; %s", d.Name, d.Protocol, d.URL, d.Model, t.PayloadB, t.WatchLine, t.PodsLine)
 		if d.TLS.InsecureSkipVerify && d.UsesTLS() {
@@ -274,7 +278,7 @@ type MeasureOptions struct {
 // observations and the progress view; the scheduler records the run
 // (Record) once it has noted what it needs.
 func (s *Session) Measure(ctx context.Context, t *Target, lvl Level, mo MeasureOptions) result.Run {
-	hooks := levelHooks{Grace: s.o.Grace, Watch: t.Watch, Pods: t.Pods, PreprocessPerRequest: s.o.PreprocessPerRequest,
+	hooks := levelHooks{Grace: s.o.Grace, Watch: t.Watch, Pods: t.Pods, Scale: t.Scale, PreprocessPerRequest: s.o.PreprocessPerRequest,
 		OnProgress: s.view.level(mo.Label), ProgressInterval: s.view.interval(), Export: s.export.log(), ExportStep: mo.Step}
 	var r result.Run
 	if mo.Windowing != nil {

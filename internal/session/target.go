@@ -14,6 +14,7 @@ import (
 	"github.com/inferbench/inferbench/internal/plan"
 	"github.com/inferbench/inferbench/internal/protocol"
 	"github.com/inferbench/inferbench/internal/result"
+	"github.com/inferbench/inferbench/internal/scaling"
 )
 
 // Target is one deployment opened and ready to be measured.
@@ -50,6 +51,10 @@ type Target struct {
 	// checks are off, and PodsLine says why.
 	Pods     *kube.PodWatch
 	PodsLine string
+	// Scale observes how the deployment scales during each level (its
+	// Kubernetes Deployment, or an autoscaled reference pod's metrics);
+	// nil when there is nothing to observe.
+	Scale scaling.Source
 }
 
 // resultDeployment describes a plan deployment in result terms.
