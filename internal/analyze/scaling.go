@@ -54,10 +54,13 @@ func ScaleUp(s *result.Scaling, tl []measure.Interval, changeAtS, baselineMs flo
 		return ScaleUpFact{}, false
 	}
 	f := ScaleUpFact{ChangeAtS: changeAtS, FirstReadyS: -1, AllReadyS: -1, BaselineMs: baselineMs}
-	for _, sec := range s.Seconds {
-		if float64(sec.Second+1) <= changeAtS {
+	// The ready replicas at the change: the last record by then, else the
+	// first (the end of the change's own second).
+	for i, sec := range s.Seconds {
+		if i == 0 || float64(sec.Second+1) <= changeAtS {
 			f.From = sec.Ready
-		} else {
+		}
+		if float64(sec.Second+1) > changeAtS {
 			f.To = max(f.To, sec.Ready)
 		}
 	}

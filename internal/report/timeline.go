@@ -103,7 +103,7 @@ func timelineSeries(r *result.Run, color string) []tlPanel {
 		fly = append(fly, xy{end, float64(iv.InFlight)})
 	}
 	d := func(p []xy) []xy { return downsample(p, maxTimelinePoints) }
-	return []tlPanel{
+	panels := []tlPanel{
 		{title: "successes/s (solid) and errors/s (dashed)", unit: "req/s", series: []tlSeries{
 			{name: "successes/s", color: color, points: d(okS)}, {name: "errors/s", color: errColor, dashed: true, points: d(errS)}}},
 		{title: "latency of that second's successes: p50 (solid) and p99 (dashed), ms", unit: "ms", series: []tlSeries{
@@ -111,6 +111,20 @@ func timelineSeries(r *result.Run, color string) []tlPanel {
 		{title: "requests in flight at the end of each second", unit: "in flight", series: []tlSeries{
 			{name: "in flight", color: color, points: d(fly)}}},
 	}
+	if s := r.Scaling; s != nil && len(s.Seconds) > 0 {
+		var ready, desired []xy
+		for _, sec := range s.Seconds {
+			if sec.Second < 0 {
+				continue
+			}
+			x := float64(sec.Second + 1)
+			ready = append(ready, xy{x, float64(sec.Ready)})
+			desired = append(desired, xy{x, float64(sec.Desired)})
+		}
+		panels = append(panels, tlPanel{title: "replicas ready (solid) and desired (dashed) at the end of each second; ready events marked", unit: "replicas", series: []tlSeries{
+			{name: "ready replicas", color: color, points: d(ready)}, {name: "desired replicas", color: color, dashed: true, points: d(desired)}}})
+	}
+	return panels
 }
 
 // Geometry of an over-time figure: three panels over one x axis.
@@ -153,6 +167,17 @@ func timelineFigure(id string, r *result.Run, color string) string {
 	for i, p := range panels {
 		top := tlTop + float64(i)*(tlPanelH+tlPanelGap)
 		b.WriteString(p.svg(top, px))
+	}
+	if s := r.Scaling; s != nil {
+		// A replica made ready (or first answering, after scale-from-zero)
+		// is a dotted line across the panels.
+		for _, e := range s.Events {
+			if (e.Kind != result.ScaleReady && e.Kind != result.ScaleFirstSuccess) || e.AtS < 0 || e.AtS > right {
+				continue
+			}
+			fmt.Fprintf(&b, `<line class="scale-event" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#009E73" stroke-dasharray="2 3" data-kind="%s" data-at="%g"><title>%s</title></line>`,
+				px(e.AtS), tlTop, px(e.AtS), bottom, e.Kind, e.AtS, html.EscapeString(fmt.Sprintf("replica %s %s at %.2f s", e.Replica, strings.ReplaceAll(e.Kind, "_", " "), e.AtS)))
+		}
 	}
 	b.WriteString(`</svg><figcaption class="legend">`)
 	fmt.Fprintf(&b, `<span class="key"><i style="background:%s"></i>%s</span>`, color, html.EscapeString(r.Deployment.Name))
