@@ -96,6 +96,10 @@ func TestParseConfigRefuses(t *testing.T) {
 		{"same address twice", goodPod(fifo) + pod("q", "http: 127.0.0.1:9999") + pod("r", "grpc: 127.0.0.1:9999"), "bad.yaml:12:5", "address 127.0.0.1:9999 is already pod \"q\"'s"},
 		{"same pod twice", goodPod(fifo) + pod("p", "http: 127.0.0.1:0"), "bad.yaml:9:5", `pod "p" declared twice`},
 		{"pod without models", "pods:\n  - name: p\n    http: 127.0.0.1:0\n", "bad.yaml:2:5", "no models to serve"},
+		{"autoscaling unknown key", "pods:\n  - name: p\n    autoscaling: {target_rps: 5, max_replica: 2}\n", "bad.yaml:3:34", `unknown key "max_replica" in a pod's autoscaling`},
+		{"autoscaling two targets", "pods:\n  - name: p\n    http: 127.0.0.1:0\n    autoscaling: {target_rps: 5, target_inflight: 2, max_replicas: 2}\n" + pod("q", "http: 127.0.0.1:0")[len("  - name: q\n    http: 127.0.0.1:0\n"):],
+			"bad.yaml:2:5", "exactly one of target_inflight and target_rps"},
+		{"autoscaling negative cold start", "pods:\n  - name: p\n    autoscaling: {cold_start: -2s}\n", "bad.yaml:3:31", "cold_start -2s is negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
