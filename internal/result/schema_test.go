@@ -133,6 +133,7 @@ func TestSchemaFitsFiles(t *testing.T) {
 	var full File
 	fill(reflect.ValueOf(&full).Elem())
 	full.Schema, full.Runs[0].Status, full.Runs[0].Load.Mode = SchemaV2, StatusOK, ModeRate
+	full.Runs[0].Scaling.Events[0].Kind = ScaleReady
 	fullJSON, _ := json.Marshal(&full)
 	var empty File
 	empty.Schema = SchemaV1
