@@ -50,6 +50,15 @@ GOOS=windows GOARCH=amd64 go vet ./...
 step "staticcheck"
 staticcheck ./...
 
+step "container image: scripts/mkimage (no Docker, no network)"
+# The image tarball is built as a user would; scripts/mkimage's test reads
+# it back ($INFERBENCH_IMAGE): entrypoint, user 65532, the binary's --version.
+imgdir=$(mktemp -d)
+trap 'rm -rf "$imgdir"' EXIT
+CGO_ENABLED=0 go build -trimpath -o "$imgdir/inferbench" ./cmd/inferbench
+go run ./scripts/mkimage -binary "$imgdir/inferbench" -o "$imgdir/inferbench-image.tar"
+export INFERBENCH_IMAGE="$imgdir/inferbench-image.tar"
+
 step "go test -race"
 go test -race -count=1 ./...
 
