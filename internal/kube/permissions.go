@@ -1,0 +1,77 @@
+package kube
+
+import (
+	"slices"
+	"sort"
+)
+
+// Permission is one kind of access inferbench makes to the Kubernetes API,
+// as RBAC writes it: an API group ("" for the core group), a resource
+// (with its subresource: "pods/log") and the verbs. All are namespaced:
+// inferbench needs no ClusterRole.
+type Permission struct {
+	Group    string
+	Resource string
+	Verbs    []string
+}
+
+// PodWatchPermissions are the calls pod checks make today (Resolve,
+// ListPods, the usage from metrics.k8s.io, the step's events). A test runs
+// them on client-go's fake clientsets and compares the calls with this
+// table, so a new call cannot go unlisted.
+func PodWatchPermissions() []Permission {
+	return []Permission{
+		{Group: "apps", Resource: "deployments", Verbs: []string{"get"}}, // a target's deployment: its selector
+		{Group: "", Resource: "services", Verbs: []string{"get"}},        // a target's service: its selector
+		{Group: "", Resource: "pods", Verbs: []string{"list"}},           // the pods around each step
+		{Group: "", Resource: "events", Verbs: []string{"list"}},         // the step's events
+		{Group: "metrics.k8s.io", Resource: "pods", Verbs: []string{"list"}},
+	}
+}
+
+// LoaderPermissions are what the loaders run as an Indexed Job will call
+// (issue 16): the plan in a ConfigMap, the Job created, watched and deleted,
+// its pods watched and their logs read (each loader's result), their usage.
+// Declared here ahead of the calls, so the manifests in deploy/ grant them;
+// the code that makes the calls takes this table over and tests it as
+// PodWatchPermissions is.
+func LoaderPermissions() []Permission {
+	return []Permission{
+		{Group: "", Resource: "configmaps", Verbs: []string{"create", "get", "delete"}},
+		{Group: "batch", Resource: "jobs", Verbs: []string{"create", "get", "watch", "delete"}},
+		{Group: "", Resource: "pods", Verbs: []string{"get", "list", "watch"}},
+		{Group: "", Resource: "pods/log", Verbs: []string{"get"}},
+		{Group: "metrics.k8s.io", Resource: "pods", Verbs: []string{"get", "list"}},
+	}
+}
+
+// RequiredPermissions is everything inferbench calls, merged by group and
+// resource, the verbs sorted: what deploy/role.yaml grants, no more.
+func RequiredPermissions() []Permission {
+	return MergePermissions(PodWatchPermissions(), LoaderPermissions())
+}
+
+// MergePermissions merges tables by group and resource, the verbs of each
+// sorted and without repeats, the rows sorted by group then resource.
+func MergePermissions(tables ...[]Permission) []Permission {
+	type key struct{ group, resource string }
+	verbs := map[key][]string{}
+	for _, t := range tables {
+		for _, p := range t {
+			k := key{p.Group, p.Resource}
+			verbs[k] = append(verbs[k], p.Verbs...)
+		}
+	}
+	out := make([]Permission, 0, len(verbs))
+	for k, v := range verbs {
+		sort.Strings(v)
+		out = append(out, Permission{Group: k.group, Resource: k.resource, Verbs: slices.Compact(v)})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Group != out[j].Group {
+			return out[i].Group < out[j].Group
+		}
+		return out[i].Resource < out[j].Resource
+	})
+	return out
+}
