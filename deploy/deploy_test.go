@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/inferbench/inferbench/internal/kube"
+	"github.com/inferbench/inferbench/internal/live"
 	"github.com/inferbench/inferbench/internal/plan"
 )
 
@@ -223,9 +225,16 @@ func TestDashboard(t *testing.T) {
 			}
 		}
 	}
-	for _, m := range []string{"nv_inference_request_success", "nv_inference_queue_duration_us", "inferbench_requests_sent_total", "inferbench_request_duration_seconds_bucket"} {
+	for _, m := range []string{"nv_inference_request_success", "nv_inference_queue_duration_us", live.MetricSent, live.MetricErrors, live.MetricInFlight, live.MetricLatency + "_bucket"} {
 		if !seen[m] {
 			t.Errorf("no panel shows %s", m)
+		}
+	}
+	served := map[string]bool{live.MetricSent: true, live.MetricOK: true, live.MetricErrors: true, live.MetricInFlight: true,
+		live.MetricLate: true, live.MetricLatency + "_bucket": true, live.MetricLatency + "_sum": true, live.MetricLatency + "_count": true}
+	for m := range seen {
+		if strings.HasPrefix(m, "inferbench_") && !served[m] {
+			t.Errorf("a panel queries %s, which --metrics-addr does not serve", m)
 		}
 	}
 }

@@ -21,13 +21,14 @@ import (
 
 // runFlags are the flags of `inferbench run`.
 type runFlags struct {
-	outDir string
-	quick  bool
-	resume bool
-	force  bool
-	format string
-	quiet  bool
-	grace  time.Duration
+	liveAddr string // --metrics-addr
+	outDir   string
+	quick    bool
+	resume   bool
+	force    bool
+	format   string
+	quiet    bool
+	grace    time.Duration
 	// checkOutputs and perRequest: as the plan's check_outputs, and
 	// preprocessing per request.
 	checkOutputs, perRequest bool
@@ -90,6 +91,7 @@ See 'inferbench schema' for the plan format, and examples/plan.yaml.
 	}
 	addTrialFlags(fl, &f.trials)
 	fl.StringVar(&f.compression, "compression", "", "for the deployments that set no compression: "+compressionHelp)
+	addLiveFlag(fl, &f.liveAddr)
 	return cmd
 }
 
@@ -143,7 +145,7 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 	o := session.Options{Version: Version, ResultsPath: resultsPath, Resume: f.resume, Force: f.force, Stdout: cmd.OutOrStdout(),
 		Plan: &result.PlanInfo{Path: path, Text: p.RedactText(string(text)), Quick: f.quick}, Grace: f.grace, Kubeconfig: f.kubeconfig,
 		CheckOutputs: f.checkOutputs, PreprocessPerRequest: f.perRequest, ExportRequests: f.exportRequests,
-		InterruptHint: "interrupted; results.json holds every finished run: --resume finishes the rest"}
+		InterruptHint: "interrupted; results.json holds every finished run: --resume finishes the rest", MetricsAddr: f.liveAddr}
 	if err := f.trials.apply(p, &o, cmd.Flags().Changed("repeat")); err != nil {
 		return err
 	}

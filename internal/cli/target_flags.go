@@ -43,6 +43,7 @@ type endpointFlags struct {
 	form                                []string
 	kube                                kube.Target
 	kubeconfig                          string
+	liveAddr                            string         // --metrics-addr
 	flags                               *pflag.FlagSet // to tell a flag given from its default
 	maxResponseSize                     string
 	grpcTransport                       string
@@ -137,6 +138,7 @@ func addEndpointFlags(fl *pflag.FlagSet, f *endpointFlags) {
 	fl.StringVar(&f.results, "results", "", "also keep the result file (JSON, inferbench.result/v2) here, rewritten after every level")
 	fl.StringVar(&f.metricsURL, "metrics-url", session.MetricsAuto, "the server's Prometheus metrics: a URL, auto (Triton's port 8002 on the server's host, else its statistics API) or off")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress output")
+	addLiveFlag(fl, &f.liveAddr)
 	fl.StringVar(&f.image, "image", "", "images to send in rotation: a JPEG/PNG file, a folder, a glob, or builtin (a generated street scene); letterboxed into the model's image input over KServe, sent as files over nim-http and http-json")
 	fl.StringVar(&f.http.Preset, "http-preset", "", "nim-http/http-json request shape: "+strings.Join(protocol.HTTPPresetNames(), "|")+" (default fastapi for http-json, nim for nim-http)")
 	fl.StringVar(&f.http.Method, "http-method", "", "HTTP method (default POST)")
@@ -272,6 +274,11 @@ func (f *endpointFlags) images(kind protocol.Kind, d *plan.Deployment) error {
 	return nil
 }
 
+// addLiveFlag adds --metrics-addr: the live figures on /metrics.
+func addLiveFlag(fl *pflag.FlagSet, addr *string) {
+	fl.StringVar(addr, "metrics-addr", "", "serve live figures (requests, errors by class, in flight, late sends, a latency histogram; by deployment and step) on http://HOST:PORT/metrics in Prometheus' text format while it runs, e.g. 127.0.0.1:9090 (:0 picks a free port; empty: off)")
+}
+
 // parseHeaders reads "Name: value" flags into out.
 func parseHeaders(headers []string, out map[string]string) error {
 	for _, h := range headers {
@@ -287,7 +294,7 @@ func parseHeaders(headers []string, out map[string]string) error {
 // options are the session options the endpoint flags give.
 func (f *endpointFlags) options(stdout, log io.Writer) session.Options {
 	o := session.Options{Version: Version, ResultsPath: f.results, Stdout: stdout, Reports: []session.Report{{Format: f.format, Path: f.output}},
-		Grace: f.grace, Kubeconfig: f.kubeconfig, MustOpen: true}
+		Grace: f.grace, Kubeconfig: f.kubeconfig, MustOpen: true, MetricsAddr: f.liveAddr}
 	if !f.quiet {
 		o.Log = log
 	}

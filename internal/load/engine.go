@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/inferbench/inferbench/internal/live"
 	"github.com/inferbench/inferbench/internal/measure"
 	"github.com/inferbench/inferbench/internal/protocol"
 )
@@ -91,6 +92,11 @@ type Config struct {
 	// the hot path one nil check.
 	Export      *RequestLog
 	ExportLabel ExportLabel
+
+	// Live, if set, counts the measured phase as it goes (sends, answers
+	// by class, latency buckets, late sends) for --metrics-addr: a few
+	// atomic adds a request. Nil costs the hot path one nil check.
+	Live *live.Counters
 }
 
 // Phases of a run, as Progress reports them.
@@ -244,7 +250,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	cpuBefore, okBefore := processCPU()
-	m := phase(ctx, reqCtx, &cfg, PhaseMeasure, cfg.Requests, cfg.Duration, newWindower(&cfg), newTimeliner())
+	tl := newTimeliner()
+	tl.live = cfg.Live
+	m := phase(ctx, reqCtx, &cfg, PhaseMeasure, cfg.Requests, cfg.Duration, newWindower(&cfg), tl)
 	if cpuAfter, okAfter := processCPU(); okBefore && okAfter {
 		res.CPU, res.CPUMeasured = cpuAfter-cpuBefore, true
 	}
@@ -290,13 +298,17 @@ type worker struct {
 	late  int64
 
 	reqBytes, respBytes int64
-	exp                 *recorder // with Config.Export, in the measured phase only
+	exp                 *recorder      // with Config.Export, in the measured phase only
+	live                *live.Counters // with Config.Live, in the measured phase only
 }
 
 func newWorker(cfg *Config, phase string, sh *shard) *worker {
 	w := &worker{sh: sh, tally: measure.NewErrorTally()}
 	if cfg.Export != nil && phase == PhaseMeasure {
 		w.exp = cfg.Export.recorder(cfg)
+	}
+	if phase == PhaseMeasure {
+		w.live = cfg.Live
 	}
 	return w
 }

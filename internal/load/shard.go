@@ -111,6 +111,9 @@ func (w *worker) answer(out protocol.Outcome, latency, service time.Duration, er
 	sh.mu.Unlock()
 	tl.answer()
 	win.answered(done.Add(1))
+	if w.live != nil { // open loop: late when the send lagged its intended time (service >= 0)
+		w.live.Answered(class, latency, service >= 0 && latency-service > LateThreshold)
+	}
 	return class
 }
 

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/inferbench/inferbench/internal/live"
 	"github.com/inferbench/inferbench/internal/measure"
 )
 
@@ -17,8 +18,9 @@ import (
 // at the answer to the shard's lock.
 type timeliner struct {
 	epoch    atomic.Int64
-	sent     atomic.Int64 // requests sent in the phase
-	answered atomic.Int64 // requests answered (recorded) in the phase
+	sent     atomic.Int64   // requests sent in the phase
+	answered atomic.Int64   // requests answered (recorded) in the phase
+	live     *live.Counters // Config.Live: its sends are counted here
 
 	mu    sync.Mutex // guards slots: the open loop adds shards as it runs
 	slots []*timeSlot
@@ -72,6 +74,7 @@ func (tl *timeliner) slot(mu *sync.Mutex) *timeSlot {
 func (tl *timeliner) send() {
 	if tl != nil {
 		tl.sent.Add(1)
+		tl.live.Sent() // nil: nothing
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/inferbench/inferbench/internal/analyze"
 	"github.com/inferbench/inferbench/internal/kube"
+	"github.com/inferbench/inferbench/internal/live"
 	"github.com/inferbench/inferbench/internal/load"
 	"github.com/inferbench/inferbench/internal/measure"
 	"github.com/inferbench/inferbench/internal/result"
@@ -50,6 +51,8 @@ type levelHooks struct {
 	// deployment and ExportStep.
 	Export     *load.RequestLog
 	ExportStep string
+	// Live, if set, counts the measured phase for /metrics.
+	Live *live.Counters
 }
 
 // usedConcurrency is the concurrency a closed-loop level runs at: the
@@ -110,6 +113,7 @@ func measureLevel(ctx context.Context, t *Target, lvl Level, opts levelHooks) re
 		WindowRequests: opts.WindowRequests, OnWindow: opts.OnWindow,
 		Produce: produceFor(t, opts),
 		Export:  opts.Export, ExportLabel: load.ExportLabel{Deployment: t.Deployment.Name, Step: opts.ExportStep},
+		Live: opts.Live,
 	})
 	if err != nil {
 		run.Status = result.StatusFailed

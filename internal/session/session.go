@@ -13,6 +13,7 @@ import (
 	"github.com/inferbench/inferbench/internal/detect"
 	"github.com/inferbench/inferbench/internal/inputs"
 	"github.com/inferbench/inferbench/internal/kube"
+	"github.com/inferbench/inferbench/internal/live"
 	"github.com/inferbench/inferbench/internal/plan"
 	"github.com/inferbench/inferbench/internal/report"
 	"github.com/inferbench/inferbench/internal/result"
@@ -69,6 +70,13 @@ type Options struct {
 	// judged on its runs: any that fails makes the exit code 3, once
 	// every report and the file are written.
 	Thresholds []result.Threshold
+	// MetricsAddr, if set, serves the live figures of the measured phases
+	// on http://MetricsAddr/metrics (Prometheus text, internal/live) from
+	// before the first step to the end of the session. MetricsHook, if
+	// set, is called with the address once it listens (final false) and
+	// at the end, before it closes (final true).
+	MetricsAddr string
+	MetricsHook func(addr string, final bool)
 }
 
 // Report is one rendering of the result file at the end: to Path, or to
@@ -114,6 +122,7 @@ type Session struct {
 	openErr map[string]error
 	images  map[string][]inputs.Image // by deployment, loaded once
 	export  *requestExport            // with Options.ExportRequests
+	live    *live.Registry            // with Options.MetricsAddr
 }
 
 // Run runs a plan under a scheduler from start to end: it opens every
@@ -157,7 +166,11 @@ func newSession(p *plan.Plan, o Options) (*Session, error) {
 // run compares the opened deployments' outputs when asked, lets the
 // scheduler measure, and finishes.
 func (s *Session) run(ctx context.Context, sched Scheduler) (*result.File, error) {
-	var err error
+	stop, err := s.serveMetrics()
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
 	if ctx.Err() == nil {
 		if s.plan.CheckOutputs || s.o.CheckOutputs {
 			s.file.OutputCheck = s.checkOutputs(ctx)
@@ -165,6 +178,29 @@ func (s *Session) run(ctx context.Context, sched Scheduler) (*result.File, error
 		err = sched.Schedule(ctx, s)
 	}
 	return s.file, s.finish(ctx, sched, err)
+}
+
+// serveMetrics starts the live figures' server (Options.MetricsAddr) and
+// returns what stops it.
+func (s *Session) serveMetrics() (stop func(), err error) {
+	if s.o.MetricsAddr == "" {
+		return func() {}, nil
+	}
+	s.live = live.NewRegistry()
+	srv, err := live.Serve(s.o.MetricsAddr, s.live)
+	if err != nil {
+		return nil, &ExitError{Code: 2, Err: err}
+	}
+	s.Logf("live figures: http://%s/metrics", srv.Addr())
+	if s.o.MetricsHook != nil {
+		s.o.MetricsHook(srv.Addr(), false)
+	}
+	return func() {
+		if s.o.MetricsHook != nil {
+			s.o.MetricsHook(srv.Addr(), true)
+		}
+		_ = srv.Close()
+	}, nil
 }
 
 // start makes the result file, or reads it back with Resume.
@@ -274,12 +310,22 @@ type MeasureOptions struct {
 	Note string
 }
 
+// liveStep labels a level's live figures: its step, or in a search its
+// label without the deployment's name.
+func liveStep(t *Target, mo MeasureOptions) string {
+	if mo.Step != "" {
+		return mo.Step
+	}
+	return strings.TrimPrefix(mo.Label, t.Deployment.Name+" ")
+}
+
 // Measure runs one level against a target, with the server and pod
 // observations and the progress view; the scheduler records the run
 // (Record) once it has noted what it needs.
 func (s *Session) Measure(ctx context.Context, t *Target, lvl Level, mo MeasureOptions) result.Run {
 	hooks := levelHooks{Grace: s.o.Grace, Watch: t.Watch, Pods: t.Pods, Scale: t.Scale, PreprocessPerRequest: s.o.PreprocessPerRequest,
-		OnProgress: s.view.level(mo.Label), ProgressInterval: s.view.interval(), Export: s.export.log(), ExportStep: mo.Step}
+		OnProgress: s.view.level(mo.Label), ProgressInterval: s.view.interval(), Export: s.export.log(), ExportStep: mo.Step,
+		Live: s.live.Counters(t.Deployment.Name, liveStep(t, mo))}
 	var r result.Run
 	if mo.Windowing != nil {
 		r = measureStable(ctx, t, lvl, *mo.Windowing, hooks)
