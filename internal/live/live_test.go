@@ -135,3 +135,18 @@ func TestServeWhileCounting(t *testing.T) {
 		t.Errorf("sent %d, want 8000", got)
 	}
 }
+
+// BenchmarkCounters is the engine's cost per request with live figures on:
+// one send and one answer, from 4 goroutines at once.
+func BenchmarkCounters(b *testing.B) {
+	c := NewRegistry().Counters("d", "s")
+	b.SetParallelism(1)
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			c.Sent()
+			c.Answered(-1, time.Duration(i%100)*time.Millisecond, false)
+			i++
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/inferbench/inferbench/internal/kserve"
+	"github.com/inferbench/inferbench/internal/live"
 	"github.com/inferbench/inferbench/internal/load"
 	"github.com/inferbench/inferbench/internal/protocol"
 	"github.com/inferbench/inferbench/internal/refserver"
@@ -19,7 +20,7 @@ import (
 // server together (cpu-ns/op is the process's CPU time, steadier than
 // wall time on a busy machine); the difference between Off and On is the
 // export's.
-func benchClosedLoop(b *testing.B, export bool) {
+func benchClosedLoop(b *testing.B, export bool, counters *live.Counters) {
 	r := reftest.Serve(b, refserver.Options{Models: []refserver.ModelSpec{reftest.Small("m", refserver.NewInstances(8, 0))}})
 	c, err := protocol.New(protocol.Options{Kind: protocol.KServeGRPC, URL: r.GRPCAddr, ConnectTimeout: time.Second})
 	if err != nil {
@@ -31,7 +32,7 @@ func benchClosedLoop(b *testing.B, export bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg := load.Config{Client: c, Payloads: []protocol.Payload{p}, Concurrency: 4, Requests: b.N}
+	cfg := load.Config{Client: c, Payloads: []protocol.Payload{p}, Concurrency: 4, Requests: b.N, Live: counters}
 	var log *load.RequestLog
 	if export {
 		log = load.NewRequestLog(io.Discard)
@@ -53,5 +54,11 @@ func benchClosedLoop(b *testing.B, export bool) {
 	}
 }
 
-func BenchmarkClosedLoopExportOff(b *testing.B) { benchClosedLoop(b, false) }
-func BenchmarkClosedLoopExportOn(b *testing.B)  { benchClosedLoop(b, true) }
+func BenchmarkClosedLoopExportOff(b *testing.B) { benchClosedLoop(b, false, nil) }
+func BenchmarkClosedLoopExportOn(b *testing.B)  { benchClosedLoop(b, true, nil) }
+
+// BenchmarkClosedLoopLive counts live figures (--metrics-addr): against
+// ExportOff, the cost of load.Config.Live.
+func BenchmarkClosedLoopLive(b *testing.B) {
+	benchClosedLoop(b, false, live.NewRegistry().Counters("bench", "c=4"))
+}
