@@ -20,6 +20,8 @@ RUN CGO_ENABLED=0 go build -trimpath -o /out/usr/local/bin/inferbench ./cmd/infe
 FROM scratch
 ARG VERSION=0.1.0-dev
 COPY --from=build /out/ /
+# COPY makes files root-owned: the home is the user's own.
+COPY --from=build --chown=65532:65532 /out/home/nonroot /home/nonroot
 LABEL org.opencontainers.image.title="inferbench" \
       org.opencontainers.image.description="benchmarks ML inference deployments (KServe v2, Triton, NIM)" \
       org.opencontainers.image.version="${VERSION}" \
