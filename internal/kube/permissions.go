@@ -29,6 +29,18 @@ func PodWatchPermissions() []Permission {
 	}
 }
 
+// ScalePermissions are the calls of ScaleSource.Sample (replicas over
+// time): the Deployment, the HorizontalPodAutoscalers (a refusal only
+// turns the HPA's figures off), KServe's InferenceService and the pods.
+func ScalePermissions() []Permission {
+	return []Permission{
+		{Group: "apps", Resource: "deployments", Verbs: []string{"get"}},
+		{Group: "autoscaling", Resource: "horizontalpodautoscalers", Verbs: []string{"list"}},
+		{Group: "serving.kserve.io", Resource: "inferenceservices", Verbs: []string{"get"}},
+		{Group: "", Resource: "pods", Verbs: []string{"list"}},
+	}
+}
+
 // LoaderPermissions are what the loaders run as an Indexed Job will call
 // (issue 16): the plan in a ConfigMap, the Job created, watched and deleted,
 // its pods watched and their logs read (each loader's result), their usage.
@@ -48,7 +60,7 @@ func LoaderPermissions() []Permission {
 // RequiredPermissions is everything inferbench calls, merged by group and
 // resource, the verbs sorted: what deploy/role.yaml grants, no more.
 func RequiredPermissions() []Permission {
-	return MergePermissions(PodWatchPermissions(), LoaderPermissions())
+	return MergePermissions(PodWatchPermissions(), ScalePermissions(), LoaderPermissions())
 }
 
 // MergePermissions merges tables by group and resource, the verbs of each

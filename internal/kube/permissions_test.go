@@ -8,6 +8,10 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	metricsfake "k8s.io/metrics/pkg/client/clientset/versioned/fake"
@@ -33,6 +37,42 @@ func TestPodWatchCallsAreListed(t *testing.T) {
 	w.Interval = time.Hour // the polls at Start and Stop only
 	w.Start(ctx, 4).Stop()
 
+	record, calls := recorder()
+	record(c.Core.(*fake.Clientset).Actions(), "")
+	record(c.Metrics.(*metricsfake.Clientset).Actions(), "metrics.k8s.io")
+	got := MergePermissions(*calls)
+	want := MergePermissions(PodWatchPermissions())
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("pod checks call\n%v\nbut PodWatchPermissions lists\n%v", got, want)
+	}
+}
+
+// TestScaleCallsAreListed: ScaleSource.Sample over a Deployment with an
+// HPA and an InferenceService makes exactly ScalePermissions' calls.
+func TestScaleCallsAreListed(t *testing.T) {
+	match := map[string]string{"app": "yolo"}
+	dep := testDeployment("ml", "yolo", match)
+	isvc := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+		"metadata": map[string]any{"namespace": "ml", "name": "yolo"},
+	}}
+	core := fake.NewClientset(dep, testPod("ml", "yolo-a", match, "", ""))
+	dyn := dynamicfake.NewSimpleDynamicClientWithCustomListKinds(runtime.NewScheme(), map[schema.GroupVersionResource]string{InferenceServices: "InferenceServiceList"}, isvc)
+	src := &ScaleSource{Clients: &Clients{Core: core, Dynamic: dyn, Namespace: "ml"}, Namespace: "ml", Deployment: "yolo", InferenceService: "yolo"}
+	if _, err := src.Sample(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	record, calls := recorder()
+	record(core.Actions(), "")
+	record(dyn.Actions(), "")
+	if got, want := MergePermissions(*calls), MergePermissions(ScalePermissions()); !reflect.DeepEqual(got, want) {
+		t.Errorf("the scale source calls\n%v\nbut ScalePermissions lists\n%v", got, want)
+	}
+}
+
+// recorder turns fake clientsets' actions into permissions (group given
+// for the clientsets whose actions do not carry it).
+func recorder() (func([]k8stesting.Action, string), *[]Permission) {
 	var calls []Permission
 	record := func(actions []k8stesting.Action, group string) {
 		for _, a := range actions {
@@ -48,13 +88,7 @@ func TestPodWatchCallsAreListed(t *testing.T) {
 			calls = append(calls, Permission{Group: g, Resource: res, Verbs: []string{a.GetVerb()}})
 		}
 	}
-	record(c.Core.(*fake.Clientset).Actions(), "")
-	record(c.Metrics.(*metricsfake.Clientset).Actions(), "metrics.k8s.io")
-	got := MergePermissions(calls)
-	want := MergePermissions(PodWatchPermissions())
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("pod checks call\n%v\nbut PodWatchPermissions lists\n%v", got, want)
-	}
+	return record, &calls
 }
 
 func TestMergePermissions(t *testing.T) {
