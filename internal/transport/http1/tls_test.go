@@ -1,3 +1,8 @@
+//go:build unix
+
+// The idle probe these tests exercise peeks the socket (probe_unix.go);
+// elsewhere a connection is not probed (probe_other.go).
+
 package http1
 
 import (
