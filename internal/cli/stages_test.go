@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -36,8 +37,9 @@ func TestBenchStages(t *testing.T) {
 	if got := run.Counts.Sent + run.Counts.Dropped; got != 110 { // 60 in the ramp, 50 held
 		t.Errorf("sent %d + dropped %d, want 110", run.Counts.Sent, run.Counts.Dropped)
 	}
-	if len(run.Timeline) == 0 {
-		t.Error("no timeline")
+	// intervals follow wall-clock seconds: the first, of length D <= 1 s, has the mean target 20 + 40 D
+	if len(run.Timeline) == 0 || math.Abs(run.Timeline[0].Target-(20+40*run.Timeline[0].DurationS)) > 0.01 {
+		t.Errorf("timeline %+v: want the first interval.s mean target", run.Timeline)
 	}
 }
 

@@ -188,6 +188,7 @@ func measureLevel(ctx context.Context, t *Target, lvl Level, opts levelHooks) re
 		return run
 	}
 	run = fromEngine(run, res)
+	stageTargets(run.Timeline, lvl, res.Started)
 	if watching != nil {
 		applyServer(&run, watching)
 	}
@@ -273,4 +274,28 @@ func fromEngine(run result.Run, res *load.Result) result.Run {
 func round(v float64, decimals int) float64 {
 	p := math.Pow(10, float64(decimals))
 	return math.Round(v*p) / p
+}
+
+// stageTargets sets each interval's Target for a level in stages: the
+// mean of the stages' target over it (sampled every 10th of it), from the
+// start of the measured phase.
+func stageTargets(timeline []measure.Interval, lvl Level, started time.Time) {
+	if len(lvl.Stages) == 0 {
+		return
+	}
+	from := lvl.Rate
+	if lvl.StagedConcurrency {
+		from = float64(lvl.Concurrency)
+	}
+	const samples = 10
+	for i := range timeline {
+		iv := &timeline[i]
+		at := iv.Start.Sub(started)
+		length := time.Duration(iv.DurationS * float64(time.Second))
+		var sum float64
+		for k := range samples {
+			sum += load.StageTarget(lvl.Stages, from, at+length*time.Duration(2*k+1)/(2*samples))
+		}
+		iv.Target = round(sum/samples, 3)
+	}
 }
