@@ -127,3 +127,27 @@ func TestBadStagesAndSchedules(t *testing.T) {
 		t.Errorf("more requests than the trace: %v", err)
 	}
 }
+
+// TestReadmeRampPlan: the README's ramp plan parses, and its mean rate
+// is the one the README gives.
+func TestReadmeRampPlan(t *testing.T) {
+	text, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(text), "## Ramps, bursts and autoscaling")
+	_, rest, ok2 := strings.Cut(rest, "```yaml\n")
+	yaml, _, ok3 := strings.Cut(rest, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("the README has no ramp plan")
+	}
+	p, err := Parse("README.md", []byte(yaml), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := p.Steps[0]
+	pacer, err := load.NewStagedPacer(s.Stages, s.Rate, false, 1)
+	if err != nil || s.Duration != 6*time.Minute || pacer.Rate() != 302.5 || !strings.Contains(string(text), "here 302.5/s") {
+		t.Errorf("duration %v, mean rate %v (%v)", s.Duration, pacer.Rate(), err)
+	}
+}
