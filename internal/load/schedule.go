@@ -155,10 +155,9 @@ const ArrivalBursty = "bursty"
 // drawn from a seed (the first burst at once): Poisson arrivals of
 // bursts, at a mean rate of Size/Idle requests per second.
 type BurstyPacer struct {
-	size  uint64
-	idle  time.Duration
-	unit  *unitArrivals
-	burst uint64
+	size uint64
+	idle time.Duration
+	unit *unitArrivals
 }
 
 // NewBurstyPacer makes a bursty pacer; size at least 1, idle above 0.
