@@ -521,6 +521,9 @@ func (p *parser) stepLoad(f *fileStep, s *Step, item *yaml.Node, what string) er
 		if schNode != nil {
 			return p.errorf(schNode, "%s: give stages or a schedule, not both", what)
 		}
+		if bursty {
+			return p.errorf(aNode, "%s: stages ramp a constant or poisson rate: arrival bursty does not combine with them", what)
+		}
 		if cNode != nil {
 			if f.Concurrency < 1 {
 				return p.errorf(cNode, "%s: concurrency %d (the closed-loop stages' start) must be at least 1", what, f.Concurrency)

@@ -115,6 +115,7 @@ func TestBadStagesAndSchedules(t *testing.T) {
 		{"bursty without size", steps + "arrival: bursty\n    burst_idle: 1s\n    requests: 3\n", `arrival bursty needs burst_size`},
 		{"bursty without idle", steps + "arrival: bursty\n    burst_size: 4\n    requests: 3\n", `arrival bursty needs burst_idle`},
 		{"bursty with rate", steps + "arrival: bursty\n    burst_size: 4\n    burst_idle: 1s\n    rate: 4\n    requests: 3\n", `give no concurrency or rate`},
+		{"bursty stages", steps + "stages: [{duration: 10s, target: 5}]\n    arrival: bursty\n    burst_size: 2\n    burst_idle: 1s\n", `p.yaml:8:14: step "step-1": stages ramp a constant or poisson rate: arrival bursty does not combine with them`},
 		{"burst size alone", steps + "rate: 3\n    requests: 3\n    burst_size: 4\n", `burst_size applies to a step with arrival: bursty only`},
 	} {
 		_, err := Parse(filepath.Join(dir, "p.yaml"), []byte(tt.yaml), env(nil))
