@@ -37,7 +37,7 @@ func CheckFor(concurrency int) (Check, bool) {
 // its baseline's, as a note; "" when no check applies.
 func CheckNote(r *result.Run, p50x float64) string {
 	c, ok := CheckFor(r.Load.Concurrency)
-	if !ok || r.Load.Mode != result.ModeConcurrency || r.Status == result.StatusFailed || p50x == 0 {
+	if !ok || r.Load.Mode != result.ModeConcurrency || len(r.Load.Stages) > 0 || r.Status == result.StatusFailed || p50x == 0 {
 		return ""
 	}
 	errOK := r.ErrorRate < c.MaxErrorRate
@@ -100,7 +100,8 @@ type OperatingRange struct {
 	PlateauReached bool
 }
 
-// Points gathers a deployment's measured closed-loop levels, lowest
+// Points gathers a deployment's measured closed-loop levels (not those
+// in stages, whose concurrency changed), lowest
 // concurrency first; a level measured at more than one step keeps its
 // last step, and a step's trials give their medians. Their latency
 // ratios are against the baseline Judge finds.
@@ -111,7 +112,7 @@ func Points(runs []result.Run, deployment string) []Point {
 		var thr, errs, x, p50, p99 []float64
 		for _, i := range g.Runs {
 			r := &runs[i]
-			if r.Deployment.Name != deployment || r.Load.Mode != result.ModeConcurrency || r.Status == result.StatusFailed || r.Counts.Sent == 0 {
+			if r.Deployment.Name != deployment || r.Load.Mode != result.ModeConcurrency || len(r.Load.Stages) > 0 || r.Status == result.StatusFailed || r.Counts.Sent == 0 {
 				continue
 			}
 			var lx float64

@@ -170,23 +170,31 @@ func outputsDiffer(r *result.Run, check *result.OutputCheck) string {
 
 // baselines gives each run the index of its baseline, or -1: the first
 // measured run (not failed, with a success) of the same deployment (name,
-// URL and protocol) in the file, normally its lowest concurrency. A run
-// that was not measured has none.
+// URL and protocol) in the file, normally its lowest concurrency; a run
+// whose load changed (stages) is a baseline only when its deployment has
+// no other. A run that was not measured has none.
 func baselines(runs []result.Run) []int {
 	first := map[[3]string]int{}
 	out := make([]int, len(runs))
+	for _, staged := range []bool{false, true} {
+		for i := range runs {
+			r := &runs[i]
+			if r.Status == result.StatusFailed || r.Counts.OK == 0 || (len(r.Load.Stages) > 0) != staged {
+				continue
+			}
+			key := [3]string{r.Deployment.Name, r.Deployment.URL, r.Deployment.Protocol}
+			if _, ok := first[key]; !ok {
+				first[key] = i
+			}
+		}
+	}
 	for i := range runs {
 		r := &runs[i]
 		out[i] = -1
 		if r.Status == result.StatusFailed || r.Counts.OK == 0 {
 			continue
 		}
-		key := [3]string{r.Deployment.Name, r.Deployment.URL, r.Deployment.Protocol}
-		b, ok := first[key]
-		if !ok {
-			first[key], b = i, i
-		}
-		out[i] = b
+		out[i] = first[[3]string{r.Deployment.Name, r.Deployment.URL, r.Deployment.Protocol}]
 	}
 	return out
 }

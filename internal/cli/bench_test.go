@@ -238,8 +238,8 @@ func TestBenchOpenLoop(t *testing.T) {
 	if !strings.Contains(log, "Step 100/s poisson: 100/s poisson, 150 requests") {
 		t.Errorf("log:\n%s", log)
 	}
-	_, _, err = runCLI(context.Background(), "bench", "--url", urlFor(r, protocol.KServeGRPC), "--model", "m", "--rate", "10", "--arrival", "bursty")
-	if err == nil || !strings.Contains(err.Error(), `--arrival "bursty"`) {
+	_, _, err = runCLI(context.Background(), "bench", "--url", urlFor(r, protocol.KServeGRPC), "--model", "m", "--rate", "10", "--arrival", "uniform")
+	if err == nil || !strings.Contains(err.Error(), `--arrival "uniform": want constant, poisson or bursty`) {
 		t.Errorf("err = %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,6 +60,26 @@ type Config struct {
 	Arrival     string
 	Seed        uint64
 	MaxInFlight int
+	// Stages, if set, change the load during the measured phase, which
+	// must then be duration-bound (the stages' length; StagesDuration):
+	// open loop, the rate ramping from Rate (0 allowed) on Arrival's
+	// constant or Poisson schedule (StagedPacer); or with
+	// StagedConcurrency closed loop, the number of active workers
+	// following the target from Concurrency (0 allowed), adjusted every
+	// StageTick. The warmup runs at the stages' mean rate, or at their
+	// highest concurrency.
+	Stages            []Stage
+	StagedConcurrency bool
+	// Schedule, if set, replays a trace, open loop, at ScheduleSpeed
+	// (1 if 0), repeating it with ScheduleLoop (SchedulePacer). The
+	// warmup runs at its mean rate.
+	Schedule      *Schedule
+	ScheduleSpeed float64
+	ScheduleLoop  bool
+	// BurstSize and BurstIdle shape Arrival ArrivalBursty (BurstyPacer):
+	// Rate is then ignored, the mean rate is BurstSize/BurstIdle.
+	BurstSize int
+	BurstIdle time.Duration
 	// Requests is the number of measured requests, sent exactly; or
 	// Duration bounds the measured phase (requests in flight at the end
 	// are awaited and counted). Exactly one of them is set.
@@ -168,13 +189,65 @@ type Result struct {
 	Preprocess *measure.Histogram
 }
 
+// open reports whether the load is open loop.
+func (c *Config) open() bool {
+	return c.Rate > 0 || c.Schedule != nil || c.Arrival == ArrivalBursty || (len(c.Stages) > 0 && !c.StagedConcurrency)
+}
+
+// closedStages reports whether the load is closed loop in stages.
+func (c *Config) closedStages() bool { return len(c.Stages) > 0 && c.StagedConcurrency }
+
+// pacer makes the open-loop pacer of a phase: the measured phase's
+// follows the stages, the trace or the bursts; the warmup's is constant
+// at their mean rate.
+func (c *Config) pacer(phase string) (Pacer, error) {
+	var p Pacer
+	var err error
+	switch {
+	case c.Schedule != nil:
+		speed := c.ScheduleSpeed
+		if speed == 0 {
+			speed = 1
+		}
+		if !(speed > 0) || math.IsInf(speed, 0) {
+			return nil, fmt.Errorf("schedule speed %v: want a factor above 0", speed)
+		}
+		if len(c.Schedule.Offsets) == 0 {
+			return nil, errors.New("schedule: no send time")
+		}
+		p = SchedulePacer{S: c.Schedule, Speed: speed, Loop: c.ScheduleLoop}
+	case len(c.Stages) > 0:
+		arrival := c.Arrival
+		if arrival != "" && arrival != ArrivalConstant && arrival != ArrivalPoisson {
+			return nil, fmt.Errorf("arrival %q: stages want %s or %s", arrival, ArrivalConstant, ArrivalPoisson)
+		}
+		p, err = NewStagedPacer(c.Stages, c.Rate, arrival == ArrivalPoisson, c.Seed)
+	case c.Arrival == ArrivalBursty:
+		p, err = NewBurstyPacer(c.BurstSize, c.BurstIdle, c.Seed)
+	default:
+		return NewPacer(c.Arrival, c.Rate, c.Seed)
+	}
+	if err != nil || phase == PhaseMeasure {
+		return p, err
+	}
+	return ConstantPacer{PerSecond: p.Rate()}, nil
+}
+
 func (c *Config) check() error {
+	if c.closedStages() {
+		if err := CheckStages(c.Stages, float64(c.Concurrency)); err != nil {
+			return err
+		}
+		if c.Duration <= 0 {
+			return errors.New("closed-loop stages need a duration")
+		}
+	}
 	switch {
 	case c.Client == nil:
 		return errors.New("no client")
 	case len(c.Payloads) == 0:
 		return errors.New("no payload to send")
-	case c.Rate <= 0 && c.Concurrency < 1:
+	case !c.open() && !c.closedStages() && c.Concurrency < 1:
 		return fmt.Errorf("concurrency %d: need at least 1", c.Concurrency)
 	case c.Rate < 0 || c.MaxInFlight < 0:
 		return errors.New("negative rate or in-flight limit")
@@ -216,16 +289,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	})
 	defer stopGrace()
 
-	if cfg.Rate > 0 {
-		if _, err := NewPacer(cfg.Arrival, cfg.Rate, cfg.Seed); err != nil {
+	if cfg.open() {
+		p, err := cfg.pacer(PhaseMeasure)
+		if err != nil {
 			return nil, err
+		}
+		if cfg.Requests > 0 && p.Due(uint64(cfg.Requests-1)) == Never {
+			return nil, fmt.Errorf("the schedule sends fewer than %d requests: loop it, or ask for fewer", cfg.Requests)
 		}
 		if cfg.MaxInFlight == 0 {
 			cfg.MaxInFlight = DefaultMaxInFlight
 		}
 	}
 	phase := runPhase
-	if cfg.Rate > 0 {
+	if cfg.open() {
 		phase = runOpenPhase
 	}
 
@@ -362,6 +439,13 @@ func (e *PreprocessError) Unwrap() error { return e.Err }
 // is cut into windows and may end early.
 func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d time.Duration, win *windower, tl *timeliner) phaseResult {
 	workers := cfg.Concurrency
+	var g *gate
+	if cfg.closedStages() {
+		workers = max(1, int(math.Ceil(MaxStageTarget(cfg.Stages, float64(cfg.Concurrency)))))
+		if phase == PhaseMeasure {
+			g = newGate()
+		}
+	}
 	if n > 0 && n < workers {
 		workers = n
 	}
@@ -381,6 +465,7 @@ func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d t
 	stopProgress := startProgress(cfg, phase, int64(n), d, start, &done, &errs)
 	win.begin(start)
 	tl.begin(start)
+	stopGate := g.follow(cfg.Stages, float64(cfg.Concurrency), start, deadline)
 	for i, w := range ws {
 		wg.Add(1)
 		go func() {
@@ -390,6 +475,9 @@ func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d t
 			var refused backoff
 			next := i // rotate payloads; workers start at different ones
 			for ctx.Err() == nil && !win.stopped() {
+				if !g.admit(ctx, i, deadline) {
+					return
+				}
 				if n > 0 && tickets.Add(1) > int64(n) {
 					return
 				}
@@ -421,6 +509,7 @@ func runPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d t
 		}()
 	}
 	wg.Wait()
+	stopGate()
 	elapsed := time.Since(start)
 	win.end()
 	timeline := tl.end()

@@ -34,7 +34,7 @@ type job struct {
 // (no coordinated omission). With a windower (nil for none) the phase is
 // cut into windows and may end early.
 func runOpenPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d time.Duration, win *windower, tl *timeliner) phaseResult {
-	pacer, _ := NewPacer(cfg.Arrival, cfg.Rate, cfg.Seed) // checked by Run
+	pacer, _ := cfg.pacer(phase) // checked by Run
 	var (
 		done, errs atomic.Int64
 		wg         sync.WaitGroup
@@ -102,7 +102,7 @@ func runOpenPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int,
 pacing:
 	for ; n == 0 || sent < uint64(n); sent++ {
 		due := pacer.Due(sent)
-		if d > 0 && (due >= d || time.Since(start) >= d) {
+		if due == Never || (d > 0 && (due >= d || time.Since(start) >= d)) {
 			break
 		}
 		if wait := pacer.Pace(time.Since(start), sent); wait > 0 {

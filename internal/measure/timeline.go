@@ -32,6 +32,10 @@ type Interval struct {
 	Errors map[string]int64 `json:"errors,omitempty"`
 	// InFlight is the requests sent and not yet answered at its end.
 	InFlight int64 `json:"in_flight"`
+	// Target is, for a load in stages, the stages' mean target over the
+	// interval: requests per second in rate mode, workers in concurrency
+	// mode.
+	Target float64 `json:"target,omitempty"`
 	// MaxSilenceMs is the longest time, within the interval or ending in
 	// it (it may have begun earlier), that no request was answered while
 	// some were in flight, sampled every 100 ms: a stall ends in the

@@ -2,9 +2,12 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/inferbench/inferbench/internal/load"
 )
 
 // Sequence is a named built-in sequence of steps with the runtime the
@@ -77,7 +80,14 @@ func Quick(steps []Step) []Step {
 		if s.Requests > 0 {
 			s.Requests = max(20, s.Concurrency, s.Requests/QuickFactor)
 		}
-		if s.Duration > 0 {
+		switch {
+		case len(s.Stages) > 0: // each stage a tenth as long, at least 100 ms
+			s.Stages = slices.Clone(s.Stages)
+			for j := range s.Stages {
+				s.Stages[j].Duration = max(100*time.Millisecond, s.Stages[j].Duration/QuickFactor)
+			}
+			s.Duration = load.StagesDuration(s.Stages)
+		case s.Duration > 0:
 			s.Duration = max(2*time.Second, s.Duration/QuickFactor)
 		}
 		out[i] = s

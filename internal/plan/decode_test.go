@@ -42,7 +42,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"rate NaN", dep + "steps:\n  - {rate: .nan, requests: 1}\n", `p.yaml:7:12: step "step-1": rate NaN must be a finite number above 0 requests per second`},
 		{"rate Inf", dep + "steps:\n  - {rate: .inf, requests: 1}\n", `p.yaml:7:12: step "step-1": rate +Inf must be a finite number above 0 requests per second`},
 		{"warmup -5", dep + "steps:\n  - {concurrency: 1, requests: 1, warmup: -5}\n", `p.yaml:7:43: step "step-1": warmup -5 must not be negative`},
-		{"bad arrival", dep + "steps:\n  - {rate: 5, arrival: bursty, requests: 1}\n", `p.yaml:7:24: step "step-1": arrival "bursty" (want constant or poisson)`},
+		{"bad arrival", dep + "steps:\n  - {rate: 5, arrival: uniform, requests: 1}\n", `p.yaml:7:24: step "step-1": arrival "uniform" (want constant, poisson or bursty)`},
 		{"requests 0", dep + "steps:\n  - {concurrency: 1, requests: 0}\n", `p.yaml:7:32: step "step-1": requests 0 must be at least 1`},
 		{"requests and duration", dep + "steps:\n  - {concurrency: 1, requests: 2, duration: 5s}\n", `p.yaml:7:45: step "step-1": give requests or duration, not both`},
 		{"rate not a number", dep + "steps:\n  - {rate: fast, requests: 1}\n", `p.yaml:7:12: steps[0].rate: "fast" is not a number`},

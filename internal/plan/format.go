@@ -91,6 +91,25 @@ type fileStep struct {
 	MaxInFlight int      `yaml:"max_inflight,omitempty"`
 	Seed        uint64   `yaml:"seed,omitempty"`
 	Repeat      int      `yaml:"repeat,omitempty"`
+	// Stages change the load over the step (its length is theirs): rates
+	// from rate (0 if absent), or workers from concurrency when given.
+	Stages []fileStage `yaml:"stages,omitempty" plan:"nonempty"`
+	// Schedule replays a trace file (a path relative to the plan).
+	Schedule       string `yaml:"schedule,omitempty"`
+	ScheduleFormat string `yaml:"schedule_format,omitempty"`
+	ScheduleSpeed  string `yaml:"schedule_speed,omitempty"`
+	ScheduleLoop   bool   `yaml:"schedule_loop,omitempty"`
+	// BurstSize and BurstIdle shape arrival: bursty.
+	BurstSize int      `yaml:"burst_size,omitempty"`
+	BurstIdle duration `yaml:"burst_idle,omitempty"`
+}
+
+// fileStage is one stage as written: k6's {duration, target}, ramping
+// from the previous target unless ramp: false.
+type fileStage struct {
+	Duration duration `yaml:"duration" plan:"required"`
+	Target   *float64 `yaml:"target" plan:"required"`
+	Ramp     *bool    `yaml:"ramp,omitempty"`
 }
 
 // duration is a Go duration as written: 30s, 500ms, 2m.

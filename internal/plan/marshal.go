@@ -40,8 +40,28 @@ func (p *Plan) YAML() ([]byte, error) {
 		for _, s := range p.Steps {
 			fs := fileStep{Name: s.Name, Concurrency: s.Concurrency, Rate: s.Rate, Requests: s.Requests,
 				Duration: durationOf(s.Duration), Deployments: s.Deployments, Warmup: s.Warmup, MaxInFlight: s.MaxInFlight, Seed: s.Seed, Repeat: s.Repeat}
-			if s.Rate > 0 && s.Arrival != load.ArrivalConstant {
+			if s.Open() && s.Arrival != load.ArrivalConstant && s.Arrival != "" && s.Schedule == nil {
 				fs.Arrival = s.Arrival
+			}
+			if len(s.Stages) > 0 {
+				fs.Duration = ""
+				for _, st := range s.Stages {
+					target := st.Target
+					fst := fileStage{Duration: durationOf(st.Duration), Target: &target}
+					if st.Hold {
+						fst.Ramp = new(bool)
+					}
+					fs.Stages = append(fs.Stages, fst)
+				}
+			}
+			if s.Schedule != nil {
+				fs.Schedule, fs.ScheduleFormat, fs.ScheduleLoop = s.SchedulePath, s.ScheduleFormat, s.ScheduleLoop
+				if s.ScheduleSpeed != 1 {
+					fs.ScheduleSpeed = fmt.Sprintf("%gx", s.ScheduleSpeed)
+				}
+			}
+			if s.Arrival == load.ArrivalBursty {
+				fs.BurstSize, fs.BurstIdle = s.BurstSize, durationOf(s.BurstIdle)
 			}
 			if len(s.Deployments) == 0 && s.BatchingOnly {
 				for _, d := range p.Targets(s) {

@@ -1,12 +1,14 @@
 package plan
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"math"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -427,37 +429,27 @@ func (p *parser) steps(fs []fileStep, deps []Deployment) ([]Step, error) {
 		}
 		first[s.Name] = item
 		what := fmt.Sprintf("step %q", s.Name)
-		cNode, rNode := p.node(&f.Concurrency), p.node(&f.Rate)
-		if err := p.oneOf(item, what, cNode, rNode, "concurrency (closed loop) or rate (open loop)", "concurrency or rate"); err != nil {
+		if err := p.stepLoad(f, &s, item, what); err != nil {
 			return nil, err
-		}
-		if cNode != nil && s.Concurrency < 1 {
-			return nil, p.errorf(cNode, "%s: concurrency %d must be at least 1", what, s.Concurrency)
-		}
-		if rNode != nil {
-			if !(s.Rate > 0) || math.IsInf(s.Rate, 0) { // NaN fails the first
-				return nil, p.errorf(rNode, "%s: rate %v must be a finite number above 0 requests per second", what, s.Rate)
-			}
-			s.Arrival = load.ArrivalConstant
-		}
-		if v := p.node(&f.Arrival); v != nil {
-			if rNode == nil {
-				return nil, p.errorf(v, "%s: arrival applies to a rate step only", what)
-			}
-			if f.Arrival != load.ArrivalConstant && f.Arrival != load.ArrivalPoisson {
-				return nil, p.errorf(v, "%s: arrival %q (want %s or %s)", what, f.Arrival, load.ArrivalConstant, load.ArrivalPoisson)
-			}
-			s.Arrival = f.Arrival
-		}
-		if n := p.node(&f.MaxInFlight); n != nil && (rNode == nil || f.MaxInFlight < 1) {
-			return nil, p.errorf(n, "%s: max_inflight %d applies to a rate step and must be at least 1", what, f.MaxInFlight)
 		}
 		if f.Warmup != nil && *f.Warmup < 0 {
 			return nil, p.errorf(p.node(f.Warmup), "%s: warmup %d must not be negative (0: none)", what, *f.Warmup)
 		}
 		nNode, dNode := p.node(&f.Requests), p.node(&f.Duration)
-		if err := p.oneOf(item, what, nNode, dNode, "requests or duration", "requests or duration"); err != nil {
-			return nil, err
+		switch {
+		case len(s.Stages) > 0:
+			if n := cmp.Or(nNode, dNode); n != nil {
+				return nil, p.errorf(n, "%s: the stages set the step's length (%v): give no requests or duration", what, s.Duration)
+			}
+		case s.Schedule != nil && nNode == nil && dNode == nil && !s.ScheduleLoop:
+			s.Requests = len(s.Schedule.Offsets) // one pass of the trace
+		default:
+			if err := p.oneOf(item, what, nNode, dNode, "requests or duration", "requests or duration"); err != nil {
+				return nil, err
+			}
+		}
+		if s.Schedule != nil && nNode != nil && !s.ScheduleLoop && s.Requests > len(s.Schedule.Offsets) {
+			return nil, p.errorf(nNode, "%s: requests %d: the schedule sends %d (add schedule_loop: true to repeat it)", what, s.Requests, len(s.Schedule.Offsets))
 		}
 		if nNode != nil && s.Requests < 1 {
 			return nil, p.errorf(nNode, "%s: requests %d must be at least 1", what, s.Requests)
@@ -499,4 +491,141 @@ func (p *parser) oneOf(item *yaml.Node, what string, a, b *yaml.Node, give, need
 func IsPlanError(err error) bool {
 	var e *Error
 	return errors.As(err, &e)
+}
+
+// stepLoad checks how a step drives its load: a concurrency (closed
+// loop), a rate (open loop), stages of either, a schedule file or bursts.
+func (p *parser) stepLoad(f *fileStep, s *Step, item *yaml.Node, what string) error {
+	cNode, rNode := p.node(&f.Concurrency), p.node(&f.Rate)
+	stNode, schNode := p.node(&f.Stages), p.node(&f.Schedule)
+	aNode := p.node(&f.Arrival)
+	bursty := f.Arrival == load.ArrivalBursty
+	for _, k := range []struct {
+		n    *yaml.Node
+		key  string
+		with bool
+	}{
+		{p.node(&f.BurstSize), "burst_size", bursty}, {p.node(&f.BurstIdle), "burst_idle", bursty},
+		{p.node(&f.ScheduleFormat), "schedule_format", schNode != nil}, {p.node(&f.ScheduleSpeed), "schedule_speed", schNode != nil},
+		{p.node(&f.ScheduleLoop), "schedule_loop", schNode != nil},
+	} {
+		if k.n != nil && !k.with {
+			return p.errorf(k.n, "%s: %s applies to a step with %s only", what, k.key, map[bool]string{true: "arrival: bursty", false: "a schedule"}[strings.HasPrefix(k.key, "burst")])
+		}
+	}
+	switch {
+	case stNode != nil:
+		if err := p.oneOfAtMost(what, cNode, rNode, "concurrency (closed-loop stages from it) or rate (open-loop stages from it)"); err != nil {
+			return err
+		}
+		if schNode != nil {
+			return p.errorf(schNode, "%s: give stages or a schedule, not both", what)
+		}
+		if bursty {
+			return p.errorf(aNode, "%s: stages ramp a constant or poisson rate: arrival bursty does not combine with them", what)
+		}
+		if cNode != nil {
+			if f.Concurrency < 1 {
+				return p.errorf(cNode, "%s: concurrency %d (the closed-loop stages' start) must be at least 1", what, f.Concurrency)
+			}
+			s.StagedConcurrency = true
+			if aNode != nil {
+				return p.errorf(aNode, "%s: arrival applies to open-loop stages (from a rate) only", what)
+			}
+		}
+		if rNode != nil && (!(f.Rate >= 0) || math.IsInf(f.Rate, 0)) {
+			return p.errorf(rNode, "%s: rate %v must be a finite number not below 0 (the stages' start)", what, f.Rate)
+		}
+		for i := range f.Stages {
+			st := &f.Stages[i]
+			at := fmt.Sprintf("%s stage %d", what, i+1)
+			d, err := p.duration(&st.Duration, at+" duration")
+			if err != nil {
+				return err
+			}
+			if !(*st.Target >= 0) || math.IsInf(*st.Target, 0) {
+				return p.errorf(p.node(st.Target), "%s: target %v must be a finite number not below 0", at, *st.Target)
+			}
+			s.Stages = append(s.Stages, load.Stage{Duration: d, Target: *st.Target, Hold: st.Ramp != nil && !*st.Ramp})
+		}
+		if err := load.CheckStages(s.Stages, s.Rate+float64(s.Concurrency)); err != nil {
+			return p.errorf(stNode, "%s: stages: %v", what, err)
+		}
+		s.Duration = load.StagesDuration(s.Stages)
+		if !s.StagedConcurrency {
+			s.Arrival = load.ArrivalConstant
+		}
+	case schNode != nil:
+		if n := cmp.Or(cNode, rNode, aNode); n != nil {
+			return p.errorf(n, "%s: a schedule sets the send times: give no concurrency, rate or arrival", what)
+		}
+		path := f.Schedule
+		if !filepath.IsAbs(path) && p.file != "" {
+			path = filepath.Join(filepath.Dir(p.file), path)
+		}
+		sch, err := load.ReadSchedule(path, f.ScheduleFormat)
+		if err != nil {
+			return p.errorf(schNode, "%s: %v", what, err)
+		}
+		s.Schedule, s.SchedulePath, s.ScheduleFormat, s.ScheduleLoop, s.ScheduleSpeed = sch, f.Schedule, f.ScheduleFormat, f.ScheduleLoop, 1
+		if f.ScheduleSpeed != "" {
+			if s.ScheduleSpeed, err = load.ParseSpeed(f.ScheduleSpeed); err != nil {
+				return p.errorf(p.node(&f.ScheduleSpeed), "%s: %v", what, err)
+			}
+		}
+	case bursty:
+		if n := cmp.Or(cNode, rNode); n != nil {
+			return p.errorf(n, "%s: bursty arrivals send burst_size requests every burst_idle on average: give no concurrency or rate", what)
+		}
+		if f.BurstSize < 1 {
+			return p.errorf(cmp.Or(p.node(&f.BurstSize), item), "%s: arrival bursty needs burst_size, at least 1", what)
+		}
+		if p.node(&f.BurstIdle) == nil {
+			return p.errorf(item, "%s: arrival bursty needs burst_idle (the mean time between bursts, as 500ms)", what)
+		}
+		idle, err := p.duration(&f.BurstIdle, what+" burst_idle")
+		if err != nil {
+			return err
+		}
+		s.Arrival, s.BurstSize, s.BurstIdle = load.ArrivalBursty, f.BurstSize, idle
+		return p.checkMaxInFlight(f, what, true)
+	default:
+		if err := p.oneOf(item, what, cNode, rNode, "concurrency (closed loop) or rate (open loop)", "concurrency or rate"); err != nil {
+			return err
+		}
+		if cNode != nil && s.Concurrency < 1 {
+			return p.errorf(cNode, "%s: concurrency %d must be at least 1", what, s.Concurrency)
+		}
+		if rNode != nil {
+			if !(s.Rate > 0) || math.IsInf(s.Rate, 0) { // NaN fails the first
+				return p.errorf(rNode, "%s: rate %v must be a finite number above 0 requests per second", what, s.Rate)
+			}
+			s.Arrival = load.ArrivalConstant
+		}
+	}
+	if aNode != nil {
+		if !s.Open() || s.Schedule != nil {
+			return p.errorf(aNode, "%s: arrival applies to a rate step only", what)
+		}
+		if f.Arrival != load.ArrivalConstant && f.Arrival != load.ArrivalPoisson {
+			return p.errorf(aNode, "%s: arrival %q (want %s, %s or %s)", what, f.Arrival, load.ArrivalConstant, load.ArrivalPoisson, load.ArrivalBursty)
+		}
+		s.Arrival = f.Arrival
+	}
+	return p.checkMaxInFlight(f, what, s.Open())
+}
+
+func (p *parser) checkMaxInFlight(f *fileStep, what string, open bool) error {
+	if n := p.node(&f.MaxInFlight); n != nil && (!open || f.MaxInFlight < 1) {
+		return p.errorf(n, "%s: max_inflight %d applies to a rate step and must be at least 1", what, f.MaxInFlight)
+	}
+	return nil
+}
+
+// oneOfAtMost checks that a step gives at most one of two keys.
+func (p *parser) oneOfAtMost(what string, a, b *yaml.Node, give string) error {
+	if a != nil && b != nil {
+		return p.errorf(b, "%s: give %s, not both", what, give)
+	}
+	return nil
 }

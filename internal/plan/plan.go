@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/inferbench/inferbench/internal/load"
 	"github.com/inferbench/inferbench/internal/protocol"
 	"github.com/inferbench/inferbench/internal/threshold"
 	"github.com/inferbench/inferbench/internal/tlsconf"
@@ -114,6 +115,27 @@ type Step struct {
 	Seed        uint64
 	// Repeat is the step's trials per deployment (0: the plan's).
 	Repeat int
+	// Stages change the load over the step, whose Duration is their
+	// length: open loop, rates ramping from Rate (0 allowed); or with
+	// StagedConcurrency closed loop, workers from Concurrency.
+	Stages            []load.Stage
+	StagedConcurrency bool
+	// Schedule is a trace to replay (open loop), read from SchedulePath
+	// (as written) in ScheduleFormat, at ScheduleSpeed, looping with
+	// ScheduleLoop.
+	Schedule       *load.Schedule
+	SchedulePath   string
+	ScheduleFormat string
+	ScheduleSpeed  float64
+	ScheduleLoop   bool
+	// BurstSize and BurstIdle shape Arrival load.ArrivalBursty.
+	BurstSize int
+	BurstIdle time.Duration
+}
+
+// Open reports whether the step's load is open loop.
+func (s Step) Open() bool {
+	return s.Rate > 0 || s.Schedule != nil || s.Arrival == load.ArrivalBursty || (len(s.Stages) > 0 && !s.StagedConcurrency)
 }
 
 // Threshold is a pass/fail criterion, limited to a deployment or a step
@@ -139,7 +161,18 @@ func (p *Plan) Trials(s Step) int {
 // Load describes the step's load for people: "c=8, 200 requests".
 func (s Step) Load() string {
 	level := fmt.Sprintf("c=%d", s.Concurrency)
-	if s.Rate > 0 {
+	switch {
+	case len(s.Stages) > 0:
+		if s.StagedConcurrency {
+			level = fmt.Sprintf("%d stages up to c=%g", len(s.Stages), load.MaxStageTarget(s.Stages, float64(s.Concurrency)))
+		} else {
+			level = fmt.Sprintf("%d stages up to %g/s", len(s.Stages), load.MaxStageTarget(s.Stages, s.Rate))
+		}
+	case s.Schedule != nil:
+		level = fmt.Sprintf("schedule %s at %gx", s.SchedulePath, s.ScheduleSpeed)
+	case s.Arrival == load.ArrivalBursty:
+		level = fmt.Sprintf("bursts of %d every %v", s.BurstSize, s.BurstIdle)
+	case s.Rate > 0:
 		level = fmt.Sprintf("%g/s %s", s.Rate, s.Arrival)
 	}
 	if s.Duration > 0 {

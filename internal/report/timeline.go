@@ -82,8 +82,11 @@ func timelineSeries(r *result.Run, color string) []tlPanel {
 	if color == errColor {
 		errColor = "#CC79A7"
 	}
-	var okS, errS, p50, p99, fly []xy
+	var okS, errS, p50, p99, fly, target []xy
 	for _, iv := range r.Timeline {
+		if iv.Target > 0 && iv.DurationS > 0 {
+			target = append(target, xy{iv.Start.Sub(origin).Seconds() + iv.DurationS/2, iv.Target})
+		}
 		if iv.DurationS <= 0 {
 			continue
 		}
@@ -110,6 +113,14 @@ func timelineSeries(r *result.Run, color string) []tlPanel {
 			{name: "p50", color: color, points: d(p50)}, {name: "p99", color: color, dashed: true, points: d(p99)}}},
 		{title: "requests in flight at the end of each second", unit: "in flight", series: []tlSeries{
 			{name: "in flight", color: color, points: d(fly)}}},
+	}
+	if len(target) > 0 { // a load in stages: its target, grey and dashed
+		at := 0
+		if r.Load.Mode == result.ModeConcurrency {
+			at = 2
+		}
+		panels[at].title += "; the stages' target (grey, dashed)"
+		panels[at].series = append(panels[at].series, tlSeries{name: "target", color: "#999999", dashed: true, points: d(target)})
 	}
 	if s := r.Scaling; s != nil && len(s.Seconds) > 0 {
 		var ready, desired []xy

@@ -243,6 +243,44 @@ type Load struct {
 	Arrival     string  `json:"arrival"`
 	Requests    int     `json:"requests"`
 	DurationS   float64 `json:"duration_s"`
+	// Stages, when set, changed the load over the run: in rate mode the
+	// rate went from StagesFrom through each stage's target (Rate is then
+	// the stages' mean rate), in concurrency mode the active workers did
+	// (Concurrency is then the highest target). The per-second timeline
+	// shows the ramp.
+	Stages     []Stage  `json:"stages,omitempty"`
+	StagesFrom *float64 `json:"stages_from,omitempty"`
+	// Schedule, when set, is the trace the run replayed (Arrival
+	// "schedule", Rate its mean rate).
+	Schedule *Schedule `json:"schedule,omitempty"`
+	// Burst, when set, shaped bursty arrivals (Arrival "bursty", Rate
+	// their mean rate, size / idle).
+	Burst *Burst `json:"burst,omitempty"`
+}
+
+// Stage is one stage of a load: over DurationS the target went linearly
+// from the previous one to Target (Ramp), or held it.
+type Stage struct {
+	DurationS float64 `json:"duration_s"`
+	Target    float64 `json:"target"`
+	Ramp      bool    `json:"ramp"`
+}
+
+// Schedule is a replayed trace: its file as given, its format, how many
+// sends one pass holds, the speed factor and whether it looped.
+type Schedule struct {
+	File   string  `json:"file"`
+	Format string  `json:"format"`
+	Sends  int     `json:"sends"`
+	Speed  float64 `json:"speed"`
+	Loop   bool    `json:"loop"`
+}
+
+// Burst shapes bursty arrivals: Size requests back to back, the bursts
+// separated by exponential gaps of mean IdleS seconds.
+type Burst struct {
+	Size  int     `json:"size"`
+	IdleS float64 `json:"idle_s"`
 }
 
 // Warmup is how the warmup went; its requests never enter the statistics.

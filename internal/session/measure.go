@@ -1,6 +1,7 @@
 package session
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -27,6 +28,68 @@ type Level struct {
 	Requests    int           // measured requests, or
 	Duration    time.Duration // the measured phase's length
 	Warmup      int           // warmup requests; negative for the field guide's default
+	// Stages change the load over the measured phase (load.Config):
+	// rates from Rate, or workers from Concurrency when StagedConcurrency.
+	Stages            []load.Stage
+	StagedConcurrency bool
+	// Schedule is a trace to replay (open loop); SchedulePath and
+	// ScheduleFormat are recorded with the run.
+	Schedule                     *load.Schedule
+	SchedulePath, ScheduleFormat string
+	ScheduleSpeed                float64
+	ScheduleLoop                 bool
+	// BurstSize and BurstIdle shape Arrival load.ArrivalBursty.
+	BurstSize int
+	BurstIdle time.Duration
+}
+
+// open reports whether the level is open loop.
+func (lvl Level) open() bool {
+	return lvl.Rate > 0 || lvl.Schedule != nil || lvl.Arrival == load.ArrivalBursty || (len(lvl.Stages) > 0 && !lvl.StagedConcurrency)
+}
+
+// loadOf is how a result records the level's load.
+func loadOf(lvl Level) result.Load {
+	l := result.Load{Mode: result.ModeConcurrency, Concurrency: lvl.Concurrency, Requests: lvl.Requests, DurationS: lvl.Duration.Seconds()}
+	if len(lvl.Stages) > 0 {
+		from := float64(lvl.Concurrency)
+		if !lvl.StagedConcurrency {
+			from = lvl.Rate
+		}
+		l.StagesFrom = &from
+		for _, st := range lvl.Stages {
+			l.Stages = append(l.Stages, result.Stage{DurationS: st.Duration.Seconds(), Target: st.Target, Ramp: !st.Hold})
+		}
+		if lvl.StagedConcurrency {
+			l.Concurrency = int(math.Ceil(load.MaxStageTarget(lvl.Stages, from)))
+		}
+	}
+	if !lvl.open() {
+		return l
+	}
+	l.Mode, l.Concurrency, l.Rate, l.Arrival = result.ModeRate, 0, lvl.Rate, lvl.Arrival
+	if l.Arrival == "" {
+		l.Arrival = load.ArrivalConstant
+	}
+	switch {
+	case lvl.Schedule != nil:
+		speed := cmp.Or(lvl.ScheduleSpeed, 1)
+		l.Rate = load.SchedulePacer{S: lvl.Schedule, Speed: speed, Loop: lvl.ScheduleLoop}.Rate()
+		l.Arrival = "schedule"
+		l.Schedule = &result.Schedule{File: lvl.SchedulePath, Format: cmp.Or(lvl.ScheduleFormat, load.ScheduleOffsetsMs),
+			Sends: len(lvl.Schedule.Offsets), Speed: speed, Loop: lvl.ScheduleLoop}
+	case len(lvl.Stages) > 0:
+		if p, err := load.NewStagedPacer(lvl.Stages, lvl.Rate, false, 1); err == nil {
+			l.Rate = p.Rate()
+		}
+	case lvl.Arrival == load.ArrivalBursty:
+		if p, err := load.NewBurstyPacer(lvl.BurstSize, lvl.BurstIdle, 1); err == nil {
+			l.Rate = p.Rate()
+		}
+		l.Burst = &result.Burst{Size: lvl.BurstSize, IdleS: lvl.BurstIdle.Seconds()}
+	}
+	l.Rate = round(l.Rate, 3)
+	return l
 }
 
 // levelHooks are the hooks of a step.
@@ -76,22 +139,14 @@ func measureLevel(ctx context.Context, t *Target, lvl Level, opts levelHooks) re
 	}
 	run := result.Run{
 		Deployment: t.Deployment,
-		Load: result.Load{Mode: result.ModeConcurrency, Concurrency: lvl.Concurrency, Requests: lvl.Requests,
-			DurationS: lvl.Duration.Seconds()},
-		Errors: []measure.ErrorGroup{},
+		Load:       loadOf(lvl),
+		Errors:     []measure.ErrorGroup{},
 	}
-	if used := usedConcurrency(lvl); lvl.Rate == 0 && used != lvl.Concurrency {
+	if used := usedConcurrency(lvl); !lvl.open() && len(lvl.Stages) == 0 && used != lvl.Concurrency {
 		// the engine starts no more workers than requests: the level is
 		// labelled with the concurrency it ran at, and says so
 		run.Load.Concurrency = used
 		run.Note(fmt.Sprintf("concurrency %d was asked for, but %d requests keep at most %d in flight: measured at c=%d", lvl.Concurrency, lvl.Requests, used, used))
-	}
-	if lvl.Rate > 0 {
-		arrival := lvl.Arrival
-		if arrival == "" {
-			arrival = load.ArrivalConstant
-		}
-		run.Load = result.Load{Mode: result.ModeRate, Rate: lvl.Rate, Arrival: arrival, Requests: lvl.Requests, DurationS: lvl.Duration.Seconds()}
 	}
 	var watching *ServerObservation
 	if opts.Watch != nil {
@@ -109,6 +164,9 @@ func measureLevel(ctx context.Context, t *Target, lvl Level, opts levelHooks) re
 		Client: t.Client, Payloads: t.Payloads, Validate: t.Validate,
 		Concurrency: lvl.Concurrency, Rate: lvl.Rate, Arrival: lvl.Arrival, Seed: lvl.Seed, MaxInFlight: lvl.MaxInFlight,
 		Requests: lvl.Requests, Duration: lvl.Duration, Warmup: warmup,
+		Stages: lvl.Stages, StagedConcurrency: lvl.StagedConcurrency,
+		Schedule: lvl.Schedule, ScheduleSpeed: lvl.ScheduleSpeed, ScheduleLoop: lvl.ScheduleLoop,
+		BurstSize: lvl.BurstSize, BurstIdle: lvl.BurstIdle,
 		Grace: opts.Grace, OnProgress: opts.OnProgress, ProgressInterval: opts.ProgressInterval,
 		WindowRequests: opts.WindowRequests, OnWindow: opts.OnWindow,
 		Produce: produceFor(t, opts),
@@ -130,6 +188,7 @@ func measureLevel(ctx context.Context, t *Target, lvl Level, opts levelHooks) re
 		return run
 	}
 	run = fromEngine(run, res)
+	stageTargets(run.Timeline, lvl, res.Started)
 	if watching != nil {
 		applyServer(&run, watching)
 	}
@@ -215,4 +274,28 @@ func fromEngine(run result.Run, res *load.Result) result.Run {
 func round(v float64, decimals int) float64 {
 	p := math.Pow(10, float64(decimals))
 	return math.Round(v*p) / p
+}
+
+// stageTargets sets each interval's Target for a level in stages: the
+// mean of the stages' target over it (sampled every 10th of it), from the
+// start of the measured phase.
+func stageTargets(timeline []measure.Interval, lvl Level, started time.Time) {
+	if len(lvl.Stages) == 0 {
+		return
+	}
+	from := lvl.Rate
+	if lvl.StagedConcurrency {
+		from = float64(lvl.Concurrency)
+	}
+	const samples = 10
+	for i := range timeline {
+		iv := &timeline[i]
+		at := iv.Start.Sub(started)
+		length := time.Duration(iv.DurationS * float64(time.Second))
+		var sum float64
+		for k := range samples {
+			sum += load.StageTarget(lvl.Stages, from, at+length*time.Duration(2*k+1)/(2*samples))
+		}
+		iv.Target = round(sum/samples, 3)
+	}
 }

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/inferbench/inferbench/internal/analyze"
@@ -30,10 +31,12 @@ func (st Steps) MaxInFlight(d plan.Deployment) int {
 			continue
 		}
 		switch {
-		case s.Rate > 0 && s.MaxInFlight > 0:
+		case s.Open() && s.MaxInFlight > 0:
 			n = max(n, s.MaxInFlight)
-		case s.Rate > 0:
+		case s.Open():
 			n = max(n, load.DefaultMaxInFlight)
+		case len(s.Stages) > 0:
+			n = max(n, int(math.Ceil(load.MaxStageTarget(s.Stages, float64(s.Concurrency)))))
 		default:
 			n = max(n, s.Concurrency)
 		}
@@ -81,7 +84,7 @@ func (st Steps) Schedule(ctx context.Context, s *Session) error {
 			each = fmt.Sprintf(", %d trials each, interleaved", trials)
 		}
 		s.Logf("Step %s: %s against %d deployment(s)%s", step.Name, step.Load(), len(targets), each)
-		if w := analyze.ConcurrencyWarning(step.Concurrency); w != "" && step.Rate == 0 {
+		if w := analyze.ConcurrencyWarning(step.Concurrency); w != "" && !step.Open() && len(step.Stages) == 0 {
 			s.Logf("Warning: %s", w)
 		}
 		for k := range trials {
@@ -129,7 +132,10 @@ func levelOfStep(s plan.Step) Level {
 		warmup = *s.Warmup
 	}
 	return Level{Concurrency: s.Concurrency, Rate: s.Rate, Arrival: s.Arrival, Seed: seedOf(s.Seed), MaxInFlight: s.MaxInFlight,
-		Requests: s.Requests, Duration: s.Duration, Warmup: warmup}
+		Requests: s.Requests, Duration: s.Duration, Warmup: warmup,
+		Stages: s.Stages, StagedConcurrency: s.StagedConcurrency,
+		Schedule: s.Schedule, SchedulePath: s.SchedulePath, ScheduleFormat: s.ScheduleFormat, ScheduleSpeed: s.ScheduleSpeed, ScheduleLoop: s.ScheduleLoop,
+		BurstSize: s.BurstSize, BurstIdle: s.BurstIdle}
 }
 
 // unreachableRun records a step that could not run against a deployment.
