@@ -195,6 +195,11 @@ var userinfoURL = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:"'` + 
 // text by xxxxx.
 func redactURLs(text string) string { return userinfoURL.ReplaceAllString(text, "${1}:xxxxx@") }
 
+// RedactURLs replaces the password of every scheme://user:password@ in
+// text by xxxxx: for lines printed that may quote a URL the plan did not
+// turn into credentials (a metrics_url, a server's own message).
+func RedactURLs(text string) string { return redactURLs(text) }
+
 // RedactText returns text (the plan as written, to be stored) with the
 // passwords of the plan's URLs replaced by xxxxx: in every URL with a
 // scheme, and wherever a password the plan's URLs carry appears as

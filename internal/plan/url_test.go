@@ -115,3 +115,15 @@ sequence: baseline
 		t.Errorf("credentials twice: %v", err)
 	}
 }
+
+func TestRedactURLs(t *testing.T) {
+	for in, want := range map[string]string{
+		"metrics http://prom:s3cret@10.0.0.1:8002/metrics: refused": "metrics http://prom:xxxxx@10.0.0.1:8002/metrics: refused",
+		"no password http://host:8002/metrics":                      "no password http://host:8002/metrics",
+		"user only https://prom@host/metrics":                       "user only https://prom@host/metrics",
+	} {
+		if got := RedactURLs(in); got != want {
+			t.Errorf("RedactURLs(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

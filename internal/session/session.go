@@ -294,7 +294,7 @@ func (s *Session) Target(name string) (*Target, error) {
 // and cannot reach the terminal's escape sequences.
 func (s *Session) Logf(format string, args ...any) {
 	if s.o.Log != nil {
-		fmt.Fprintln(s.o.Log, sanitize.Line(fmt.Sprintf(format, args...)))
+		fmt.Fprintln(s.o.Log, sanitize.Line(plan.RedactURLs(fmt.Sprintf(format, args...))))
 	}
 }
 
