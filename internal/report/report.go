@@ -233,6 +233,29 @@ func lineCells(cells []string) []string {
 	return cells
 }
 
+// csvCells are lineCells that a spreadsheet cannot take for formulas.
+func csvCells(cells []string) []string {
+	for i, c := range lineCells(cells) {
+		cells[i] = csvSafe(c)
+	}
+	return cells
+}
+
+// csvSafe keeps a spreadsheet from reading a text cell as a formula: a
+// cell that starts with =, +, -, @ (or a tab or carriage return) and is
+// not a number gets a leading apostrophe, as OWASP advises against CSV
+// injection. A server's error message or a deployment's name could
+// otherwise run =HYPERLINK(...) in the reader's spreadsheet.
+func csvSafe(s string) string {
+	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return s
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return s
+	}
+	return "'" + s
+}
+
 // mdCells makes each cell literal Markdown.
 func mdCells(cells []string) []string {
 	for i, c := range cells {
@@ -448,7 +471,7 @@ func csvReport(w io.Writer, f *result.File, opts Options) error {
 		if trials {
 			rec = append(rec, strconv.Itoa(r.Trial))
 		}
-		if err := cw.Write(lineCells(rec)); err != nil {
+		if err := cw.Write(csvCells(rec)); err != nil {
 			return err
 		}
 	}

@@ -221,7 +221,7 @@ func searchesCSV(cw *csv.Writer, f *result.File) error {
 			}
 		}
 		rec[23], rec[24], rec[25] = strconv.Itoa(len(se.Path)), strconv.Itoa(unstable), se.Reason
-		if err := cw.Write(lineCells(rec)); err != nil {
+		if err := cw.Write(csvCells(rec)); err != nil {
 			return err
 		}
 	}
