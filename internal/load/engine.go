@@ -80,6 +80,10 @@ type Config struct {
 	// Rate is then ignored, the mean rate is BurstSize/BurstIdle.
 	BurstSize int
 	BurstIdle time.Duration
+	// Phase delays every send of a constant-rate schedule (Arrival
+	// ArrivalConstant, no stages) by this much: one loader's offset among
+	// several that share a rate, so that their sends interleave.
+	Phase time.Duration
 	// Requests is the number of measured requests, sent exactly; or
 	// Duration bounds the measured phase (requests in flight at the end
 	// are awaited and counted). Exactly one of them is set.
@@ -225,7 +229,12 @@ func (c *Config) pacer(phase string) (Pacer, error) {
 	case c.Arrival == ArrivalBursty:
 		p, err = NewBurstyPacer(c.BurstSize, c.BurstIdle, c.Seed)
 	default:
-		return NewPacer(c.Arrival, c.Rate, c.Seed)
+		p, err = NewPacer(c.Arrival, c.Rate, c.Seed)
+		if cp, ok := p.(ConstantPacer); ok && phase == PhaseMeasure {
+			cp.Phase = c.Phase
+			p = cp
+		}
+		return p, err
 	}
 	if err != nil || phase == PhaseMeasure {
 		return p, err

@@ -50,12 +50,15 @@ func wait(due, elapsed time.Duration) time.Duration {
 	return due - elapsed
 }
 
-// ConstantPacer sends at a fixed rate: request i is due at i/rate.
-type ConstantPacer struct{ PerSecond float64 }
+// ConstantPacer sends at a fixed rate: request i is due at Phase + i/rate.
+type ConstantPacer struct {
+	PerSecond float64
+	Phase     time.Duration
+}
 
-// Due is i / rate.
+// Due is Phase + i / rate.
 func (p ConstantPacer) Due(hits uint64) time.Duration {
-	return time.Duration(math.Round(float64(hits) * float64(time.Second) / p.PerSecond))
+	return p.Phase + time.Duration(math.Round(float64(hits)*float64(time.Second)/p.PerSecond))
 }
 
 // Pace waits until the next request is due.

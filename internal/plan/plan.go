@@ -131,6 +131,10 @@ type Step struct {
 	// BurstSize and BurstIdle shape Arrival load.ArrivalBursty.
 	BurstSize int
 	BurstIdle time.Duration
+	// Phase delays a constant open-loop schedule: one loader's offset
+	// among several sharing a rate (internal/loaders). Never in a plan
+	// file.
+	Phase time.Duration
 }
 
 // Open reports whether the step's load is open loop.

@@ -41,6 +41,8 @@ type Level struct {
 	// BurstSize and BurstIdle shape Arrival load.ArrivalBursty.
 	BurstSize int
 	BurstIdle time.Duration
+	// Phase delays a constant open-loop schedule (load.Config.Phase).
+	Phase time.Duration
 }
 
 // open reports whether the level is open loop.
@@ -162,7 +164,7 @@ func measureLevel(ctx context.Context, t *Target, lvl Level, opts levelHooks) re
 	}
 	res, err := load.Run(ctx, load.Config{
 		Client: t.Client, Payloads: t.Payloads, Validate: t.Validate,
-		Concurrency: lvl.Concurrency, Rate: lvl.Rate, Arrival: lvl.Arrival, Seed: lvl.Seed, MaxInFlight: lvl.MaxInFlight,
+		Concurrency: lvl.Concurrency, Rate: lvl.Rate, Arrival: lvl.Arrival, Seed: lvl.Seed, MaxInFlight: lvl.MaxInFlight, Phase: lvl.Phase,
 		Requests: lvl.Requests, Duration: lvl.Duration, Warmup: warmup,
 		Stages: lvl.Stages, StagedConcurrency: lvl.StagedConcurrency,
 		Schedule: lvl.Schedule, ScheduleSpeed: lvl.ScheduleSpeed, ScheduleLoop: lvl.ScheduleLoop,

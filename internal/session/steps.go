@@ -135,7 +135,7 @@ func levelOfStep(s plan.Step) Level {
 		Requests: s.Requests, Duration: s.Duration, Warmup: warmup,
 		Stages: s.Stages, StagedConcurrency: s.StagedConcurrency,
 		Schedule: s.Schedule, SchedulePath: s.SchedulePath, ScheduleFormat: s.ScheduleFormat, ScheduleSpeed: s.ScheduleSpeed, ScheduleLoop: s.ScheduleLoop,
-		BurstSize: s.BurstSize, BurstIdle: s.BurstIdle}
+		BurstSize: s.BurstSize, BurstIdle: s.BurstIdle, Phase: s.Phase}
 }
 
 // unreachableRun records a step that could not run against a deployment.
