@@ -61,6 +61,6 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	// exit code 2, before anything is connected to.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	root.PersistentPreRunE = checkNumberFlags
-	root.AddCommand(newDemoCommand(), newRunCommand(), newBenchCommand(), newSweepCommand(), newServeCommand(), newCheckCommand(), newReportCommand(), newSchemaCommand(), newMergeCommand(), newCompareCommand())
+	root.AddCommand(newDemoCommand(), newRunCommand(), newBenchCommand(), newSweepCommand(), newServeCommand(), newCheckCommand(), newReportCommand(), newSchemaCommand(), newMergeCommand(), newCompareCommand(), newLoaderCommand())
 	return root
 }

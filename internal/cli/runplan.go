@@ -46,6 +46,10 @@ type runFlags struct {
 	trials trialFlags
 	// compression applies to the deployments that set no compression.
 	compression string
+	// loaders splits the plan over that many loaders (--loaders), run as
+	// processes on this machine with local.
+	loaders int
+	local   bool
 }
 
 func newRunCommand() *cobra.Command {
@@ -92,6 +96,8 @@ See 'inferbench schema' for the plan format, and examples/plan.yaml.
 	addTrialFlags(fl, &f.trials)
 	fl.StringVar(&f.compression, "compression", "", "for the deployments that set no compression: "+compressionHelp)
 	addLiveFlag(fl, &f.liveAddr)
+	fl.IntVar(&f.loaders, "loaders", 0, "split every step's load over this many loaders, started together on each step, their results merged exactly (each loader's kept in DIR/loaders/)")
+	fl.BoolVar(&f.local, "local", false, "with --loaders: run the loaders as processes on this machine")
 	return cmd
 }
 
@@ -137,6 +143,9 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 	text, _ := plan.ReadFile(path)
 	if f.quick {
 		p.Steps = plan.Quick(p.Steps)
+	}
+	if cmd.Flags().Changed("loaders") || f.local {
+		return runLoaders(cmd, path, p, f)
 	}
 	if err := os.MkdirAll(f.outDir, 0o755); err != nil {
 		return err

@@ -44,8 +44,10 @@ var ErrUnsplittable = errors.New("cannot be split over loaders")
 
 // Step is loader i's share (0 ≤ i < n) of step s:
 //   - closed loop: concurrency c as Even(c, i, n);
-//   - requests as Even(n): the shares add up to the step's exactly; a
-//     duration-bound step keeps its duration;
+//   - requests as Even over the loaders that take part (all, but for
+//     fewer workers or burst requests than loaders: the first c): the
+//     shares add up to the step's exactly; a duration-bound step keeps its
+//     duration;
 //   - open loop at rate r: r/n each; constant arrivals phase-shifted by
 //     i/r (i/(n·r') of the loader's own rate r' = r/n; see Phase) so that
 //     the sum is as even as one loader's; Poisson arrivals
@@ -56,8 +58,8 @@ var ErrUnsplittable = errors.New("cannot be split over loaders")
 //     rates are;
 //   - bursty arrivals: each burst's size as Even, the bursts at the same
 //     times on every loader, so that they add up to the step's;
-//   - an explicit warmup and max_in_flight: Even, and at least 1 for
-//     max_in_flight.
+//   - an explicit warmup as requests are; max_in_flight divided by n,
+//     rounded up.
 //
 // A trace replay (schedule) is not split: ErrUnsplittable.
 func Step(s plan.Step, i, n int) (Share, error) {
@@ -73,13 +75,25 @@ func Step(s plan.Step, i, n int) (Share, error) {
 	if n == 1 {
 		return Share{Step: out}, nil
 	}
-	skip := false
+	// active is how many loaders take part: all of them, but for workers
+	// (or burst requests) fewer than loaders, where the first ones do.
+	active := n
+	switch {
+	case len(s.Stages) > 0 && s.StagedConcurrency:
+	case s.Arrival == load.ArrivalBursty:
+		active = min(n, max(s.BurstSize, 1))
+	case s.Rate > 0:
+	case len(s.Stages) > 0:
+	default:
+		active = min(n, max(s.Concurrency, 1))
+	}
+	skip := i >= active
 	if s.Requests > 0 {
-		out.Requests = Even(s.Requests, i, n)
-		skip = out.Requests == 0
+		out.Requests = Even(s.Requests, i, active)
+		skip = skip || out.Requests == 0
 	}
 	if s.Warmup != nil {
-		w := Even(*s.Warmup, i, n)
+		w := Even(*s.Warmup, i, active)
 		out.Warmup = &w
 	}
 	if s.MaxInFlight > 0 {
@@ -106,7 +120,6 @@ func Step(s plan.Step, i, n int) (Share, error) {
 	case s.Arrival == load.ArrivalBursty:
 		out.BurstSize = Even(s.BurstSize, i, n)
 		out.Seed = seed + uint64(i)
-		skip = skip || out.BurstSize == 0
 	case s.Rate > 0:
 		out.Rate = s.Rate / float64(n)
 		if s.Arrival == load.ArrivalPoisson {
@@ -116,7 +129,6 @@ func Step(s plan.Step, i, n int) (Share, error) {
 		}
 	default:
 		out.Concurrency = Even(s.Concurrency, i, n)
-		skip = skip || out.Concurrency == 0
 	}
 	return Share{Step: out, Skip: skip}, nil
 }

@@ -42,7 +42,7 @@ func TestStepShares(t *testing.T) {
 		{name: "closed", step: plan.Step{Name: "a", Concurrency: 10, Requests: 103}, n: 4,
 			conc: []int{3, 3, 2, 2}, req: []int{26, 26, 26, 25}, skip: []bool{false, false, false, false}},
 		{name: "fewer workers than loaders", step: plan.Step{Name: "a", Concurrency: 3, Requests: 100}, n: 4,
-			conc: []int{1, 1, 1, 0}, req: []int{25, 25, 25, 25}, skip: []bool{false, false, false, true}},
+			conc: []int{1, 1, 1, 0}, req: []int{34, 33, 33, 0}, skip: []bool{false, false, false, true}},
 		{name: "fewer requests than loaders", step: plan.Step{Name: "a", Concurrency: 8, Requests: 2}, n: 4,
 			conc: []int{2, 2, 2, 2}, req: []int{1, 1, 0, 0}, skip: []bool{false, false, true, true}},
 		{name: "constant rate", step: plan.Step{Name: "r", Rate: 100, Arrival: load.ArrivalConstant, Duration: time.Second}, n: 4,

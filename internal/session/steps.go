@@ -20,6 +20,11 @@ import (
 // (--resume) are skipped.
 type Steps struct {
 	Steps []plan.Step
+	// BeforeRun, if set, is called before each run (step number i of
+	// Steps, against d, trial 0 when the step runs once): a loader of a
+	// split plan waits there for the coordinator's start (internal/loaders).
+	// skip leaves the run out; an error ends the session.
+	BeforeRun func(ctx context.Context, i int, step plan.Step, d plan.Deployment, trial int) (skip bool, err error)
 }
 
 // MaxInFlight is the highest concurrency, or open-loop bound, of the
@@ -101,6 +106,15 @@ func (st Steps) Schedule(ctx context.Context, s *Session) error {
 				if finished[done{step.Name, d.Name, trial}] {
 					s.Logf("  %s%s: done in an earlier run, skipped", d.Name, label)
 					continue
+				}
+				if st.BeforeRun != nil {
+					skip, err := st.BeforeRun(ctx, i, step, d, trial)
+					if err != nil {
+						return err
+					}
+					if skip || ctx.Err() != nil {
+						continue
+					}
 				}
 				t, err := s.Target(d.Name)
 				if err != nil {
