@@ -41,19 +41,18 @@ func ScalePermissions() []Permission {
 	}
 }
 
-// LoaderPermissions are what the loaders run as an Indexed Job will call
-// (issue 16): the plan in a ConfigMap, the Job created, watched and deleted,
-// its pods watched and their logs read (each loader's result), their usage.
-// Declared here ahead of the calls, so the manifests in deploy/ grant them;
-// the code that makes the calls takes this table over and tests it as
-// PodWatchPermissions is.
+// LoaderPermissions are the calls of the loaders run as an Indexed Job
+// (JobCoordinator, JobStation, ReadJob): the plan in a ConfigMap whose
+// annotations carry the starts, the heartbeat and the loaders' arrivals
+// (patch), the Job created and deleted, its pods listed and their logs
+// read (each loader's result). A test runs them on the fake clientset and
+// compares the calls with this table.
 func LoaderPermissions() []Permission {
 	return []Permission{
-		{Group: "", Resource: "configmaps", Verbs: []string{"create", "get", "delete"}},
-		{Group: "batch", Resource: "jobs", Verbs: []string{"create", "get", "watch", "delete"}},
-		{Group: "", Resource: "pods", Verbs: []string{"get", "list", "watch"}},
+		{Group: "", Resource: "configmaps", Verbs: []string{"create", "get", "patch", "delete"}},
+		{Group: "batch", Resource: "jobs", Verbs: []string{"create", "delete"}},
+		{Group: "", Resource: "pods", Verbs: []string{"list"}},
 		{Group: "", Resource: "pods/log", Verbs: []string{"get"}},
-		{Group: "metrics.k8s.io", Resource: "pods", Verbs: []string{"get", "list"}},
 	}
 }
 
