@@ -8,10 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/inferbench/inferbench/internal/kube"
 	"github.com/inferbench/inferbench/internal/loaders"
 	"github.com/inferbench/inferbench/internal/plan"
 	"github.com/inferbench/inferbench/internal/report"
@@ -31,8 +34,6 @@ func runLoaders(cmd *cobra.Command, path string, p *plan.Plan, f *runFlags) erro
 	switch {
 	case f.loaders < 1:
 		return planError(fmt.Errorf("--loaders %d: want at least 1", f.loaders))
-	case !f.local:
-		return planError(errors.New("--loaders runs the loaders as a Kubernetes Job, which this build cannot do yet: add --local to run them as processes on this machine"))
 	case f.resume:
 		return planError(errors.New("--resume does not work with --loaders: run the plan again"))
 	case f.exportRequests != "":
@@ -58,31 +59,47 @@ func runLoaders(cmd *cobra.Command, path string, p *plan.Plan, f *runFlags) erro
 	if _, err := os.Stat(resultsPath); err == nil && !f.force {
 		return planError(fmt.Errorf("%s exists: --force replaces it", resultsPath))
 	}
-	exe, err := loaderExe()
-	if err != nil {
-		return err
-	}
-	dir, err := os.MkdirTemp("", "inferbench-loaders-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
 	logf := func(format string, args ...any) {
 		if !f.quiet {
 			fmt.Fprintf(cmd.ErrOrStderr(), format+"\n", args...)
 		}
 	}
+	var c loaders.Coordinator
+	heartbeat, lead, poll := time.Second, loaders.Lead, loaders.LocalPoll
+	where := ""
+	if f.local {
+		exe, err := loaderExe()
+		if err != nil {
+			return err
+		}
+		dir, err := os.MkdirTemp("", "inferbench-loaders-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		c = &loaders.Local{Dir: dir, Command: loaders.LoaderCommand(exe, dir)}
+		where = fmt.Sprintf("%d processes on this machine (coordination in %s)", f.loaders, dir)
+	} else {
+		kc, err := kubeLoaders(p, f)
+		if err != nil {
+			return err
+		}
+		c = kc
+		heartbeat, lead, poll = loaders.HeartbeatEvery, loaders.KubeLead, loaders.KubePoll
+		where = fmt.Sprintf("%d pods of the Indexed Job %s/%s, image %s", f.loaders, kc.Opts.Namespace, kc.Opts.Name, kc.Opts.Image)
+	}
 	if !f.quiet {
 		session.PrintPlan(cmd.ErrOrStderr(), p, f.quick)
 	}
-	c := &loaders.Local{Dir: dir, Command: loaders.LoaderCommand(exe, dir)}
 	ctx := cmd.Context()
 	if err := c.Publish(ctx, loaders.Job{PlanPath: abs, PlanText: string(text), Loaders: f.loaders, Quick: f.quick, Grace: f.grace}); err != nil {
-		_ = c.Stop(f.grace)
-		return err
+		if serr := c.Stop(f.grace); serr != nil {
+			logf("Warning: %v", serr)
+		}
+		return &session.ExitError{Code: 1, Err: err}
 	}
-	logf("Loaders: %d processes on this machine (coordination in %s)", f.loaders, dir)
-	driveErr := loaders.Drive(ctx, c, p.Steps, f.loaders, time.Second, logf)
+	logf("Loaders: %s", where)
+	driveErr := loaders.Drive(ctx, c, p.Steps, f.loaders, heartbeat, lead, poll, logf)
 	if driveErr != nil {
 		if errors.Is(driveErr, context.Canceled) {
 			logf("Interrupted: stopping the loaders (at most %v for requests in flight)", f.grace)
@@ -113,6 +130,9 @@ func runLoaders(cmd *cobra.Command, path string, p *plan.Plan, f *runFlags) erro
 		if err != nil && files[i] != nil && files[i].Complete {
 			failed[i] = nil // it measured everything; its exit code is its verdict (thresholds, nothing usable)
 		}
+	}
+	if err := c.Stop(f.grace); err != nil { // the loaders have ended: the Job and ConfigMap go
+		logf("Warning: %v", err)
 	}
 	m, err := loaders.Merge(p.Steps, files, failed, Version, time.Now())
 	if err != nil {
@@ -149,49 +169,137 @@ func runLoaders(cmd *cobra.Command, path string, p *plan.Plan, f *runFlags) erro
 	return session.ThresholdsExit(m.File)
 }
 
-// newLoaderCommand is the hidden loader subcommand that --loaders --local
-// starts: one share of a plan, each run started when the coordinator says.
+// kubeLoaders is the coordinator of loaders run as an Indexed Job.
+func kubeLoaders(p *plan.Plan, f *runFlags) (*kube.JobCoordinator, error) {
+	clients, err := kube.Connect(kube.ConnectOptions{Kubeconfig: f.kubeconfig})
+	if err != nil {
+		return nil, &session.ExitError{Code: 1, Err: fmt.Errorf("--loaders without --local runs a Kubernetes Job: %w (or add --local)", err)}
+	}
+	ns := f.namespace
+	if ns == "" {
+		ns = clients.Namespace
+	}
+	image := f.image
+	if image == "" {
+		image = "inferbench:" + Version
+	}
+	nodes := map[string]string{}
+	for _, kv := range f.nodeSelector {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, planError(fmt.Errorf("--node-selector %q: want KEY=VALUE", kv))
+		}
+		nodes[k] = v
+	}
+	var lengths []time.Duration
+	for _, s := range p.Steps {
+		lengths = append(lengths, time.Duration(p.Trials(s)*len(p.Targets(s)))*stepLength(s))
+	}
+	opts := kube.JobOptions{Namespace: ns, Name: fmt.Sprintf("inferbench-loaders-%d", time.Now().Unix()), Image: image,
+		ServiceAccount: f.serviceAccount, CPU: f.loaderCPU, Memory: f.loaderMemory, NodeSelector: nodes,
+		Deadline: kube.ExpectedDeadline(lengths), TTL: 24 * time.Hour}
+	if _, err := kube.LoaderJob(opts, f.loaders); err != nil {
+		return nil, planError(err)
+	}
+	return &kube.JobCoordinator{Core: clients.Core, Logs: kube.APILogs{Core: clients.Core}, Opts: opts}, nil
+}
+
+// stepLength is a step's expected length for the Job's deadline: its
+// duration, or its requests at its rate, or for a closed loop at 10 a
+// second per worker.
+func stepLength(s plan.Step) time.Duration {
+	switch {
+	case s.Duration > 0:
+		return s.Duration
+	case s.Rate > 0:
+		return time.Duration(float64(s.Requests) / s.Rate * float64(time.Second))
+	default:
+		return time.Duration(s.Requests) * 100 * time.Millisecond / time.Duration(max(1, s.Concurrency))
+	}
+}
+
+// newLoaderCommand is the hidden loader subcommand that --loaders starts:
+// one share of a plan, each run started when the coordinator says; the
+// coordinator in a folder of this machine (--dir) or a Kubernetes
+// ConfigMap (--kube, the index from JOB_COMPLETION_INDEX).
 func newLoaderCommand() *cobra.Command {
-	var dir string
+	var dir, namespace, configMap string
 	var index int
+	var inKube bool
 	cmd := &cobra.Command{
 		Use:    "loader",
 		Short:  "Run one loader's share of a split plan (started by run --loaders)",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runLoader(cmd.Context(), dir, index, cmd.ErrOrStderr())
+			ctx := cmd.Context()
+			if !inKube {
+				j, err := loaders.ReadJob(dir)
+				if err != nil {
+					return err
+				}
+				_, err = runLoader(ctx, j, index, loaders.LocalStation{Dir: dir, Index: index}, loaders.LocalPoll, loaders.ResultsPath(dir, index), cmd.ErrOrStderr())
+				return err
+			}
+			i, err := strconv.Atoi(os.Getenv("JOB_COMPLETION_INDEX"))
+			if err != nil {
+				return fmt.Errorf("JOB_COMPLETION_INDEX %q: not an Indexed Job's pod", os.Getenv("JOB_COMPLETION_INDEX"))
+			}
+			clients, err := kube.Connect(kube.ConnectOptions{})
+			if err != nil {
+				return err
+			}
+			j, err := kube.ReadJob(ctx, clients.Core, namespace, configMap)
+			if err != nil {
+				return err
+			}
+			tmp, err := os.MkdirTemp("", "loader-")
+			if err != nil {
+				return err
+			}
+			j.PlanPath = filepath.Join(tmp, "plan.yaml")
+			if err := os.WriteFile(j.PlanPath, []byte(j.PlanText), 0o600); err != nil {
+				return err
+			}
+			st := kube.JobStation{Core: clients.Core, Namespace: namespace, Name: configMap, Index: i}
+			file, err := runLoader(ctx, j, i, st, loaders.KubePoll, filepath.Join(tmp, "results.json"), cmd.ErrOrStderr())
+			if file != nil {
+				if werr := kube.WriteResult(cmd.OutOrStdout(), file); werr != nil {
+					return werr
+				}
+			}
+			return err
 		},
 	}
-	cmd.Flags().StringVar(&dir, "dir", "", "the coordinator's folder")
-	cmd.Flags().IntVar(&index, "index", 0, "this loader's number, from 0")
+	cmd.Flags().StringVar(&dir, "dir", "", "the local coordinator's folder")
+	cmd.Flags().IntVar(&index, "index", 0, "this loader's number, from 0 (with --dir)")
+	cmd.Flags().BoolVar(&inKube, "kube", false, "the coordinator is a ConfigMap: --namespace, --configmap")
+	cmd.Flags().StringVar(&namespace, "namespace", "", "the ConfigMap's namespace")
+	cmd.Flags().StringVar(&configMap, "configmap", "", "the ConfigMap's name")
 	return cmd
 }
 
-func runLoader(ctx context.Context, dir string, index int, log io.Writer) error {
-	j, err := loaders.ReadJob(dir)
-	if err != nil {
-		return err
-	}
+// runLoader runs loader index's share of job j, meeting the coordinator
+// at st, its results written to out; it returns them as far as they got.
+func runLoader(ctx context.Context, j loaders.Job, index int, st loaders.Station, poll time.Duration, out string, log io.Writer) (*result.File, error) {
 	if index < 0 || index >= j.Loaders {
-		return fmt.Errorf("--index %d: want 0 to %d", index, j.Loaders-1)
+		return nil, fmt.Errorf("loader %d: want 0 to %d", index, j.Loaders-1)
 	}
 	p, err := plan.LoadFile(j.PlanPath, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if j.Quick {
 		p.Steps = plan.Quick(p.Steps)
 	}
 	shares, err := loaders.Steps(p.Steps, index, j.Loaders)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	steps := make([]plan.Step, len(shares))
 	for k, sh := range shares {
 		steps[k] = sh.Step
 	}
-	st := loaders.LocalStation{Dir: dir, Index: index}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	go loaders.Watch(ctx, st, loaders.CoordinatorGone, time.Second, cancel)
@@ -200,16 +308,16 @@ func runLoader(ctx context.Context, dir string, index int, log io.Writer) error 
 			return true, nil
 		}
 		di := slices.IndexFunc(p.Deployments, func(x plan.Deployment) bool { return x.Name == d.Name })
-		if _, err := loaders.Wait(ctx, st, loaders.Unit{Step: i, Trial: trial, Deployment: di}); err != nil && ctx.Err() == nil {
+		if _, err := loaders.Wait(ctx, st, loaders.Unit{Step: i, Trial: trial, Deployment: di}, poll); err != nil && ctx.Err() == nil {
 			return false, err
 		}
 		return false, nil
 	}}
-	o := session.Options{Version: Version, ResultsPath: loaders.ResultsPath(dir, index), Force: true, Stdout: io.Discard, Log: log,
+	o := session.Options{Version: Version, ResultsPath: out, Force: true, Stdout: io.Discard, Log: log,
 		Plan: &result.PlanInfo{Path: j.PlanPath, Text: p.RedactText(j.PlanText), Quick: j.Quick}, Grace: j.Grace}
-	_, err = session.Run(ctx, p, sched, o)
+	file, err := session.Run(ctx, p, sched, o)
 	if cause := context.Cause(ctx); errors.Is(cause, loaders.ErrCoordinatorGone) {
-		return fmt.Errorf("loader %d stopped: %w", index, cause)
+		return file, fmt.Errorf("loader %d stopped: %w", index, cause)
 	}
-	return err
+	return file, err
 }

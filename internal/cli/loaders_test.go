@@ -144,7 +144,6 @@ steps:
 		want string
 	}{
 		{[]string{"--loaders", "0", "--local"}, "--loaders 0"},
-		{[]string{"--loaders", "2"}, "add --local"},
 		{[]string{"--loaders", "2", "--local", "--resume"}, "--resume"},
 	} {
 		_, _, err := runCLI(context.Background(), append([]string{"run", planPath, "-o", t.TempDir()}, tc.args...)...)
@@ -152,5 +151,11 @@ steps:
 		if !errors.As(err, &ee) || ee.Code != 2 || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: err = %v, want exit 2 naming %q", tc.args, err, tc.want)
 		}
+	}
+	// Without --local, a Job: no cluster, one clear line, exit 1.
+	_, _, err := runCLI(context.Background(), "run", planPath, "-o", t.TempDir(), "--loaders", "2", "--kubeconfig", filepath.Join(t.TempDir(), "none"))
+	var ee *session.ExitError
+	if !errors.As(err, &ee) || ee.Code != 1 || !strings.Contains(err.Error(), "runs a Kubernetes Job") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("--loaders 2 without a cluster: %v, want exit 1 in one line", err)
 	}
 }

@@ -50,6 +50,9 @@ type runFlags struct {
 	// processes on this machine with local.
 	loaders int
 	local   bool
+	// The loaders' Job (--loaders without --local).
+	image, namespace, serviceAccount, loaderCPU, loaderMemory string
+	nodeSelector                                              []string
 }
 
 func newRunCommand() *cobra.Command {
@@ -97,7 +100,13 @@ See 'inferbench schema' for the plan format, and examples/plan.yaml.
 	fl.StringVar(&f.compression, "compression", "", "for the deployments that set no compression: "+compressionHelp)
 	addLiveFlag(fl, &f.liveAddr)
 	fl.IntVar(&f.loaders, "loaders", 0, "split every step's load over this many loaders, started together on each step, their results merged exactly (each loader's kept in DIR/loaders/)")
-	fl.BoolVar(&f.local, "local", false, "with --loaders: run the loaders as processes on this machine")
+	fl.BoolVar(&f.local, "local", false, "with --loaders: run the loaders as processes on this machine (without: as pods of a Kubernetes Indexed Job)")
+	fl.StringVar(&f.image, "image", "", "with --loaders: the loaders' image (default inferbench:VERSION, this release's)")
+	fl.StringVar(&f.namespace, "namespace", "", "with --loaders: the Job's namespace (default: the kubeconfig's)")
+	fl.StringVar(&f.serviceAccount, "service-account", "inferbench", "with --loaders: the loaders' ServiceAccount (deploy/serviceaccount.yaml)")
+	fl.StringVar(&f.loaderCPU, "loader-cpu", "", "with --loaders: each loader pod's CPU request, e.g. 2")
+	fl.StringVar(&f.loaderMemory, "loader-memory", "", "with --loaders: each loader pod's memory request and limit, e.g. 1Gi")
+	fl.StringSliceVar(&f.nodeSelector, "node-selector", nil, "with --loaders: KEY=VALUE labels of the nodes the loader pods run on")
 	return cmd
 }
 

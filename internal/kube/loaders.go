@@ -288,6 +288,10 @@ func (c *JobCoordinator) Finished() map[int]error {
 		return copyMap(c.finished)
 	}
 	for i, p := range pods {
+		if why := unpullable(p, time.Now()); why != "" {
+			c.finished[i] = fmt.Errorf("loader %d (pod %s): %s", i, p.Name, why)
+			continue
+		}
 		switch p.Status.Phase {
 		case corev1.PodSucceeded:
 			c.finished[i] = nil
@@ -305,6 +309,27 @@ func (c *JobCoordinator) Finished() map[int]error {
 		}
 	}
 	return copyMap(c.finished)
+}
+
+// PullGiveUp is how long a loader's image may fail to be pulled before
+// the loader counts as failed (and the coordinator deletes the Job).
+const PullGiveUp = 60 * time.Second
+
+// unpullable says why a pending pod's image cannot be pulled, once it has
+// tried for PullGiveUp; "" otherwise.
+func unpullable(p corev1.Pod, now time.Time) string {
+	if p.Status.Phase != corev1.PodPending || now.Sub(p.CreationTimestamp.Time) < PullGiveUp {
+		return ""
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		if w := cs.State.Waiting; w != nil {
+			switch w.Reason {
+			case "ImagePullBackOff", "ErrImagePull", "InvalidImageName":
+				return fmt.Sprintf("image %s cannot be pulled (%s for %v): %s", cs.Image, w.Reason, now.Sub(p.CreationTimestamp.Time).Round(time.Second), w.Message)
+			}
+		}
+	}
+	return ""
 }
 
 func copyMap(m map[int]error) map[int]error {

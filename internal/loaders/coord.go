@@ -91,16 +91,23 @@ const (
 // CoordinatorGone.
 var ErrCoordinatorGone = errors.New("no heartbeat from the coordinator")
 
-// pollEvery is how often a loader looks for its start.
-const pollEvery = 5 * time.Millisecond
+// LocalPoll is how often local loaders look for their start, and the
+// coordinator for their arrivals (files); through the Kubernetes API,
+// KubePoll, and the start is set KubeLead ahead instead of Lead.
+const (
+	LocalPoll = 5 * time.Millisecond
+	KubePoll  = 250 * time.Millisecond
+	KubeLead  = 2 * time.Second
+)
 
 // Wait is a loader's barrier: it says it waits at u, waits for the
-// coordinator to set u's start, then until that time, and returns it.
-func Wait(ctx context.Context, st Station, u Unit) (time.Time, error) {
+// coordinator to set u's start (looking every poll), then until that
+// time, and returns it.
+func Wait(ctx context.Context, st Station, u Unit, poll time.Duration) (time.Time, error) {
 	if err := st.Arrive(ctx, u); err != nil {
 		return time.Time{}, err
 	}
-	t := time.NewTicker(pollEvery)
+	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
 		at, ok, err := st.StartOf(ctx, u)

@@ -49,7 +49,7 @@ func TestWaitStartsAtTheCoordinatorsTime(t *testing.T) {
 	done := make(chan got, 2)
 	for i := range 2 {
 		go func() {
-			at, err := Wait(context.Background(), LocalStation{Dir: dir, Index: i}, u)
+			at, err := Wait(context.Background(), LocalStation{Dir: dir, Index: i}, u, LocalPoll)
 			if time.Now().Before(at) {
 				err = errors.New("returned before the start")
 			}

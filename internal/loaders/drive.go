@@ -16,11 +16,12 @@ import (
 // every loader waits at it: time for each to read it.
 const Lead = 200 * time.Millisecond
 
-// Drive is the coordinator's loop: once every loader that takes part in
-// a unit (Participants, less those that have ended) waits at it, it sets
-// the unit's start Lead from now; it says it is alive every heartbeat. It
-// returns when every loader of n has ended, or ctx's error.
-func Drive(ctx context.Context, c Coordinator, steps []plan.Step, n int, heartbeat time.Duration, logf func(string, ...any)) error {
+// Drive is the coordinator's loop, looking every poll: once every loader
+// that takes part in a unit (Participants, less those that have ended)
+// waits at it, it sets the unit's start lead from now; it says it is
+// alive every heartbeat. It returns when every loader of n has ended, or
+// ctx's error.
+func Drive(ctx context.Context, c Coordinator, steps []plan.Step, n int, heartbeat, lead, poll time.Duration, logf func(string, ...any)) error {
 	parts := make([][]int, len(steps))
 	for k, s := range steps {
 		p, err := Participants(s, n)
@@ -29,7 +30,7 @@ func Drive(ctx context.Context, c Coordinator, steps []plan.Step, n int, heartbe
 		}
 		parts[k] = p
 	}
-	tick := time.NewTicker(pollEvery)
+	tick := time.NewTicker(poll)
 	defer tick.Stop()
 	lastBeat := time.Now()
 	started := map[Unit]bool{}
@@ -67,7 +68,7 @@ func Drive(ctx context.Context, c Coordinator, steps []plan.Step, n int, heartbe
 			if !ready {
 				continue
 			}
-			when := time.Now().Add(Lead)
+			when := time.Now().Add(lead)
 			if err := c.Start(ctx, u, when); err != nil {
 				return fmt.Errorf("start of %s: %w", u, err)
 			}
