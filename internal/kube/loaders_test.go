@@ -249,3 +249,49 @@ func TestUnpullableImage(t *testing.T) {
 		t.Errorf("after 31 s: %q, want still waiting", why)
 	}
 }
+
+// TestDriveThroughTheAPI runs the coordinator's loop (loaders.Drive) over
+// the fake clientset with two loaders that wait at the same unit through
+// their ConfigMap: both get the same start, set ahead of their arrival;
+// then the pods succeed and the loop ends.
+func TestDriveThroughTheAPI(t *testing.T) {
+	ctx := context.Background()
+	core := fake.NewClientset()
+	c := &JobCoordinator{Core: core, Logs: fakeLogs{}, Opts: jobOpts}
+	if err := c.Publish(ctx, loaders.Job{PlanText: "x", Loaders: 2}); err != nil {
+		t.Fatal(err)
+	}
+	steps := []plan.Step{{Name: "a", Concurrency: 2, Requests: 10}}
+	driven := make(chan error, 1)
+	go func() {
+		driven <- loaders.Drive(ctx, c, steps, 2, time.Second, 100*time.Millisecond, 10*time.Millisecond, t.Logf)
+	}()
+	u := loaders.Unit{Step: 0, Deployment: 0}
+	starts := make(chan time.Time, 2)
+	for i := range 2 {
+		go func() {
+			at, err := loaders.Wait(ctx, JobStation{Core: core, Namespace: "bench", Name: jobOpts.Name, Index: i}, u, 10*time.Millisecond)
+			if err != nil {
+				t.Error(err)
+			}
+			starts <- at
+		}()
+	}
+	a, b := <-starts, <-starts
+	if a.IsZero() || !a.Equal(b) {
+		t.Errorf("starts %v and %v, want one start for both", a, b)
+	}
+	for i := range 2 {
+		if _, err := core.CoreV1().Pods("bench").Create(ctx, loaderPod(i, corev1.PodSucceeded), metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case err := <-driven:
+		if err != nil {
+			t.Errorf("Drive: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Drive still runs 30 s after every loader's pod succeeded")
+	}
+}
