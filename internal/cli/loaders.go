@@ -34,10 +34,6 @@ func runLoaders(cmd *cobra.Command, path string, p *plan.Plan, f *runFlags) erro
 	switch {
 	case f.loaders < 1:
 		return planError(fmt.Errorf("--loaders %d: want at least 1", f.loaders))
-	case f.resume:
-		return planError(errors.New("--resume does not work with --loaders: run the plan again"))
-	case f.exportRequests != "":
-		return planError(errors.New("--export-requests does not work with --loaders"))
 	}
 	for _, s := range p.Steps {
 		if _, err := loaders.Step(s, 0, f.loaders); err != nil {

@@ -154,6 +154,14 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 		p.Steps = plan.Quick(p.Steps)
 	}
 	if cmd.Flags().Changed("loaders") || f.local {
+		// The loaders read the plan file alone: flags that would change it
+		// are refused, not silently dropped.
+		for _, name := range []string{"repeat", "threshold", "max-response-size", "grpc-transport", "compression", "tls", "ca-cert", "cert", "key",
+			"insecure-skip-verify", "server-name", "check-outputs", "preprocess-per-request", "metrics-addr", "export-requests", "resume"} {
+			if fl := cmd.Flags().Lookup(name); fl != nil && fl.Changed {
+				return planError(fmt.Errorf("--%s does not work with --loaders (the loaders read the plan file alone): put it in the plan", name))
+			}
+		}
 		return runLoaders(cmd, path, p, f)
 	}
 	if err := os.MkdirAll(f.outDir, 0o755); err != nil {
