@@ -73,7 +73,7 @@ func runLoaders(cmd *cobra.Command, path string, p *plan.Plan, f *runFlags) erro
 			return err
 		}
 		defer os.RemoveAll(dir)
-		c = &loaders.Local{Dir: dir, Command: loaders.LoaderCommand(exe, dir)}
+		c = &loaders.Local{Dir: dir, LogDir: filepath.Join(f.outDir, "loaders"), Command: loaders.LoaderCommand(exe, dir)}
 		where = fmt.Sprintf("%d processes on this machine (coordination in %s)", f.loaders, dir)
 	} else {
 		kc, err := kubeLoaders(p, f)
@@ -132,7 +132,16 @@ func runLoaders(cmd *cobra.Command, path string, p *plan.Plan, f *runFlags) erro
 	}
 	m, err := loaders.Merge(p.Steps, files, failed, Version, time.Now())
 	if err != nil {
-		return errors.Join(driveErr, err)
+		for i := range f.loaders {
+			if failed[i] != nil {
+				err = fmt.Errorf("%w; %v", err, failed[i]) // the first loader's failure says why
+				break
+			}
+		}
+		if driveErr != nil {
+			err = fmt.Errorf("%w (%v)", err, driveErr)
+		}
+		return &session.ExitError{Code: 1, Err: err}
 	}
 	m.File.Plan = &result.PlanInfo{Path: path, Text: p.RedactText(string(text)), Quick: f.quick}
 	for _, line := range m.Lines {
@@ -153,7 +162,7 @@ func runLoaders(cmd *cobra.Command, path string, p *plan.Plan, f *runFlags) erro
 			return err
 		}
 	}
-	logf("\nResults: %s (each loader's: %s); report: %s", resultsPath, filepath.Join(f.outDir, "loaders"), filepath.Join(f.outDir, "report.html"))
+	logf("\nResults: %s (each loader's results and log: %s); report: %s", resultsPath, filepath.Join(f.outDir, "loaders"), filepath.Join(f.outDir, "report.html"))
 	switch {
 	case driveErr != nil && errors.Is(driveErr, context.Canceled):
 		return &session.ExitError{Code: 130, Err: errors.New("interrupted; results.json holds what the loaders measured")}

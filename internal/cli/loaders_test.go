@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,12 +21,48 @@ import (
 // --loaders --local (which runs loaders as processes of this binary).
 func TestMain(m *testing.M) {
 	if os.Getenv(testMainEnv) == "1" {
+		// A loader told to die does so before its first run.
+		if die := os.Getenv(testDieEnv); die != "" && slices.Contains(os.Args, "--index") && os.Args[len(os.Args)-1] == die {
+			fmt.Fprintln(os.Stderr, "loader told to die")
+			os.Exit(3)
+		}
 		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }
 
-const testMainEnv = "INFERBENCH_TEST_MAIN"
+const (
+	testMainEnv = "INFERBENCH_TEST_MAIN"
+	testDieEnv  = "INFERBENCH_TEST_LOADER_DIES" // the index of a local loader that exits at once
+)
+
+func TestRunLocalLoadersOneLost(t *testing.T) {
+	t.Setenv(testMainEnv, "1")
+	t.Setenv(testDieEnv, "2")
+	srv := refServer(t, refserver.NewInstances(16, 2*time.Millisecond), 0)
+	planPath := writePlan(t, fmt.Sprintf(`
+deployments:
+  - {name: ref, protocol: kserve-http, url: %q, model: m}
+steps:
+  - {name: s, concurrency: 4, requests: 100}
+`, urlFor(srv, protocol.KServeHTTP)))
+	out := t.TempDir()
+	_, log, err := runCLI(context.Background(), "run", planPath, "-o", out, "--loaders", "4", "--local", "--format", "json")
+	var ee *session.ExitError
+	if !errors.As(err, &ee) || ee.Code != 1 || !strings.Contains(err.Error(), "loader 2") || !strings.Contains(err.Error(), "s c=1") {
+		t.Fatalf("err = %v, want exit 1 naming loader 2 and its share\n%s", err, log)
+	}
+	f, err := result.Read(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Complete || len(f.Runs) != 1 || f.Runs[0].Counts.Sent != 75 {
+		t.Errorf("merged: complete %v, %d runs, want one incomplete run of the 75 requests of the three others", f.Complete, len(f.Runs))
+	}
+	if b, err := os.ReadFile(filepath.Join(out, "loaders", "log-2.txt")); err != nil || !strings.Contains(string(b), "told to die") {
+		t.Errorf("loader 2's log is not kept: %q, %v", b, err)
+	}
+}
 
 func TestRunLocalLoadersSplitsAndMergesExactly(t *testing.T) {
 	t.Setenv(testMainEnv, "1")

@@ -20,9 +20,11 @@ import (
 // Dir: job.json (the Job), ready/UNIT.I (loader I waits at UNIT),
 // start/UNIT (the unit's start, RFC 3339 with nanoseconds, written whole
 // by a rename), heartbeat (the coordinator's last, the same format), and
-// each loader's results in out/loader-I.json and its log in log-I.txt.
+// each loader's results in out/loader-I.json and its log in log-I.txt
+// (in LogDir when set, to outlive Dir).
 type Local struct {
-	Dir string
+	Dir    string
+	LogDir string
 	// Command makes loader i's process; its output goes to log-I.txt.
 	// The usual one runs this binary: LoaderCommand.
 	Command func(i int) *exec.Cmd
@@ -91,7 +93,11 @@ func (l *Local) Publish(ctx context.Context, j Job) error {
 	var wg sync.WaitGroup
 	for i := range j.Loaders {
 		cmd := l.Command(i)
-		log, err := os.Create(filepath.Join(l.Dir, fmt.Sprintf("log-%d.txt", i)))
+		logDir := l.LogDir
+		if logDir == "" {
+			logDir = l.Dir
+		}
+		log, err := os.Create(filepath.Join(logDir, fmt.Sprintf("log-%d.txt", i)))
 		if err != nil {
 			return err
 		}
