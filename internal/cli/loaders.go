@@ -138,6 +138,9 @@ func runLoaders(cmd *cobra.Command, path string, p *plan.Plan, f *runFlags) erro
 				break
 			}
 		}
+		if errors.Is(driveErr, context.Canceled) {
+			return &session.ExitError{Code: 130, Err: fmt.Errorf("interrupted before any loader's results: %w", err)}
+		}
 		if driveErr != nil {
 			err = fmt.Errorf("%w (%v)", err, driveErr)
 		}
