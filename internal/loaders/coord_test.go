@@ -134,3 +134,22 @@ func TestMergeNamesALostLoaderAndItsShare(t *testing.T) {
 		t.Errorf("merged runs %+v, want one of 67 sent at c=7 (the loaders that came back)", m.File.Runs)
 	}
 }
+
+func TestMergeRecordsTheWholeStages(t *testing.T) {
+	a, b := run("r", "d", 0, 5, 10, true), run("r", "d", 0, 5, 12, true)
+	for _, f := range []*result.File{a, b} {
+		from := 2.5
+		f.Runs[0].Load.Mode = result.ModeRate
+		f.Runs[0].Load.StagesFrom = &from
+		f.Runs[0].Load.Stages = []result.Stage{{DurationS: 1, Target: 25, Ramp: true}}
+		f.Runs[0].Histograms.ServiceTime = f.Runs[0].Histograms.Latency
+	}
+	m, err := Merge(nil, []*result.File{a, b}, nil, "test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := m.File.Runs
+	if len(r) != 1 || r[0].Load.Rate != 10 || r[0].Load.Stages[0].Target != 50 || *r[0].Load.StagesFrom != 5 || r[0].Counts.Sent != 22 {
+		t.Errorf("merged %+v, want one run at 10/s from 5 to 50, 22 sent", r)
+	}
+}

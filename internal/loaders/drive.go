@@ -90,8 +90,9 @@ type Merged struct {
 // Merge merges the loaders' results (files[i] nil for a loader whose
 // results could not be read, failed[i] why it ended badly) into one file.
 // Each run's load is recorded as the whole step's first (the sum of the
-// loaders' concurrencies and rates), so that the shares of one run share
-// merge's key; the merged run's requests are the shares' sum.
+// loaders' concurrencies, rates and stages' targets), so that the shares
+// of one run share merge's key; the merged run's requests are the shares'
+// sum.
 func Merge(steps []plan.Step, files []*result.File, failed map[int]error, version string, now time.Time) (*Merged, error) {
 	n := len(files)
 	out := &Merged{}
@@ -101,6 +102,8 @@ func Merge(steps []plan.Step, files []*result.File, failed map[int]error, versio
 	}
 	conc := map[key]int{}
 	rate := map[key]float64{}
+	targets := map[key][]float64{} // stages' targets, summed stage by stage
+	from := map[key]float64{}
 	for _, f := range files {
 		if f == nil {
 			continue
@@ -109,6 +112,15 @@ func Merge(steps []plan.Step, files []*result.File, failed map[int]error, versio
 			k := key{r.Step, r.Deployment.Name, r.Trial}
 			conc[k] += r.Load.Concurrency
 			rate[k] += r.Load.Rate
+			for j, st := range r.Load.Stages {
+				if len(targets[k]) <= j {
+					targets[k] = append(targets[k], 0)
+				}
+				targets[k][j] += st.Target
+			}
+			if r.Load.StagesFrom != nil {
+				from[k] += *r.Load.StagesFrom
+			}
 		}
 	}
 	var inputs []merge.Input
@@ -132,6 +144,14 @@ func Merge(steps []plan.Step, files []*result.File, failed map[int]error, versio
 			key := key{r.Step, r.Deployment.Name, r.Trial}
 			r.Load.Concurrency = conc[key]
 			r.Load.Rate = math.Round(rate[key]*1e6) / 1e6
+			r.Load.Stages = append([]result.Stage(nil), r.Load.Stages...)
+			for j := range r.Load.Stages {
+				r.Load.Stages[j].Target = math.Round(targets[key][j]*1e6) / 1e6
+			}
+			if r.Load.StagesFrom != nil {
+				v := math.Round(from[key]*1e6) / 1e6
+				r.Load.StagesFrom = &v
+			}
 		}
 		inputs = append(inputs, merge.Input{Name: fmt.Sprintf("loader %d", i), File: f})
 	}
