@@ -75,6 +75,7 @@ steps:
   - {name: few, concurrency: 3, requests: 41}
   - {name: constant, rate: 200, requests: 101}
   - {name: poisson, rate: 100, arrival: poisson, requests: 50}
+  - {name: ramp, rate: 20, stages: [{duration: 1s, target: 100}]}
 `, urlFor(srv, protocol.KServeHTTP)))
 	out := t.TempDir()
 	stdout, log, err := runCLI(context.Background(), "run", planPath, "-o", out, "--loaders", "4", "--local", "--format", "json")
@@ -88,12 +89,18 @@ steps:
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string][2]int{"closed": {10, 203}, "few": {3, 41}, "constant": {0, 101}, "poisson": {0, 50}}
+	want := map[string][2]int{"closed": {10, 203}, "few": {3, 41}, "constant": {0, 101}, "poisson": {0, 50}, "ramp": {0, -1}}
 	if !merged.Complete || len(merged.Runs) != len(want) {
 		t.Fatalf("merged: complete %v, %d runs, want %d\n%s", merged.Complete, len(merged.Runs), len(want), log)
 	}
 	for _, r := range merged.Runs {
 		w := want[r.Step]
+		if r.Step == "ramp" {
+			if len(r.Load.Stages) != 1 || r.Load.Stages[0].Target != 100 || r.Load.StagesFrom == nil || *r.Load.StagesFrom != 20 || r.Counts.Sent < 20 {
+				t.Errorf("ramp: merged load %+v from %v, %d sent; want from 20/s to 100/s", r.Load.Stages, r.Load.StagesFrom, r.Counts.Sent)
+			}
+			continue
+		}
 		if r.Counts.Sent != int64(w[1]) || r.Load.Concurrency != w[0] {
 			t.Errorf("step %s: sent %d at c=%d, want %d at c=%d", r.Step, r.Counts.Sent, r.Load.Concurrency, w[1], w[0])
 		}
