@@ -68,6 +68,10 @@ func EncodeHTTPRequest(req *InferRequest, binaryInputs bool) (body []byte, jsonL
 	estimate := 128 + len(req.ID)
 	for i := range req.Inputs {
 		t := &req.Inputs[i]
+		if t.InSharedMemory() {
+			estimate += 96 + len(t.Name) + 24*len(t.Shape) + 32*len(t.Parameters)
+			continue
+		}
 		if err := t.Check(); err != nil {
 			return nil, -1, err
 		}
@@ -103,7 +107,7 @@ func EncodeHTTPRequest(req *InferRequest, binaryInputs bool) (body []byte, jsonL
 		}
 		t := &req.Inputs[i]
 		size := -1
-		if binaryInputs {
+		if binaryInputs && !t.InSharedMemory() {
 			size = len(t.Data)
 		}
 		if buf, err = appendTensorJSON(buf, t, false, size, "input"); err != nil {
@@ -206,6 +210,10 @@ func EncodeHTTPResponse(resp *InferResponse, binary func(name string) bool) (bod
 	isBinary := make([]bool, len(resp.Outputs))
 	for i := range resp.Outputs {
 		t := &resp.Outputs[i]
+		if t.InSharedMemory() { // written into its region: no data travels
+			estimate += 96 + len(t.Name) + 24*len(t.Shape) + 32*len(t.Parameters)
+			continue
+		}
 		if err := t.Check(); err != nil {
 			return nil, -1, Errorf(CodeInternal, "%v", err)
 		}
@@ -399,6 +407,9 @@ func decodeTensorJSON(jt *httpTensorJSON, kind string, idx int, blobs *binaryCur
 		}
 	}
 	hasData := !isJSONNull(jt.Data)
+	if !hasData && !hasSize && t.InSharedMemory() {
+		return t, nil // its data is in a shared-memory region, read by the server (or the client)
+	}
 	switch {
 	case hasData && hasSize:
 		return Tensor{}, invalid("%s '%s' has both 'data' and parameter '%s'", kind, name, binaryDataSizeKey)

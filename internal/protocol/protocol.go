@@ -106,6 +106,13 @@ type Options struct {
 	// grpc-encoding and their compressed flag. Answers in gzip or deflate
 	// are decoded whatever this says.
 	Compression string
+	// SharedMemory is Triton's system shared-memory extension: "" or
+	// "none" sends tensors in the messages; "system" writes each payload's
+	// inputs once into a POSIX shared-memory region registered with the
+	// server and has outputs written into regions of the client's
+	// (kserve-http and kserve-http-json only; the client must run on the
+	// server's host). See shm.go.
+	SharedMemory string
 }
 
 // gRPC transports (Options.GRPCTransport).
@@ -202,9 +209,19 @@ func New(opts Options) (Client, error) {
 	if enc != compress.None {
 		opts.Compression = enc.String() // "gzip" or "deflate", whatever the case given
 	}
+	if err := CheckSharedMemory(opts.SharedMemory, opts.Kind); err != nil {
+		return nil, err
+	}
 	switch opts.Kind {
 	case KServeHTTP, KServeHTTPJSON:
-		return newHTTPClient(opts)
+		c, err := newHTTPClient(opts)
+		if err != nil {
+			return nil, err
+		}
+		if opts.SharedMemory != SharedMemorySystem {
+			return c, nil
+		}
+		return newSHMClient(c)
 	case KServeGRPC:
 		switch opts.GRPCTransport {
 		case "", GRPCTransportFast:
