@@ -46,6 +46,8 @@ type runFlags struct {
 	trials trialFlags
 	// compression applies to the deployments that set no compression.
 	compression string
+	// sharedMemory applies to the deployments that set no shared_memory.
+	sharedMemory string
 }
 
 func newRunCommand() *cobra.Command {
@@ -91,6 +93,7 @@ See 'inferbench schema' for the plan format, and examples/plan.yaml.
 	}
 	addTrialFlags(fl, &f.trials)
 	fl.StringVar(&f.compression, "compression", "", "for the deployments that set no compression: "+compressionHelp)
+	fl.StringVar(&f.sharedMemory, "shared-memory", "", "for the kserve-http and kserve-http-json deployments that set no shared_memory: "+sharedMemoryHelp)
 	addLiveFlag(fl, &f.liveAddr)
 	return cmd
 }
@@ -115,6 +118,9 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 	if err != nil {
 		return planError(err)
 	}
+	if _, err := sharedMemoryFlag(protocol.KServeHTTP, f.sharedMemory); err != nil {
+		return planError(err)
+	}
 	p, err := plan.LoadFile(path, nil)
 	if err != nil {
 		return planError(err)
@@ -132,6 +138,11 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 		}
 		if d.Compression == "" {
 			d.Compression = compression
+		}
+		if d.SharedMemory == "" && f.sharedMemory != "" && (d.Protocol == string(protocol.KServeHTTP) || d.Protocol == string(protocol.KServeHTTPJSON)) {
+			if d.SharedMemory, err = sharedMemoryFlag(protocol.Kind(d.Protocol), f.sharedMemory); err != nil {
+				return planError(err)
+			}
 		}
 	}
 	text, _ := plan.ReadFile(path)

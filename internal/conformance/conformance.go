@@ -44,6 +44,9 @@ type Options struct {
 	GRPCTransport string
 	// Compression compresses the requests: "gzip", "deflate" or "".
 	Compression string
+	// SharedMemory is Triton's system shared-memory extension ("system" or
+	// ""), used over the HTTP kinds (with --reference, gRPC goes without).
+	SharedMemory string
 	// ServiceTime is the reference server's emulated service time.
 	ServiceTime time.Duration
 	// TLS and Authority: how the endpoint is reached and named (see
@@ -197,6 +200,9 @@ func Check(ctx context.Context, e Endpoint, o Options) *Result {
 	}
 	if e.Kind == protocol.KServeGRPC {
 		d.GRPCTransport = o.GRPCTransport
+	}
+	if e.Kind == protocol.KServeHTTP || e.Kind == protocol.KServeHTTPJSON {
+		d.SharedMemory = o.SharedMemory
 	}
 	target, err := session.Open(ctx, d, session.OpenOptions{})
 	if err != nil {
