@@ -231,3 +231,77 @@ func TestSharedMemoryModes(t *testing.T) {
 		}
 	}
 }
+
+// shmCPUPerRequest measures the client's CPU per YOLO request at c=8
+// against the benchmark server (a child process: this process's CPU is
+// the client's), over binary HTTP with and without shared memory.
+func shmCPUPerRequest(t *testing.T, perWorker int) (binary, shm time.Duration) {
+	t.Helper()
+	addrs := startBenchServer(t)
+	const workers = 8
+	measure := func(mode string) time.Duration {
+		c, err := protocol.New(protocol.Options{Kind: protocol.KServeHTTP, URL: "http://" + addrs.http, SharedMemory: mode, MaxConns: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		ctx := context.Background()
+		md, err := c.ModelMetadata(ctx, "yolo", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ins, _ := inputs.Random(md.Inputs, 1)
+		p, err := c.Prepare("yolo", "", &kserve.InferRequest{Inputs: ins})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Infer(ctx, p); err != nil { // and the output regions registered
+			t.Fatal(err)
+		}
+		check := protocol.NewChecker(md, nil)
+		callers := make([]protocol.Caller, workers)
+		for i := range callers {
+			callers[i] = c.NewCaller(check)
+			if out := callers[i].Call(ctx, p); out.Err != nil { // warm: connections, buffers
+				t.Fatal(out.Err)
+			}
+		}
+		errs := make(chan error, workers)
+		start := cpuTime()
+		var wg sync.WaitGroup
+		for _, caller := range callers {
+			wg.Go(func() {
+				for range perWorker {
+					if out := caller.Call(ctx, p); out.Err != nil {
+						errs <- out.Err
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		spent := cpuTime() - start
+		for _, caller := range callers {
+			caller.Close()
+		}
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		return spent / time.Duration(workers*perWorker)
+	}
+	binary = measure(protocol.SharedMemoryNone)
+	shm = measure(protocol.SharedMemorySystem)
+	t.Logf("YOLO at c=8, client CPU per request: binary HTTP %v, system shared memory %v (%.1fx lower)", binary, shm, float64(binary)/float64(shm))
+	return binary, shm
+}
+
+// TestSharedMemoryClientCPU: shared memory costs the client at least 3x
+// less CPU per YOLO request than binary HTTP (the 10x is asserted
+// by the timing suite, on a quiet machine: shm_timing_test.go).
+func TestSharedMemoryClientCPU(t *testing.T) {
+	binary, shm := shmCPUPerRequest(t, 10)
+	if binary < 3*shm {
+		t.Errorf("client CPU per request: binary HTTP %v, shared memory %v: want at least 3x lower", binary, shm)
+	}
+}

@@ -1,0 +1,58 @@
+package kserve
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestSharedMemoryTensors: an input or output in a shared-memory region
+// travels as its parameters alone, decodes without data, and passes the
+// fast response check.
+func TestSharedMemoryTensors(t *testing.T) {
+	in := Tensor{Name: "x", Datatype: FP32, Shape: []int64{1, 4}}
+	in.SetSharedMemory(SharedMemoryRef{Region: "r", Offset: 64, ByteSize: 16})
+	req := &InferRequest{Inputs: []Tensor{in}, Outputs: []RequestedOutput{{Name: "y", Parameters: Parameters{ParamSharedMemoryRegion: "o", ParamSharedMemoryByteSize: int64(32)}}}}
+	for _, binary := range []bool{false, true} {
+		body, jsonLen, err := EncodeHTTPRequest(req, binary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(body), `"data"`) || strings.Contains(string(body), "binary_data_size") {
+			t.Errorf("binary %v: %s carries data", binary, body)
+		}
+		if jsonLen < 0 {
+			jsonLen = len(body)
+		}
+		got, err := DecodeHTTPRequest(body, jsonLen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, ok, err := got.Inputs[0].SharedMemory()
+		if err != nil || !ok || ref != (SharedMemoryRef{Region: "r", Offset: 64, ByteSize: 16}) || got.Inputs[0].Data != nil {
+			t.Errorf("binary %v: decoded %+v: %+v %v %v", binary, got.Inputs[0], ref, ok, err)
+		}
+	}
+	out := Tensor{Name: "y", Datatype: FP32, Shape: []int64{1, 8}}
+	out.SetSharedMemory(SharedMemoryRef{Region: "o", ByteSize: 32})
+	body, jsonLen, err := EncodeHTTPResponse(&InferResponse{ModelName: "m", Outputs: []Tensor{out}}, func(string) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(body), `"data"`) || jsonLen >= 0 && jsonLen != len(body) {
+		t.Errorf("response %s (json %d) carries data", body, jsonLen)
+	}
+	if jsonLen < 0 {
+		jsonLen = -1
+	}
+	resp, err := DecodeHTTPResponse(body, jsonLen)
+	if err != nil || len(resp.Outputs) != 1 || !resp.Outputs[0].InSharedMemory() {
+		t.Fatalf("decoded %+v, %v", resp, err)
+	}
+	if !NewResponseCheck([]TensorMetadata{{Name: "y", Datatype: FP32, Shape: []int64{-1, 8}}}).HTTPBodyOK(body, jsonLen) {
+		t.Error("the fast check refuses an output in shared memory")
+	}
+	bad := Tensor{Name: "x", Parameters: Parameters{ParamSharedMemoryRegion: "r", ParamSharedMemoryByteSize: int64(-1)}}
+	if _, _, err := bad.SharedMemory(); err == nil {
+		t.Error("a negative byte size is accepted")
+	}
+}

@@ -1,0 +1,29 @@
+//go:build !race && linux
+
+package protocol_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/inferbench/inferbench/internal/protocol"
+)
+
+// TestSharedMemoryCallAllocations: a call in shared memory allocates
+// nothing in steady state either (its request is encoded once per caller
+// and payload, its answer checked in place).
+func TestSharedMemoryCallAllocations(t *testing.T) {
+	c, p, md := benchClient(t, protocol.KServeHTTP, "yolo", protocol.Options{SharedMemory: protocol.SharedMemorySystem, MaxConns: 1})
+	caller := c.NewCaller(protocol.NewChecker(md, nil))
+	defer caller.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out protocol.Outcome
+	call := func() { out = caller.Call(ctx, p) }
+	for range 10 {
+		call()
+	}
+	if n := testing.AllocsPerRun(100, call); n != 0 || out.Err != nil {
+		t.Errorf("%.2f allocations per call (%v)", n, out.Err)
+	}
+}
