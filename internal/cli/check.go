@@ -45,7 +45,7 @@ against the metadata and, for the reference server, against the inputs' fingerpr
 			}
 			kind := protocol.Kind(o.Protocol)
 			if o.Reference {
-				kind = protocol.KServeHTTP // gRPC is checked without
+				kind = protocol.KServeHTTP // every KServe protocol
 			}
 			if o.SharedMemory, err = sharedMemoryFlag(kind, sharedMemory); err != nil {
 				return err
@@ -82,7 +82,7 @@ against the metadata and, for the reference server, against the inputs' fingerpr
 	addTLSFlags(fl, &o.TLS, true)
 	fl.StringVar(&o.Authority, "authority", "", authorityHelp)
 	fl.StringVar(&compression, "compression", "", compressionHelp)
-	fl.StringVar(&sharedMemory, "shared-memory", protocol.SharedMemoryNone, sharedMemoryHelp+" (with --reference: over the HTTP protocols)")
+	fl.StringVar(&sharedMemory, "shared-memory", protocol.SharedMemoryNone, sharedMemoryHelp)
 	fl.DurationVar(&o.ServiceTime, "service-time", 10*time.Millisecond, "with --reference: the emulated service time")
 	return cmd
 }

@@ -93,7 +93,7 @@ See 'inferbench schema' for the plan format, and examples/plan.yaml.
 	}
 	addTrialFlags(fl, &f.trials)
 	fl.StringVar(&f.compression, "compression", "", "for the deployments that set no compression: "+compressionHelp)
-	fl.StringVar(&f.sharedMemory, "shared-memory", "", "for the kserve-http and kserve-http-json deployments that set no shared_memory: "+sharedMemoryHelp)
+	fl.StringVar(&f.sharedMemory, "shared-memory", "", "for the KServe deployments (kserve-http, kserve-http-json, kserve-grpc) that set no shared_memory: "+sharedMemoryHelp)
 	addLiveFlag(fl, &f.liveAddr)
 	return cmd
 }
@@ -139,7 +139,7 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 		if d.Compression == "" {
 			d.Compression = compression
 		}
-		if d.SharedMemory == "" && f.sharedMemory != "" && (d.Protocol == string(protocol.KServeHTTP) || d.Protocol == string(protocol.KServeHTTPJSON)) {
+		if d.SharedMemory == "" && f.sharedMemory != "" && slices.Contains(protocol.KServeKinds, protocol.Kind(d.Protocol)) {
 			if d.SharedMemory, err = sharedMemoryFlag(protocol.Kind(d.Protocol), f.sharedMemory); err != nil {
 				return planError(err)
 			}

@@ -83,12 +83,9 @@ func TestBenchSharedMemory(t *testing.T) {
 
 	for _, tc := range []struct{ args, want string }{
 		{"--shared-memory cuda", "needs a GPU"},
-		{"--shared-memory system --protocol kserve-grpc", "not implemented over gRPC"},
+		{"--shared-memory system --protocol nim-http", "not for protocol nim-http"},
 	} {
 		u := url
-		if strings.Contains(tc.args, "grpc") {
-			u = urlFor(r, protocol.KServeGRPC)
-		}
 		_, _, err := runCLI(context.Background(), append([]string{"bench", "--url", u, "--model", "m", "-n", "5"}, strings.Fields(tc.args)...)...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.args, err, tc.want)

@@ -83,7 +83,7 @@ func checkAuthority(a string) error {
 const compressionHelp = "compress the requests: gzip|deflate|none; HTTP bodies get Content-Encoding, gRPC messages grpc-encoding (as perf_analyzer's --grpc-compression-algorithm). Compressed once before the run; the payload bytes reported are the compressed ones. Answers in gzip or deflate (e.g. with -H 'Accept-Encoding: gzip') are decoded whatever this says"
 
 // sharedMemoryHelp is the help of --shared-memory, the same on every command.
-const sharedMemoryHelp = "Triton's shared-memory extension, as perf_analyzer's --shared-memory: system writes every distinct input once into POSIX shared memory (/dev/shm) registered with the server, has the server write outputs into regions of ours, and sends only their names (kserve-http, kserve-http-json; the client must run on the server's host); none sends the tensors. cuda needs a GPU and is not supported"
+const sharedMemoryHelp = "Triton's shared-memory extension, as perf_analyzer's --shared-memory: system writes every distinct input once into POSIX shared memory (/dev/shm) registered with the server, has the server write outputs into regions of ours, and sends only their names (kserve-http, kserve-http-json, kserve-grpc; the client must run on the server's host); none sends the tensors. cuda needs a GPU and is not supported"
 
 // sharedMemoryFlag reads --shared-memory for a protocol: "" for none.
 func sharedMemoryFlag(kind protocol.Kind, s string) (string, error) {

@@ -45,7 +45,7 @@ type Options struct {
 	// Compression compresses the requests: "gzip", "deflate" or "".
 	Compression string
 	// SharedMemory is Triton's system shared-memory extension ("system" or
-	// ""), used over the HTTP kinds (with --reference, gRPC goes without).
+	// "").
 	SharedMemory string
 	// ServiceTime is the reference server's emulated service time.
 	ServiceTime time.Duration
@@ -201,9 +201,7 @@ func Check(ctx context.Context, e Endpoint, o Options) *Result {
 	if e.Kind == protocol.KServeGRPC {
 		d.GRPCTransport = o.GRPCTransport
 	}
-	if e.Kind == protocol.KServeHTTP || e.Kind == protocol.KServeHTTPJSON {
-		d.SharedMemory = o.SharedMemory
-	}
+	d.SharedMemory = o.SharedMemory
 	target, err := session.Open(ctx, d, session.OpenOptions{})
 	if err != nil {
 		r.Err = err

@@ -1,6 +1,7 @@
 package kserve
 
 import (
+	"google.golang.org/protobuf/proto"
 	"strings"
 	"testing"
 )
@@ -54,5 +55,39 @@ func TestSharedMemoryTensors(t *testing.T) {
 	bad := Tensor{Name: "x", Parameters: Parameters{ParamSharedMemoryRegion: "r", ParamSharedMemoryByteSize: int64(-1)}}
 	if _, _, err := bad.SharedMemory(); err == nil {
 		t.Error("a negative byte size is accepted")
+	}
+}
+
+// TestSharedMemoryProto: over gRPC, an input in a region has no raw
+// contents (the others keep theirs, in order), and an output in one an
+// empty entry, which the fast check takes.
+func TestSharedMemoryProto(t *testing.T) {
+	in := Tensor{Name: "x", Datatype: FP32, Shape: []int64{1, 4}}
+	in.SetSharedMemory(SharedMemoryRef{Region: "r", ByteSize: 16})
+	plain := Tensor{Name: "z", Datatype: INT32, Shape: []int64{1}, Data: []byte{1, 0, 0, 0}}
+	p := RequestToProto("m", "", &InferRequest{Inputs: []Tensor{in, plain}})
+	if len(p.RawInputContents) != 1 {
+		t.Fatalf("%d raw contents, want 1 (the input not in shared memory)", len(p.RawInputContents))
+	}
+	req, err := RequestFromProto(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !req.Inputs[0].InSharedMemory() || req.Inputs[0].Data != nil || len(req.Inputs[1].Data) != 4 {
+		t.Errorf("decoded %+v", req.Inputs)
+	}
+	out := Tensor{Name: "y", Datatype: FP32, Shape: []int64{1, 8}}
+	out.SetSharedMemory(SharedMemoryRef{Region: "o", ByteSize: 32})
+	rp := ResponseToProto(&InferResponse{ModelName: "m", Outputs: []Tensor{out}})
+	resp, err := ResponseFromProto(rp)
+	if err != nil || !resp.Outputs[0].InSharedMemory() {
+		t.Fatalf("decoded %+v, %v", resp, err)
+	}
+	msg, err := proto.Marshal(rp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !NewResponseCheck([]TensorMetadata{{Name: "y", Datatype: FP32, Shape: []int64{-1, 8}}}).ProtoOK(msg) {
+		t.Error("the fast check refuses an output in shared memory")
 	}
 }

@@ -247,8 +247,8 @@ func CheckGRPCTransport(kind protocol.Kind, transport string) error {
 }
 
 // CheckSharedMemory checks a shared-memory mode (or --shared-memory) for a
-// protocol: "system" (kserve-http, kserve-http-json) or "none"; "cuda" is
-// refused (it needs a GPU). It returns "" for none.
+// protocol: "system" (the KServe protocols) or "none"; "cuda" is refused
+// (it needs a GPU). It returns "" for none.
 func CheckSharedMemory(kind protocol.Kind, s string) (string, error) {
 	if err := protocol.CheckSharedMemory(s, kind); err != nil {
 		return "", err

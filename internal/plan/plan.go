@@ -81,7 +81,8 @@ type Deployment struct {
 	// "deflate", "none", or "" when not given (none; run's --compression
 	// applies to it) (protocol.Options.Compression).
 	Compression string
-	// SharedMemory is Triton's system shared-memory extension: "system",
+	// SharedMemory is Triton's system shared-memory extension (the KServe
+	// protocols): "system",
 	// or "" (none) (protocol.Options.SharedMemory).
 	SharedMemory string
 }

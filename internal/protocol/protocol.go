@@ -110,8 +110,8 @@ type Options struct {
 	// "none" sends tensors in the messages; "system" writes each payload's
 	// inputs once into a POSIX shared-memory region registered with the
 	// server and has outputs written into regions of the client's
-	// (kserve-http and kserve-http-json only; the client must run on the
-	// server's host). See shm.go.
+	// (the KServe kinds; the client must run on the server's host). See
+	// shm.go.
 	SharedMemory string
 }
 
@@ -218,16 +218,21 @@ func New(opts Options) (Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		if opts.SharedMemory != SharedMemorySystem {
-			return c, nil
-		}
-		return newSHMClient(c)
+		return withSharedMemory(c, opts)
 	case KServeGRPC:
 		switch opts.GRPCTransport {
 		case "", GRPCTransportFast:
-			return newGRPCClient(opts)
+			c, err := newGRPCClient(opts)
+			if err != nil {
+				return nil, err
+			}
+			return withSharedMemory(c, opts)
 		case GRPCTransportGo:
-			return newGRPCGoClient(opts)
+			c, err := newGRPCGoClient(opts)
+			if err != nil {
+				return nil, err
+			}
+			return withSharedMemory(c, opts)
 		}
 		return nil, fmt.Errorf("unknown gRPC transport %q (want %s or %s)", opts.GRPCTransport, GRPCTransportFast, GRPCTransportGo)
 	case NIMHTTP, HTTPJSON:

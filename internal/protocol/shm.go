@@ -11,11 +11,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/inferbench/inferbench/internal/kserve"
+	"github.com/inferbench/inferbench/internal/kserve/pb"
 	"github.com/inferbench/inferbench/internal/transport"
 	"github.com/inferbench/inferbench/internal/transport/http1"
 )
@@ -43,11 +45,8 @@ func CheckSharedMemory(mode string, kind Kind) error {
 	case SharedMemoryCUDA:
 		return errors.New("shared memory \"cuda\" needs a GPU on the server's host and is out of scope: use \"system\" or \"none\"")
 	case SharedMemorySystem:
-		switch kind {
-		case KServeHTTP, KServeHTTPJSON:
+		if slices.Contains(KServeKinds, kind) {
 			return nil
-		case KServeGRPC:
-			return errors.New("shared memory \"system\" is not implemented over gRPC yet (proto/grpc_service.proto lacks the SystemSharedMemory RPCs): use kserve-http")
 		}
 		return fmt.Errorf("shared memory \"system\" is Triton's extension of KServe v2, not for protocol %s", kind)
 	}
@@ -74,7 +73,9 @@ type shmRegion struct {
 // outputs, which the server writes per request; requests carry only the
 // regions' names, offsets and sizes.
 type shmClient struct {
-	*httpClient
+	Client // kserve-http, kserve-http-json or kserve-grpc
+	ctl    shmControl
+	opts   Options
 	prefix string
 
 	mu      sync.Mutex
@@ -86,18 +87,67 @@ type shmClient struct {
 	closed  bool
 }
 
-func newSHMClient(inner *httpClient) (*shmClient, error) {
+// shmControl is the extension's control calls over a client's wire.
+type shmControl interface {
+	registerSHM(ctx context.Context, name, key string, size int) error
+	unregisterSHM(ctx context.Context, name string) error
+}
+
+// withSharedMemory wraps a client in the options' shared-memory mode.
+func withSharedMemory(inner Client, opts Options) (Client, error) {
+	if opts.SharedMemory != SharedMemorySystem {
+		return inner, nil
+	}
+	ctl, ok := inner.(shmControl)
+	if !ok {
+		inner.Close()
+		return nil, fmt.Errorf("shared memory: protocol %s has no shared-memory extension", inner.Kind())
+	}
 	var b [4]byte
 	if _, err := rand.Read(b[:]); err != nil {
+		inner.Close()
 		return nil, err
 	}
-	return &shmClient{httpClient: inner, prefix: SHMPrefix() + hex.EncodeToString(b[:]) + "-",
+	return &shmClient{Client: inner, ctl: ctl, opts: opts, prefix: SHMPrefix() + hex.EncodeToString(b[:]) + "-",
 		regions: map[string]*shmRegion{}, md: map[string]*kserve.ModelMetadata{}}, nil
 }
 
 // controlContext bounds a call outside the hot path made without a context.
 func (c *shmClient) controlContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), c.opts.Timeout)
+}
+
+func (c *httpClient) registerSHM(ctx context.Context, name, key string, size int) error {
+	body, _ := json.Marshal(struct {
+		Key      string `json:"key"`
+		Offset   int    `json:"offset"`
+		ByteSize int    `json:"byte_size"`
+	}{key, 0, size})
+	return c.post(ctx, "/v2/systemsharedmemory/region/"+url.PathEscape(name)+"/register", body)
+}
+
+func (c *httpClient) unregisterSHM(ctx context.Context, name string) error {
+	return c.post(ctx, "/v2/systemsharedmemory/region/"+url.PathEscape(name)+"/unregister", nil)
+}
+
+func (c *grpcClient) registerSHM(ctx context.Context, name, key string, size int) error {
+	return c.invoke(ctx, pb.GRPCInferenceService_SystemSharedMemoryRegister_FullMethodName,
+		&pb.SystemSharedMemoryRegisterRequest{Name: name, Key: key, ByteSize: uint64(size)}, &pb.SystemSharedMemoryRegisterResponse{})
+}
+
+func (c *grpcClient) unregisterSHM(ctx context.Context, name string) error {
+	return c.invoke(ctx, pb.GRPCInferenceService_SystemSharedMemoryUnregister_FullMethodName,
+		&pb.SystemSharedMemoryUnregisterRequest{Name: name}, &pb.SystemSharedMemoryUnregisterResponse{})
+}
+
+func (c *grpcGoClient) registerSHM(ctx context.Context, name, key string, size int) error {
+	return c.invoke(ctx, "SystemSharedMemoryRegister", pb.GRPCInferenceService_SystemSharedMemoryRegister_FullMethodName,
+		&pb.SystemSharedMemoryRegisterRequest{Name: name, Key: key, ByteSize: uint64(size)}, &pb.SystemSharedMemoryRegisterResponse{})
+}
+
+func (c *grpcGoClient) unregisterSHM(ctx context.Context, name string) error {
+	return c.invoke(ctx, "SystemSharedMemoryUnregister", pb.GRPCInferenceService_SystemSharedMemoryUnregister_FullMethodName,
+		&pb.SystemSharedMemoryUnregisterRequest{Name: name}, &pb.SystemSharedMemoryUnregisterResponse{})
 }
 
 // post sends a JSON body (nil: none) and wants a 200.
@@ -134,12 +184,7 @@ func (c *shmClient) newRegion(ctx context.Context, kind string, size int) (*shmR
 		return nil, err
 	}
 	r := &shmRegion{name: name, mem: mem}
-	body, _ := json.Marshal(struct {
-		Key      string `json:"key"`
-		Offset   int    `json:"offset"`
-		ByteSize int    `json:"byte_size"`
-	}{"/" + name, 0, size})
-	err = c.post(ctx, "/v2/systemsharedmemory/region/"+url.PathEscape(name)+"/register", body)
+	err = c.ctl.registerSHM(ctx, name, "/"+name, size)
 	unlinkErr := unlinkSHM(name)
 	if err != nil {
 		unmapSHM(mem)
@@ -169,7 +214,7 @@ func (c *shmClient) metadata(model, version string) (*kserve.ModelMetadata, erro
 	}
 	ctx, cancel := c.controlContext()
 	defer cancel()
-	md, err := c.httpClient.ModelMetadata(ctx, model, version)
+	md, err := c.Client.ModelMetadata(ctx, model, version)
 	if err != nil {
 		return nil, fmt.Errorf("shared memory: the metadata of model %q, to size its output region: %w", model, err)
 	}
@@ -289,7 +334,7 @@ func (c *shmClient) encode(p *shmPayload, out *shmRegion) (Payload, error) {
 		t.SetSharedMemory(kserve.SharedMemoryRef{Region: out.name, Offset: int64(o.offset), ByteSize: int64(o.size)})
 		r.Outputs[i] = kserve.RequestedOutput{Name: o.name, Parameters: t.Parameters}
 	}
-	return c.httpClient.Prepare(p.model, p.version, &r)
+	return c.Client.Prepare(p.model, p.version, &r)
 }
 
 // takeOutput gives an output region of at least size bytes: a free one,
@@ -346,7 +391,7 @@ func (c *shmClient) Infer(ctx context.Context, p Payload) (*kserve.InferResponse
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.httpClient.Infer(ctx, ip)
+	resp, err := c.Client.Infer(ctx, ip)
 	if err != nil {
 		return nil, err
 	}
@@ -421,7 +466,7 @@ type shmCaller struct {
 }
 
 func (c *shmClient) NewCaller(check *Checker) Caller {
-	return &shmCaller{c: c, inner: c.httpClient.NewCaller(check), encoded: map[*shmPayload]Payload{}}
+	return &shmCaller{c: c, inner: c.Client.NewCaller(check), encoded: map[*shmPayload]Payload{}}
 }
 
 // Call sends the request with the caller's output region; the server's
@@ -470,7 +515,7 @@ func (c *shmClient) Close() error {
 	defer cancel()
 	var errs []error
 	for name, r := range regions {
-		if err := c.post(ctx, "/v2/systemsharedmemory/region/"+url.PathEscape(name)+"/unregister", nil); err != nil {
+		if err := c.ctl.unregisterSHM(ctx, name); err != nil {
 			errs = append(errs, fmt.Errorf("unregistering shared memory region %s: %w", name, err))
 		}
 		unlinkSHM(name) // unlinked already, unless registering failed half way
@@ -478,6 +523,6 @@ func (c *shmClient) Close() error {
 			errs = append(errs, fmt.Errorf("unmapping shared memory region %s: %w", name, err))
 		}
 	}
-	c.httpClient.Close()
+	c.Client.Close()
 	return errors.Join(errs...)
 }

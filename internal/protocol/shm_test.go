@@ -49,7 +49,8 @@ func shmStatus(t *testing.T, addr string) string {
 	return strings.TrimSpace(b.String())
 }
 
-// TestSharedMemoryYOLO: with system shared memory, over both HTTP kinds,
+// TestSharedMemoryYOLO: with system shared memory, over every KServe kind
+// and both gRPC transports,
 // the outputs are those the binary wire gives for the same inputs, calls
 // from concurrent callers pass the checker, requests carry no tensor data,
 // and nothing of ours is left in /dev/shm or registered at the server.
@@ -74,10 +75,17 @@ func TestSharedMemoryYOLO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, kind := range []protocol.Kind{protocol.KServeHTTP, protocol.KServeHTTPJSON} {
-		t.Run(string(kind), func(t *testing.T) {
+	for _, tc := range []struct {
+		kind      protocol.Kind
+		transport string
+	}{{protocol.KServeHTTP, ""}, {protocol.KServeHTTPJSON, ""}, {protocol.KServeGRPC, protocol.GRPCTransportFast}, {protocol.KServeGRPC, protocol.GRPCTransportGo}} {
+		t.Run(string(tc.kind)+tc.transport, func(t *testing.T) {
 			const workers = 4
-			c, err := protocol.New(protocol.Options{Kind: kind, URL: "http://" + r.HTTPAddr, SharedMemory: protocol.SharedMemorySystem, MaxConns: workers})
+			url := "http://" + r.HTTPAddr
+			if tc.kind == protocol.KServeGRPC {
+				url = r.GRPCAddr
+			}
+			c, err := protocol.New(protocol.Options{Kind: tc.kind, URL: url, GRPCTransport: tc.transport, SharedMemory: protocol.SharedMemorySystem, MaxConns: workers})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -221,7 +229,6 @@ func TestSharedMemoryModes(t *testing.T) {
 		want string
 	}{
 		{"cuda", protocol.KServeHTTP, "needs a GPU"},
-		{"system", protocol.KServeGRPC, "not implemented over gRPC"},
 		{"system", protocol.NIMHTTP, "not for protocol nim-http"},
 		{"posix", protocol.KServeHTTP, "unknown shared memory mode"},
 	} {

@@ -35,6 +35,9 @@ type shmRegistry struct {
 }
 
 func (r *shmRegistry) register(name, key string, offset, size int64) error {
+	if name == "" {
+		return kserve.Errorf(kserve.CodeInvalidArg, "failed to register shared memory region: no name")
+	}
 	if offset < 0 || size <= 0 {
 		return kserve.Errorf(kserve.CodeInvalidArg, "failed to register shared memory region '%s': offset must be non-negative and byte_size positive", name)
 	}

@@ -3,12 +3,17 @@
 package refserver_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/inferbench/inferbench/internal/kserve/pb"
 	"github.com/inferbench/inferbench/internal/refserver"
 )
 
@@ -68,5 +73,66 @@ func TestSystemSharedMemoryErrors(t *testing.T) {
 	}
 	if a := send(t, http.MethodGet, base+"/v2/systemsharedmemory/region/r/status", nil, nil); a.status != http.StatusBadRequest || !strings.Contains(a.errorMessage(t), "Unable to find system shared memory region: 'r'") {
 		t.Errorf("status of an unregistered region: %d %s", a.status, a.body)
+	}
+}
+
+// TestSystemSharedMemoryGRPC: the extension's RPCs, and the error cases
+// as INVALID_ARGUMENT with Triton's messages; an inference reads its input
+// from a region and writes its output into one, with an empty raw entry.
+func TestSystemSharedMemoryGRPC(t *testing.T) {
+	_, r := start(t, refserver.Options{Models: []refserver.ModelSpec{tinyModel("m", refserver.NewFIFO(0))}})
+	c := pb.NewGRPCInferenceServiceClient(dial(t, r.GRPCAddr))
+	ctx := context.Background()
+	name := fmt.Sprintf("inferbench-%d-refserver-grpc", os.Getpid())
+	if err := os.WriteFile("/dev/shm/"+name, make([]byte, 64), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove("/dev/shm/" + name)
+	if _, err := c.SystemSharedMemoryRegister(ctx, &pb.SystemSharedMemoryRegisterRequest{Name: "r", Key: "/" + name, ByteSize: 64}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.SystemSharedMemoryRegister(ctx, &pb.SystemSharedMemoryRegisterRequest{Name: "x", Key: "/inferbench-no-such-object", ByteSize: 64})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "Unable to open shared memory region") {
+		t.Errorf("register of a missing object: %v", err)
+	}
+	st, err := c.SystemSharedMemoryStatus(ctx, &pb.SystemSharedMemoryStatusRequest{})
+	if err != nil || len(st.GetRegions()) != 1 || st.GetRegions()["r"].GetByteSize() != 64 {
+		t.Fatalf("status %v, %v", st, err)
+	}
+	shm := func(region string, offset, size int64) map[string]*pb.InferParameter {
+		return map[string]*pb.InferParameter{
+			"shared_memory_region":    {ParameterChoice: &pb.InferParameter_StringParam{StringParam: region}},
+			"shared_memory_offset":    {ParameterChoice: &pb.InferParameter_Int64Param{Int64Param: offset}},
+			"shared_memory_byte_size": {ParameterChoice: &pb.InferParameter_Int64Param{Int64Param: size}},
+		}
+	}
+	infer := func(in, out map[string]*pb.InferParameter) (*pb.ModelInferResponse, error) {
+		return c.ModelInfer(ctx, &pb.ModelInferRequest{ModelName: "m",
+			Inputs:  []*pb.ModelInferRequest_InferInputTensor{{Name: "x", Datatype: "FP32", Shape: []int64{1, 4}, Parameters: in}},
+			Outputs: []*pb.ModelInferRequest_InferRequestedOutputTensor{{Name: "y", Parameters: out}}})
+	}
+	for _, tc := range []struct {
+		name    string
+		in, out map[string]*pb.InferParameter
+		want    string
+	}{
+		{"unknown region", shm("nope", 0, 16), nil, "Unable to find system shared memory region: 'nope'"},
+		{"offset beyond", shm("r", 64, 16), nil, "Invalid offset for shared memory region: 'r'"},
+		{"wrong input size", shm("r", 0, 12), nil, "input byte size mismatch for input 'x' for model 'm'. Expected 16, got 12"},
+		{"small output", shm("r", 0, 16), shm("r", 16, 8), "should be at least 32 bytes to hold the results"},
+	} {
+		if _, err := infer(tc.in, tc.out); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want INVALID_ARGUMENT %q", tc.name, err, tc.want)
+		}
+	}
+	resp, err := infer(shm("r", 0, 16), shm("r", 16, 32))
+	if err != nil || len(resp.GetRawOutputContents()) != 1 || len(resp.GetRawOutputContents()[0]) != 0 {
+		t.Fatalf("an inference in shared memory: %v, %v", resp, err)
+	}
+	if _, err := c.SystemSharedMemoryUnregister(ctx, &pb.SystemSharedMemoryUnregisterRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.SystemSharedMemoryStatus(ctx, &pb.SystemSharedMemoryStatusRequest{}); err != nil || len(st.GetRegions()) != 0 {
+		t.Errorf("status after unregister: %v, %v", st, err)
 	}
 }
