@@ -154,6 +154,18 @@ func ResponseToProto(resp *InferResponse) *pb.ModelInferResponse {
 // Raw contents, when present, must number one per output, and no output may
 // then carry typed contents. Raw data and shapes are shared with p.
 func ResponseFromProto(p *pb.ModelInferResponse) (*InferResponse, error) {
+	return responseFromProto(p, false)
+}
+
+// ResponseFromProtoSHM reads the answer to a request whose outputs were
+// asked into shared-memory regions: an output without contents or raw
+// data was written into its region, and has no Data; raw contents may
+// then be fewer than the outputs (one per output not in a region).
+func ResponseFromProtoSHM(p *pb.ModelInferResponse) (*InferResponse, error) {
+	return responseFromProto(p, true)
+}
+
+func responseFromProto(p *pb.ModelInferResponse, shm bool) (*InferResponse, error) {
 	if p == nil {
 		return nil, invalid("nil ModelInferResponse")
 	}
@@ -170,7 +182,7 @@ func ResponseFromProto(p *pb.ModelInferResponse) (*InferResponse, error) {
 				return nil, invalid("contents field must not be specified when using raw_output_contents for output '%s'", clipMsg(out.GetName()))
 			}
 		}
-		if len(raw) != len(p.GetOutputs()) {
+		if len(raw) != len(p.GetOutputs()) && !(shm && len(raw) < len(p.GetOutputs())) {
 			return nil, invalid("expected %d raw_output_contents, one per output, got %d", len(p.GetOutputs()), len(raw))
 		}
 	}
@@ -178,8 +190,23 @@ func ResponseFromProto(p *pb.ModelInferResponse) (*InferResponse, error) {
 		resp.Outputs = make([]Tensor, n)
 		for i, out := range p.GetOutputs() {
 			var data []byte
-			if len(raw) > 0 {
+			if i < len(raw) {
 				data = raw[i]
+			}
+			if shm && len(data) == 0 && out.GetContents() == nil { // written into its region
+				dt := DataType(out.GetDatatype())
+				switch {
+				case out.GetName() == "":
+					return nil, invalid("output %d has no name", i)
+				case !dt.Valid():
+					return nil, invalid("output '%s': unknown datatype '%s'", clipMsg(out.GetName()), clipMsg(out.GetDatatype()))
+				}
+				t := Tensor{Name: out.GetName(), Datatype: dt, Shape: out.GetShape(), Parameters: ParametersFromProto(out.GetParameters())}
+				if t.Shape == nil {
+					t.Shape = []int64{}
+				}
+				resp.Outputs[i] = t
+				continue
 			}
 			t, err := tensorFromProto("output", i, out.GetName(), out.GetDatatype(), out.GetShape(), out.GetParameters(), out.GetContents(), data)
 			if err != nil {

@@ -282,6 +282,18 @@ func EncodeHTTPResponse(resp *InferResponse, binary func(name string) bool) (bod
 // model_version may be a string, a number or null. Binary output data shares
 // memory with body; binary_data_size is removed from output parameters.
 func DecodeHTTPResponse(body []byte, headerLen int) (*InferResponse, error) {
+	return decodeHTTPResponse(body, headerLen, false)
+}
+
+// DecodeHTTPResponseSHM decodes the answer to a request whose outputs
+// were asked into shared-memory regions: an output with neither data nor
+// binary_data_size was written into its region (Triton leaves both out,
+// and need not name the region), and has no Data.
+func DecodeHTTPResponseSHM(body []byte, headerLen int) (*InferResponse, error) {
+	return decodeHTTPResponse(body, headerLen, true)
+}
+
+func decodeHTTPResponse(body []byte, headerLen int, shm bool) (*InferResponse, error) {
 	if headerLen == 0 {
 		return nil, invalid("inference header size 0: a response must start with its JSON part")
 	}
@@ -289,7 +301,7 @@ func DecodeHTTPResponse(body []byte, headerLen int) (*InferResponse, error) {
 	if err != nil {
 		return nil, err
 	}
-	blobs := binaryCursor{rest: body[len(jsonPart):]}
+	blobs := binaryCursor{rest: body[len(jsonPart):], shm: shm}
 	resp, err := parseResponseJSON(jsonPart, &blobs)
 	if err != nil {
 		return nil, err
@@ -345,6 +357,9 @@ func splitHTTPBody(body []byte, headerLen int) ([]byte, error) {
 // binaryCursor hands out the binary blobs that follow the JSON part.
 type binaryCursor struct {
 	rest []byte
+	// shm takes a response output with neither data nor binary_data_size
+	// as written into a shared-memory region (DecodeHTTPResponseSHM).
+	shm bool
 }
 
 // take returns the next size bytes, which share memory with the body.
@@ -407,7 +422,7 @@ func decodeTensorJSON(jt *httpTensorJSON, kind string, idx int, blobs *binaryCur
 		}
 	}
 	hasData := !isJSONNull(jt.Data)
-	if !hasData && !hasSize && t.InSharedMemory() {
+	if !hasData && !hasSize && (t.InSharedMemory() || blobs.shm && !request) {
 		return t, nil // its data is in a shared-memory region, read by the server (or the client)
 	}
 	switch {

@@ -25,7 +25,7 @@ func (c *ResponseCheck) HTTPBodyOK(body []byte, headerLen int) bool {
 	if headerLen > 0 {
 		jsonPart = body[:headerLen]
 	}
-	w := httpWalk{r: *jsonscan.NewReader(jsonPart), blobs: body[len(jsonPart):], match: outputMatch{c: c}}
+	w := httpWalk{r: *jsonscan.NewReader(jsonPart), blobs: body[len(jsonPart):], match: outputMatch{c: c}, shm: c.shm}
 	return w.response()
 }
 
@@ -34,7 +34,7 @@ type httpWalk struct {
 	r     jsonscan.Reader
 	blobs []byte // binary output data not yet taken
 	match outputMatch
-	shm   bool // params saw a shared_memory_region string
+	shm   bool // params saw a shared_memory_region string; at the top, the check's shm
 }
 
 // response walks the top-level object, as parseResponseJSON reads it.
@@ -226,7 +226,7 @@ func (w *httpWalk) output() bool {
 		if !jsonDataFits(jt.Data, dt, n) {
 			return false
 		}
-	case !inSHM:
+	case !inSHM && !w.shm:
 		return false
 	} // else: in a shared-memory region, written by the server
 	return w.match.output(name, dt, shape)

@@ -90,7 +90,7 @@ func (c *ResponseCheck) ProtoOK(msg []byte) bool {
 		if raws > 0 {
 			data, rawAt = nextBytesField(msg, rawAt, respRawContents)
 		}
-		if !outputOK(out, data, &match) {
+		if !outputOK(out, data, &match, c.shm) {
 			return false
 		}
 	}
@@ -116,9 +116,9 @@ func nextBytesField(msg []byte, at int, num protowire.Number) ([]byte, int) {
 
 // outputOK checks one InferOutputTensor with its raw data, as
 // tensorFromProto does, and records it in match.
-func outputOK(out, data []byte, match *outputMatch) bool {
+func outputOK(out, data []byte, match *outputMatch, shm bool) bool {
 	var name, dtName, packed []byte
-	shapes, inSHM := 0, false
+	shapes, inSHM := 0, shm
 	for b := out; len(b) > 0; {
 		num, typ, n := consumeTag(b)
 		if n < 0 {

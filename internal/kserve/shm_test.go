@@ -1,6 +1,7 @@
 package kserve
 
 import (
+	"github.com/inferbench/inferbench/internal/kserve/pb"
 	"google.golang.org/protobuf/proto"
 	"strings"
 	"testing"
@@ -89,5 +90,37 @@ func TestSharedMemoryProto(t *testing.T) {
 	}
 	if !NewResponseCheck([]TensorMetadata{{Name: "y", Datatype: FP32, Shape: []int64{-1, 8}}}).ProtoOK(msg) {
 		t.Error("the fast check refuses an output in shared memory")
+	}
+}
+
+// TestSharedMemoryAnswersWithoutParameters: Triton leaves an output
+// written into a region out of the answer's data and need not name the
+// region; the SHM decoders and checks take it, the plain ones do not.
+func TestSharedMemoryAnswersWithoutParameters(t *testing.T) {
+	want := []TensorMetadata{{Name: "y", Datatype: FP32, Shape: []int64{-1, 8}}}
+	body := []byte(`{"model_name":"m","model_version":"1","outputs":[{"name":"y","datatype":"FP32","shape":[1,8]}]}`)
+	if _, err := DecodeHTTPResponse(body, -1); err == nil {
+		t.Error("DecodeHTTPResponse takes an output without data")
+	}
+	if NewResponseCheck(want).HTTPBodyOK(body, -1) {
+		t.Error("the plain fast check takes an output without data")
+	}
+	resp, err := DecodeHTTPResponseSHM(body, -1)
+	if err != nil || resp.Outputs[0].Data != nil || resp.Outputs[0].Name != "y" {
+		t.Fatalf("DecodeHTTPResponseSHM: %+v, %v", resp, err)
+	}
+	if !NewResponseCheck(want).SharedMemory().HTTPBodyOK(body, -1) {
+		t.Error("the shared-memory fast check refuses an output without data")
+	}
+	p := &pb.ModelInferResponse{ModelName: "m", Outputs: []*pb.ModelInferResponse_InferOutputTensor{{Name: "y", Datatype: "FP32", Shape: []int64{1, 8}}}}
+	if _, err := ResponseFromProto(p); err == nil {
+		t.Error("ResponseFromProto takes an output without data")
+	}
+	if r, err := ResponseFromProtoSHM(p); err != nil || r.Outputs[0].Data != nil {
+		t.Errorf("ResponseFromProtoSHM: %+v, %v", r, err)
+	}
+	msg, _ := proto.Marshal(p)
+	if NewResponseCheck(want).ProtoOK(msg) || !NewResponseCheck(want).SharedMemory().ProtoOK(msg) {
+		t.Error("the proto fast checks: the plain one must refuse, the shared-memory one take, an output without data")
 	}
 }

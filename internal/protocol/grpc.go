@@ -505,7 +505,11 @@ func (c *grpcClient) Infer(ctx context.Context, p Payload) (*kserve.InferRespons
 	if err := proto.Unmarshal(msg, &r); err != nil {
 		return nil, &MalformedResponseError{Err: fmt.Errorf("ModelInferResponse: %w", err)}
 	}
-	resp, err := kserve.ResponseFromProto(&r)
+	fromProto := kserve.ResponseFromProto
+	if c.opts.SharedMemory == SharedMemorySystem { // outputs in regions come without data
+		fromProto = kserve.ResponseFromProtoSHM
+	}
+	resp, err := fromProto(&r)
 	if err != nil {
 		return nil, &MalformedResponseError{Err: err}
 	}

@@ -397,25 +397,31 @@ func (c *shmClient) Infer(ctx context.Context, p Payload) (*kserve.InferResponse
 	}
 	for i := range resp.Outputs {
 		t := &resp.Outputs[i]
-		ref, ok, err := t.SharedMemory()
-		if err != nil {
-			return nil, &MalformedResponseError{Err: err}
+		if t.Data != nil {
+			continue // sent in the answer after all
 		}
-		if !ok {
-			continue
+		at := slices.IndexFunc(sp.outputs, func(o shmOutput) bool { return o.name == t.Name })
+		if at < 0 {
+			return nil, &MalformedResponseError{Err: fmt.Errorf("output '%s' has no data, and was not asked into shared memory", t.Name)}
 		}
-		if ref.Region != out.name || ref.Offset < 0 || ref.ByteSize > int64(len(out.mem))-ref.Offset {
-			return nil, &MalformedResponseError{Err: fmt.Errorf("output '%s' names shared memory region %q at offset %d, %d bytes: not the one it was asked into", t.Name, ref.Region, ref.Offset, ref.ByteSize)}
+		o := sp.outputs[at]
+		if ref, ok, err := t.SharedMemory(); err != nil || ok && (ref.Region != out.name || ref.Offset != int64(o.offset)) {
+			return nil, &MalformedResponseError{Err: fmt.Errorf("output '%s' names shared memory region %q at offset %d, not the one it was asked into (%s at %d): %v", t.Name, ref.Region, ref.Offset, out.name, o.offset, err)}
 		}
-		n := ref.ByteSize
+		n := int64(o.size)
 		if t.Datatype != kserve.BYTES {
-			if want, err := kserve.ByteSize(t.Datatype, t.Shape); err == nil && want <= n {
-				n = want
+			want, err := kserve.ByteSize(t.Datatype, t.Shape)
+			if err != nil || want > n {
+				return nil, &MalformedResponseError{Err: fmt.Errorf("output '%s' of shape %v does not fit the %d bytes of its region", t.Name, t.Shape, n)}
 			}
+			n = want
 		}
-		t.Data = append([]byte(nil), out.mem[ref.Offset:ref.Offset+n]...)
+		t.Data = append([]byte(nil), out.mem[o.offset:o.offset+int(n)]...)
 		for _, k := range []string{kserve.ParamSharedMemoryRegion, kserve.ParamSharedMemoryOffset, kserve.ParamSharedMemoryByteSize} {
 			delete(t.Parameters, k)
+		}
+		if len(t.Parameters) == 0 {
+			t.Parameters = nil
 		}
 		if err := t.Check(); err != nil {
 			return nil, &MalformedResponseError{Err: err}
@@ -466,7 +472,7 @@ type shmCaller struct {
 }
 
 func (c *shmClient) NewCaller(check *Checker) Caller {
-	return &shmCaller{c: c, inner: c.Client.NewCaller(check), encoded: map[*shmPayload]Payload{}}
+	return &shmCaller{c: c, inner: c.Client.NewCaller(check.sharedMemory()), encoded: map[*shmPayload]Payload{}}
 }
 
 // Call sends the request with the caller's output region; the server's
