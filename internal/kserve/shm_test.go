@@ -1,10 +1,12 @@
 package kserve
 
 import (
-	"github.com/inferbench/inferbench/internal/kserve/pb"
-	"google.golang.org/protobuf/proto"
 	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/inferbench/inferbench/internal/kserve/pb"
 )
 
 // TestSharedMemoryTensors: an input or output in a shared-memory region
