@@ -14,7 +14,7 @@ import (
 func newCheckCommand() *cobra.Command {
 	o := &conformance.Options{}
 	var headers []string
-	var maxResponseSize, compression string
+	var maxResponseSize, compression, sharedMemory string
 	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Check that an endpoint speaks the protocol: health, metadata, config, and a few verified inferences",
@@ -41,6 +41,13 @@ against the metadata and, for the reference server, against the inputs' fingerpr
 				return err
 			}
 			if o.Compression, err = compressionFlag(compression); err != nil {
+				return err
+			}
+			kind := protocol.Kind(o.Protocol)
+			if o.Reference {
+				kind = protocol.KServeHTTP // every KServe protocol
+			}
+			if o.SharedMemory, err = sharedMemoryFlag(kind, sharedMemory); err != nil {
 				return err
 			}
 			if !o.Reference {
@@ -75,6 +82,7 @@ against the metadata and, for the reference server, against the inputs' fingerpr
 	addTLSFlags(fl, &o.TLS, true)
 	fl.StringVar(&o.Authority, "authority", "", authorityHelp)
 	fl.StringVar(&compression, "compression", "", compressionHelp)
+	fl.StringVar(&sharedMemory, "shared-memory", protocol.SharedMemoryNone, sharedMemoryHelp)
 	fl.DurationVar(&o.ServiceTime, "service-time", 10*time.Millisecond, "with --reference: the emulated service time")
 	return cmd
 }

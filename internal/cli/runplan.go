@@ -53,6 +53,8 @@ type runFlags struct {
 	// The loaders' Job (--loaders without --local).
 	image, namespace, serviceAccount, loaderCPU, loaderMemory string
 	nodeSelector                                              []string
+	// sharedMemory applies to the deployments that set no shared_memory.
+	sharedMemory string
 }
 
 func newRunCommand() *cobra.Command {
@@ -98,6 +100,7 @@ See 'inferbench schema' for the plan format, and examples/plan.yaml.
 	}
 	addTrialFlags(fl, &f.trials)
 	fl.StringVar(&f.compression, "compression", "", "for the deployments that set no compression: "+compressionHelp)
+	fl.StringVar(&f.sharedMemory, "shared-memory", "", "for the KServe deployments (kserve-http, kserve-http-json, kserve-grpc) that set no shared_memory: "+sharedMemoryHelp)
 	addLiveFlag(fl, &f.liveAddr)
 	fl.IntVar(&f.loaders, "loaders", 0, "split every step's load over this many loaders, started together on each step, their results merged exactly (each loader's kept in DIR/loaders/)")
 	fl.BoolVar(&f.local, "local", false, "with --loaders: run the loaders as processes on this machine (without: as pods of a Kubernetes Indexed Job)")
@@ -130,6 +133,9 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 	if err != nil {
 		return planError(err)
 	}
+	if _, err := sharedMemoryFlag(protocol.KServeHTTP, f.sharedMemory); err != nil {
+		return planError(err)
+	}
 	p, err := plan.LoadFile(path, nil)
 	if err != nil {
 		return planError(err)
@@ -148,6 +154,11 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 		if d.Compression == "" {
 			d.Compression = compression
 		}
+		if d.SharedMemory == "" && f.sharedMemory != "" && slices.Contains(protocol.KServeKinds, protocol.Kind(d.Protocol)) {
+			if d.SharedMemory, err = sharedMemoryFlag(protocol.Kind(d.Protocol), f.sharedMemory); err != nil {
+				return planError(err)
+			}
+		}
 	}
 	text, _ := plan.ReadFile(path)
 	if f.quick {
@@ -157,7 +168,7 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 		// The loaders read the plan file alone: flags that would change it
 		// are refused, not silently dropped.
 		for _, name := range []string{"repeat", "threshold", "max-response-size", "grpc-transport", "compression", "tls", "ca-cert", "cert", "key",
-			"insecure-skip-verify", "server-name", "check-outputs", "preprocess-per-request", "metrics-addr", "export-requests", "resume"} {
+			"insecure-skip-verify", "server-name", "check-outputs", "preprocess-per-request", "metrics-addr", "export-requests", "resume", "shared-memory"} {
 			if fl := cmd.Flags().Lookup(name); fl != nil && fl.Changed {
 				return planError(fmt.Errorf("--%s does not work with --loaders (the loaders read the plan file alone): put it in the plan", name))
 			}

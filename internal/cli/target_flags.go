@@ -50,6 +50,7 @@ type endpointFlags struct {
 	tls                                 tlsconf.Client
 	authority                           string
 	compression                         string
+	sharedMemory                        string
 }
 
 // addTLSFlags adds the TLS flags, and --tls when withEnable (a plan's
@@ -80,6 +81,18 @@ func checkAuthority(a string) error {
 
 // compressionHelp is the help of --compression, the same on every command.
 const compressionHelp = "compress the requests: gzip|deflate|none; HTTP bodies get Content-Encoding, gRPC messages grpc-encoding (as perf_analyzer's --grpc-compression-algorithm). Compressed once before the run; the payload bytes reported are the compressed ones. Answers in gzip or deflate (e.g. with -H 'Accept-Encoding: gzip') are decoded whatever this says"
+
+// sharedMemoryHelp is the help of --shared-memory, the same on every command.
+const sharedMemoryHelp = "Triton's shared-memory extension, as perf_analyzer's --shared-memory: system writes every distinct input once into POSIX shared memory (/dev/shm) registered with the server, has the server write outputs into regions of ours, and sends only their names (kserve-http, kserve-http-json, kserve-grpc; the client must run on the server's host); none sends the tensors. cuda needs a GPU and is not supported"
+
+// sharedMemoryFlag reads --shared-memory for a protocol: "" for none.
+func sharedMemoryFlag(kind protocol.Kind, s string) (string, error) {
+	m, err := plan.CheckSharedMemory(kind, s)
+	if err != nil {
+		return "", fmt.Errorf("--shared-memory: %w", err)
+	}
+	return m, nil
+}
 
 // compressionFlag reads --compression: "" for none.
 func compressionFlag(s string) (string, error) {
@@ -133,6 +146,7 @@ func addEndpointFlags(fl *pflag.FlagSet, f *endpointFlags) {
 	addTLSFlags(fl, &f.tls, true)
 	fl.StringVar(&f.authority, "authority", "", authorityHelp)
 	fl.StringVar(&f.compression, "compression", "", compressionHelp)
+	fl.StringVar(&f.sharedMemory, "shared-memory", protocol.SharedMemoryNone, sharedMemoryHelp)
 	fl.StringVar(&f.format, "format", "text", "report format: "+strings.Join(report.Formats, "|"))
 	fl.StringVarP(&f.output, "output", "o", "", "write the report to this file instead of standard output")
 	fl.StringVar(&f.results, "results", "", "also keep the result file (JSON, inferbench.result/v2) here, rewritten after every level")
@@ -209,6 +223,9 @@ func (f *endpointFlags) deployment() (plan.Deployment, error) {
 	}
 	d.TLS, d.Authority = f.tls, f.authority
 	if d.Compression, err = compressionFlag(f.compression); err != nil {
+		return d, err
+	}
+	if d.SharedMemory, err = sharedMemoryFlag(kind, f.sharedMemory); err != nil {
 		return d, err
 	}
 	if f.kube != (kube.Target{}) {

@@ -44,6 +44,9 @@ type Options struct {
 	GRPCTransport string
 	// Compression compresses the requests: "gzip", "deflate" or "".
 	Compression string
+	// SharedMemory is Triton's system shared-memory extension ("system" or
+	// "").
+	SharedMemory string
 	// ServiceTime is the reference server's emulated service time.
 	ServiceTime time.Duration
 	// TLS and Authority: how the endpoint is reached and named (see
@@ -198,6 +201,7 @@ func Check(ctx context.Context, e Endpoint, o Options) *Result {
 	if e.Kind == protocol.KServeGRPC {
 		d.GRPCTransport = o.GRPCTransport
 	}
+	d.SharedMemory = o.SharedMemory
 	target, err := session.Open(ctx, d, session.OpenOptions{})
 	if err != nil {
 		r.Err = err

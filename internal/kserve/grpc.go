@@ -24,7 +24,7 @@ func RequestToProto(model, version string, req *InferRequest) *pb.ModelInferRequ
 	p.Parameters = ParametersToProto(req.Parameters)
 	if len(req.Inputs) > 0 {
 		p.Inputs = make([]*pb.ModelInferRequest_InferInputTensor, len(req.Inputs))
-		p.RawInputContents = make([][]byte, len(req.Inputs))
+		p.RawInputContents = make([][]byte, 0, len(req.Inputs))
 		for i := range req.Inputs {
 			t := &req.Inputs[i]
 			p.Inputs[i] = &pb.ModelInferRequest_InferInputTensor{
@@ -33,7 +33,12 @@ func RequestToProto(model, version string, req *InferRequest) *pb.ModelInferRequ
 				Shape:      t.Shape,
 				Parameters: ParametersToProto(t.Parameters),
 			}
-			p.RawInputContents[i] = t.Data
+			if !t.InSharedMemory() { // an input in a shared-memory region has no raw contents
+				p.RawInputContents = append(p.RawInputContents, t.Data)
+			}
+		}
+		if len(p.RawInputContents) == 0 {
+			p.RawInputContents = nil
 		}
 	}
 	if len(req.Outputs) > 0 {
@@ -65,22 +70,32 @@ func RequestFromProto(p *pb.ModelInferRequest) (*InferRequest, error) {
 	}
 	req := &InferRequest{ID: p.GetId(), Parameters: ParametersFromProto(p.GetParameters())}
 	raw := p.GetRawInputContents()
+	// Inputs in shared-memory regions have no raw contents (Triton's
+	// clients send them for the others only, in order).
+	inMessage := 0
+	for _, in := range p.GetInputs() {
+		if _, shm := in.GetParameters()[ParamSharedMemoryRegion]; !shm {
+			inMessage++
+		}
+	}
 	if len(raw) > 0 {
 		for _, in := range p.GetInputs() {
 			if in.GetContents() != nil {
 				return nil, invalid("contents field must not be specified when using raw_input_contents for input '%s'", clipMsg(in.GetName()))
 			}
 		}
-		if len(raw) != len(p.GetInputs()) {
-			return nil, invalid("expected %d raw_input_contents, one per input, got %d", len(p.GetInputs()), len(raw))
+		if len(raw) != inMessage {
+			return nil, invalid("expected %d raw_input_contents, one per input, got %d", inMessage, len(raw))
 		}
 	}
 	if n := len(p.GetInputs()); n > 0 {
 		req.Inputs = make([]Tensor, n)
+		rawAt := 0
 		for i, in := range p.GetInputs() {
 			var data []byte
-			if len(raw) > 0 {
-				data = raw[i]
+			if _, shm := in.GetParameters()[ParamSharedMemoryRegion]; len(raw) > 0 && !shm {
+				data = raw[rawAt]
+				rawAt++
 			}
 			t, err := tensorFromProto("input", i, in.GetName(), in.GetDatatype(), in.GetShape(), in.GetParameters(), in.GetContents(), data)
 			if err != nil {
@@ -102,7 +117,8 @@ func RequestFromProto(p *pb.ModelInferRequest) (*InferRequest, error) {
 }
 
 // ResponseToProto builds a ModelInferResponse as Triton sends it: one
-// raw_output_contents entry per output, typed contents never filled.
+// raw_output_contents entry per output (empty for an output written into
+// a shared-memory region), typed contents never filled.
 //
 // Shapes and data are shared with resp, not copied.
 func ResponseToProto(resp *InferResponse) *pb.ModelInferResponse {
@@ -138,6 +154,18 @@ func ResponseToProto(resp *InferResponse) *pb.ModelInferResponse {
 // Raw contents, when present, must number one per output, and no output may
 // then carry typed contents. Raw data and shapes are shared with p.
 func ResponseFromProto(p *pb.ModelInferResponse) (*InferResponse, error) {
+	return responseFromProto(p, false)
+}
+
+// ResponseFromProtoSHM reads the answer to a request whose outputs were
+// asked into shared-memory regions: an output without contents or raw
+// data was written into its region, and has no Data; raw contents may
+// then be fewer than the outputs (one per output not in a region).
+func ResponseFromProtoSHM(p *pb.ModelInferResponse) (*InferResponse, error) {
+	return responseFromProto(p, true)
+}
+
+func responseFromProto(p *pb.ModelInferResponse, shm bool) (*InferResponse, error) {
 	if p == nil {
 		return nil, invalid("nil ModelInferResponse")
 	}
@@ -154,7 +182,7 @@ func ResponseFromProto(p *pb.ModelInferResponse) (*InferResponse, error) {
 				return nil, invalid("contents field must not be specified when using raw_output_contents for output '%s'", clipMsg(out.GetName()))
 			}
 		}
-		if len(raw) != len(p.GetOutputs()) {
+		if len(raw) != len(p.GetOutputs()) && !(shm && len(raw) < len(p.GetOutputs())) {
 			return nil, invalid("expected %d raw_output_contents, one per output, got %d", len(p.GetOutputs()), len(raw))
 		}
 	}
@@ -162,8 +190,23 @@ func ResponseFromProto(p *pb.ModelInferResponse) (*InferResponse, error) {
 		resp.Outputs = make([]Tensor, n)
 		for i, out := range p.GetOutputs() {
 			var data []byte
-			if len(raw) > 0 {
+			if i < len(raw) {
 				data = raw[i]
+			}
+			if shm && len(data) == 0 && out.GetContents() == nil { // written into its region
+				dt := DataType(out.GetDatatype())
+				switch {
+				case out.GetName() == "":
+					return nil, invalid("output %d has no name", i)
+				case !dt.Valid():
+					return nil, invalid("output '%s': unknown datatype '%s'", clipMsg(out.GetName()), clipMsg(out.GetDatatype()))
+				}
+				t := Tensor{Name: out.GetName(), Datatype: dt, Shape: out.GetShape(), Parameters: ParametersFromProto(out.GetParameters())}
+				if t.Shape == nil {
+					t.Shape = []int64{}
+				}
+				resp.Outputs[i] = t
+				continue
 			}
 			t, err := tensorFromProto("output", i, out.GetName(), out.GetDatatype(), out.GetShape(), out.GetParameters(), out.GetContents(), data)
 			if err != nil {
@@ -188,6 +231,10 @@ func tensorFromProto(kind string, idx int, name, datatype string, shape []int64,
 	t := Tensor{Name: name, Datatype: dt, Shape: shape, Parameters: ParametersFromProto(params), Data: data}
 	if t.Shape == nil {
 		t.Shape = []int64{}
+	}
+	if contents == nil && len(data) == 0 && t.InSharedMemory() {
+		t.Data = nil
+		return t, nil // its data is in a shared-memory region
 	}
 	if contents != nil {
 		raw, err := RawFromContents(dt, contents)

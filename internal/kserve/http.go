@@ -68,6 +68,10 @@ func EncodeHTTPRequest(req *InferRequest, binaryInputs bool) (body []byte, jsonL
 	estimate := 128 + len(req.ID)
 	for i := range req.Inputs {
 		t := &req.Inputs[i]
+		if t.InSharedMemory() {
+			estimate += 96 + len(t.Name) + 24*len(t.Shape) + 32*len(t.Parameters)
+			continue
+		}
 		if err := t.Check(); err != nil {
 			return nil, -1, err
 		}
@@ -103,7 +107,7 @@ func EncodeHTTPRequest(req *InferRequest, binaryInputs bool) (body []byte, jsonL
 		}
 		t := &req.Inputs[i]
 		size := -1
-		if binaryInputs {
+		if binaryInputs && !t.InSharedMemory() {
 			size = len(t.Data)
 		}
 		if buf, err = appendTensorJSON(buf, t, false, size, "input"); err != nil {
@@ -206,6 +210,10 @@ func EncodeHTTPResponse(resp *InferResponse, binary func(name string) bool) (bod
 	isBinary := make([]bool, len(resp.Outputs))
 	for i := range resp.Outputs {
 		t := &resp.Outputs[i]
+		if t.InSharedMemory() { // written into its region: no data travels
+			estimate += 96 + len(t.Name) + 24*len(t.Shape) + 32*len(t.Parameters)
+			continue
+		}
 		if err := t.Check(); err != nil {
 			return nil, -1, Errorf(CodeInternal, "%v", err)
 		}
@@ -274,6 +282,18 @@ func EncodeHTTPResponse(resp *InferResponse, binary func(name string) bool) (bod
 // model_version may be a string, a number or null. Binary output data shares
 // memory with body; binary_data_size is removed from output parameters.
 func DecodeHTTPResponse(body []byte, headerLen int) (*InferResponse, error) {
+	return decodeHTTPResponse(body, headerLen, false)
+}
+
+// DecodeHTTPResponseSHM decodes the answer to a request whose outputs
+// were asked into shared-memory regions: an output with neither data nor
+// binary_data_size was written into its region (Triton leaves both out,
+// and need not name the region), and has no Data.
+func DecodeHTTPResponseSHM(body []byte, headerLen int) (*InferResponse, error) {
+	return decodeHTTPResponse(body, headerLen, true)
+}
+
+func decodeHTTPResponse(body []byte, headerLen int, shm bool) (*InferResponse, error) {
 	if headerLen == 0 {
 		return nil, invalid("inference header size 0: a response must start with its JSON part")
 	}
@@ -281,7 +301,7 @@ func DecodeHTTPResponse(body []byte, headerLen int) (*InferResponse, error) {
 	if err != nil {
 		return nil, err
 	}
-	blobs := binaryCursor{rest: body[len(jsonPart):]}
+	blobs := binaryCursor{rest: body[len(jsonPart):], shm: shm}
 	resp, err := parseResponseJSON(jsonPart, &blobs)
 	if err != nil {
 		return nil, err
@@ -337,6 +357,9 @@ func splitHTTPBody(body []byte, headerLen int) ([]byte, error) {
 // binaryCursor hands out the binary blobs that follow the JSON part.
 type binaryCursor struct {
 	rest []byte
+	// shm takes a response output with neither data nor binary_data_size
+	// as written into a shared-memory region (DecodeHTTPResponseSHM).
+	shm bool
 }
 
 // take returns the next size bytes, which share memory with the body.
@@ -399,6 +422,9 @@ func decodeTensorJSON(jt *httpTensorJSON, kind string, idx int, blobs *binaryCur
 		}
 	}
 	hasData := !isJSONNull(jt.Data)
+	if !hasData && !hasSize && (t.InSharedMemory() || blobs.shm && !request) {
+		return t, nil // its data is in a shared-memory region, read by the server (or the client)
+	}
 	switch {
 	case hasData && hasSize:
 		return Tensor{}, invalid("%s '%s' has both 'data' and parameter '%s'", kind, name, binaryDataSizeKey)

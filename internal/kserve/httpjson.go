@@ -40,13 +40,17 @@ func appendTensorJSON(buf []byte, t *Tensor, response bool, binarySize int, kind
 		buf = appendJSONQuoted(buf, string(t.Datatype))
 	}
 	var err error
+	shm := t.InSharedMemory() // Triton's shared-memory extension: no data travels
+	if shm {
+		binarySize = -1
+	}
 	if binarySize >= 0 || hasParamsBesides(t.Parameters, binaryDataSizeKey) {
 		buf = append(buf, `,"parameters":`...)
 		if buf, err = appendParamsJSON(buf, t.Parameters, true, binarySize); err != nil {
 			return nil, invalid("%s '%s': %v", kind, clipMsg(t.Name), err)
 		}
 	}
-	if binarySize < 0 {
+	if binarySize < 0 && !shm {
 		if !t.Datatype.JSONAllowed() {
 			return nil, invalid("sending %s data via JSON is not supported. Please use the binary data format for %s '%s'", t.Datatype, kind, clipMsg(t.Name))
 		}

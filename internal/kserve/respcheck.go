@@ -22,6 +22,9 @@ import (
 //
 // A ResponseCheck is immutable and safe for concurrent use.
 type ResponseCheck struct {
+	// shm takes an output without data as written into a shared-memory
+	// region (SharedMemory).
+	shm  bool
 	want []TensorMetadata
 	all  uint64 // one bit per wanted output
 	// usable is false when the check cannot answer true at all (too many
@@ -228,4 +231,13 @@ func mulDim(n, d int64) (int64, bool) {
 		return 0, false
 	}
 	return n * d, true
+}
+
+// SharedMemory returns the check of answers to requests whose outputs
+// were asked into shared-memory regions: an output without data passes,
+// as DecodeHTTPResponseSHM and ResponseFromProtoSHM take it.
+func (c *ResponseCheck) SharedMemory() *ResponseCheck {
+	d := *c
+	d.shm = true
+	return &d
 }

@@ -25,7 +25,7 @@ func (c *ResponseCheck) HTTPBodyOK(body []byte, headerLen int) bool {
 	if headerLen > 0 {
 		jsonPart = body[:headerLen]
 	}
-	w := httpWalk{r: *jsonscan.NewReader(jsonPart), blobs: body[len(jsonPart):], match: outputMatch{c: c}}
+	w := httpWalk{r: *jsonscan.NewReader(jsonPart), blobs: body[len(jsonPart):], match: outputMatch{c: c}, shm: c.shm}
 	return w.response()
 }
 
@@ -34,6 +34,7 @@ type httpWalk struct {
 	r     jsonscan.Reader
 	blobs []byte // binary output data not yet taken
 	match outputMatch
+	shm   bool // params saw a shared_memory_region string; at the top, the check's shm
 }
 
 // response walks the top-level object, as parseResponseJSON reads it.
@@ -133,6 +134,9 @@ func (w *httpWalk) params(size *int64) bool {
 		if !paramValueOK(v) {
 			return errNotFast
 		}
+		if string(name) == ParamSharedMemoryRegion && v[0] == '"' {
+			w.shm = true
+		}
 		return nil
 	})
 	return err == nil
@@ -201,12 +205,13 @@ func (w *httpWalk) output() bool {
 	if !ok {
 		return false
 	}
-	size := int64(-1)
+	size, inSHM := int64(-1), false
 	if !isJSONNull(jt.Parameters) {
 		sub := httpWalk{r: *jsonscan.NewReader(jt.Parameters)}
 		if !sub.params(&size) {
 			return false
 		}
+		inSHM = sub.shm
 	}
 	hasData := !isJSONNull(jt.Data)
 	switch {
@@ -221,9 +226,9 @@ func (w *httpWalk) output() bool {
 		if !jsonDataFits(jt.Data, dt, n) {
 			return false
 		}
-	default:
+	case !inSHM && !w.shm:
 		return false
-	}
+	} // else: in a shared-memory region, written by the server
 	return w.match.output(name, dt, shape)
 }
 

@@ -90,7 +90,7 @@ func (c *ResponseCheck) ProtoOK(msg []byte) bool {
 		if raws > 0 {
 			data, rawAt = nextBytesField(msg, rawAt, respRawContents)
 		}
-		if !outputOK(out, data, &match) {
+		if !outputOK(out, data, &match, c.shm) {
 			return false
 		}
 	}
@@ -116,9 +116,9 @@ func nextBytesField(msg []byte, at int, num protowire.Number) ([]byte, int) {
 
 // outputOK checks one InferOutputTensor with its raw data, as
 // tensorFromProto does, and records it in match.
-func outputOK(out, data []byte, match *outputMatch) bool {
+func outputOK(out, data []byte, match *outputMatch, shm bool) bool {
 	var name, dtName, packed []byte
-	shapes := 0
+	shapes, inSHM := 0, shm
 	for b := out; len(b) > 0; {
 		num, typ, n := consumeTag(b)
 		if n < 0 {
@@ -147,6 +147,7 @@ func outputOK(out, data []byte, match *outputMatch) bool {
 				if !paramEntryOK(v) {
 					return false
 				}
+				inSHM = inSHM || entryKeyIs(v, ParamSharedMemoryRegion)
 			}
 		case outContents:
 			return false // typed contents: the full decoder converts them
@@ -176,10 +177,30 @@ func outputOK(out, data []byte, match *outputMatch) bool {
 		}
 		b = b[n:]
 	}
-	if !rawDataFits(dt, elems, data) {
+	if !rawDataFits(dt, elems, data) && (!inSHM || len(data) > 0) { // in a shared-memory region: no data
 		return false
 	}
 	return match.output(name, dt, shapeReader{packed: packed, n: count})
+}
+
+// entryKeyIs reports whether a well-formed map entry has this key.
+func entryKeyIs(entry []byte, key string) bool {
+	for b := entry; len(b) > 0; {
+		num, typ, n := consumeTag(b)
+		if n < 0 {
+			return false
+		}
+		b = b[n:]
+		if num == entryKey && typ == protowire.BytesType {
+			v, _ := protowire.ConsumeBytes(b)
+			return string(v) == key
+		}
+		if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+			return false
+		}
+		b = b[n:]
+	}
+	return false
 }
 
 // paramEntryOK checks one entry of a map<string, InferParameter>: a UTF-8

@@ -318,3 +318,75 @@ func Float32ToBFloat16(f float32) uint16 {
 	}
 	return uint16((b + 0x7fff + (b>>16)&1) >> 16)
 }
+
+// The parameters of Triton's shared-memory extension: an input's data, or
+// an output's, is in a registered region at an offset, and does not
+// travel with the request or the response.
+const (
+	ParamSharedMemoryRegion   = "shared_memory_region"
+	ParamSharedMemoryOffset   = "shared_memory_offset"
+	ParamSharedMemoryByteSize = "shared_memory_byte_size"
+)
+
+// InSharedMemory reports whether the tensor's data is in a shared-memory
+// region (its parameters name one) rather than in the message.
+func (t *Tensor) InSharedMemory() bool {
+	_, ok := t.Parameters[ParamSharedMemoryRegion]
+	return ok
+}
+
+// SharedMemoryRef is where a tensor's data lies in a shared-memory region.
+type SharedMemoryRef struct {
+	Region   string
+	Offset   int64
+	ByteSize int64
+}
+
+// SharedMemory reads the tensor's shared-memory parameters: ok is false
+// when it names no region; an error when they are of the wrong type.
+func (t *Tensor) SharedMemory() (ref SharedMemoryRef, ok bool, err error) {
+	v, ok := t.Parameters[ParamSharedMemoryRegion]
+	if !ok {
+		return ref, false, nil
+	}
+	if ref.Region, ok = v.(string); !ok {
+		return ref, true, invalid("tensor '%s': parameter '%s' must be a string", clipMsg(t.Name), ParamSharedMemoryRegion)
+	}
+	num := func(key string, required bool) (int64, error) {
+		v, ok := t.Parameters[key]
+		if !ok {
+			if required {
+				return 0, invalid("tensor '%s': parameter '%s' is required with '%s'", clipMsg(t.Name), key, ParamSharedMemoryRegion)
+			}
+			return 0, nil
+		}
+		switch n := v.(type) {
+		case int64:
+			if n >= 0 {
+				return n, nil
+			}
+		case uint64:
+			if n <= math.MaxInt64 {
+				return int64(n), nil
+			}
+		}
+		return 0, invalid("tensor '%s': parameter '%s' must be a non-negative integer", clipMsg(t.Name), key)
+	}
+	if ref.Offset, err = num(ParamSharedMemoryOffset, false); err != nil {
+		return ref, true, err
+	}
+	if ref.ByteSize, err = num(ParamSharedMemoryByteSize, true); err != nil {
+		return ref, true, err
+	}
+	return ref, true, nil
+}
+
+// SetSharedMemory names a region for the tensor's data in its parameters.
+func (t *Tensor) SetSharedMemory(ref SharedMemoryRef) {
+	if t.Parameters == nil {
+		t.Parameters = Parameters{}
+	}
+	t.Parameters[ParamSharedMemoryRegion] = ref.Region
+	t.Parameters[ParamSharedMemoryOffset] = ref.Offset
+	t.Parameters[ParamSharedMemoryByteSize] = ref.ByteSize
+}

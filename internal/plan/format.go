@@ -58,6 +58,8 @@ type fileDeployment struct {
 	Authority string  `yaml:"authority,omitempty"`
 	// Compression compresses the requests: gzip, deflate or none.
 	Compression string `yaml:"compression,omitempty"`
+	// SharedMemory is Triton's shared-memory extension: system or none.
+	SharedMemory string `yaml:"shared_memory,omitempty"`
 }
 
 // fileHTTP is protocol.HTTPOptions with the file's keys. Its fields are

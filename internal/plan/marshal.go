@@ -34,7 +34,7 @@ func (p *Plan) YAML() ([]byte, error) {
 		f.Deployments = append(f.Deployments, fileDeployment{Name: d.Name, Protocol: d.Protocol, URL: d.URL, Model: d.Model,
 			Version: d.Version, Timeout: durationOf(d.Timeout), Headers: headers, Batching: d.Batching, MetricsURL: d.MetricsURL,
 			Inputs: d.Inputs, HTTP: fileHTTP(d.HTTP), Kubernetes: d.Kubernetes, ConnectTimeout: durationOf(d.ConnectTimeout), Connections: d.Connections,
-			MaxResponseSize: sizeOf(d.MaxResponseSize), GRPCTransport: d.GRPCTransport, TLS: fileTLS(d.TLS), Authority: d.Authority, Compression: d.Compression})
+			MaxResponseSize: sizeOf(d.MaxResponseSize), GRPCTransport: d.GRPCTransport, TLS: fileTLS(d.TLS), Authority: d.Authority, Compression: d.Compression, SharedMemory: d.SharedMemory})
 	}
 	if p.Sequence == "" {
 		for _, s := range p.Steps {

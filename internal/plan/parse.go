@@ -246,6 +246,19 @@ func CheckGRPCTransport(kind protocol.Kind, transport string) error {
 	return nil
 }
 
+// CheckSharedMemory checks a shared-memory mode (or --shared-memory) for a
+// protocol: "system" (the KServe protocols) or "none"; "cuda" is refused
+// (it needs a GPU). It returns "" for none.
+func CheckSharedMemory(kind protocol.Kind, s string) (string, error) {
+	if err := protocol.CheckSharedMemory(s, kind); err != nil {
+		return "", err
+	}
+	if s == protocol.SharedMemoryNone {
+		return "", nil
+	}
+	return s, nil
+}
+
 // CheckCompression checks a compression (or --compression): gzip,
 // deflate or none, whatever their case; it returns the name
 // protocol.Options takes: "gzip", "deflate", "none", or "" for nothing
@@ -306,6 +319,11 @@ func (p *parser) deployment(f *fileDeployment) (Deployment, error) {
 	if n := p.node(&f.Compression); n != nil {
 		if d.Compression, err = CheckCompression(f.Compression); err != nil {
 			return d, p.errorf(n, "%s: %v", what, err)
+		}
+	}
+	if n := p.node(&f.SharedMemory); n != nil {
+		if d.SharedMemory, err = CheckSharedMemory(kind, f.SharedMemory); err != nil {
+			return d, p.errorf(n, "%s: shared_memory: %v", what, err)
 		}
 	}
 	if f.Headers != nil {

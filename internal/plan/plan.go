@@ -81,6 +81,10 @@ type Deployment struct {
 	// "deflate", "none", or "" when not given (none; run's --compression
 	// applies to it) (protocol.Options.Compression).
 	Compression string
+	// SharedMemory is Triton's system shared-memory extension (the KServe
+	// protocols): "system",
+	// or "" (none) (protocol.Options.SharedMemory).
+	SharedMemory string
 }
 
 // Inputs say what a deployment is sent.

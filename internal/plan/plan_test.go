@@ -113,7 +113,7 @@ func TestBadPlans(t *testing.T) {
 		{"syntax", "deployments: [\n", "p.yaml:1:1: YAML syntax"},
 		{"empty", "", "the plan is empty"},
 		{"unknown top key", dep + "sequence: baseline\ncolour: red\n", `p.yaml:7:1: unknown key "colour" in the plan`},
-		{"unknown deployment key", "deployments:\n  - name: a\n    protocl: kserve-grpc\n", `p.yaml:3:5: unknown key "protocl" in deployment "a" (allowed: name, protocol, url, model, version, timeout, headers, batching, metrics_url, inputs, http, kubernetes, connect_timeout, connections, max_response_size, grpc_transport, tls, authority, compression); did you mean protocol?`},
+		{"unknown deployment key", "deployments:\n  - name: a\n    protocl: kserve-grpc\n", `p.yaml:3:5: unknown key "protocl" in deployment "a" (allowed: name, protocol, url, model, version, timeout, headers, batching, metrics_url, inputs, http, kubernetes, connect_timeout, connections, max_response_size, grpc_transport, tls, authority, compression, shared_memory); did you mean protocol?`},
 		{"missing url", "deployments:\n  - name: a\n    protocol: kserve-grpc\n    model: m\nsequence: baseline\n", `p.yaml:2:5: deployment "a" has no url`},
 		{"unknown protocol", "deployments:\n  - name: a\n    protocol: soap\n    url: x\n    model: m\nsequence: baseline\n", `p.yaml:3:15: deployment "a": unknown protocol "soap"`},
 		{"duplicate names", dep + "  - name: a\n    protocol: kserve-grpc\n    url: x:2\n    model: m\nsequence: baseline\n", `p.yaml:6:11: deployment name "a" is used twice (first at line 2)`},
@@ -270,6 +270,44 @@ func TestCompression(t *testing.T) {
 		again, err := Parse("again.yaml", out, env(nil))
 		if err != nil || again.Deployments[0].Compression != want {
 			t.Errorf("%s written as\n%s\nread back: %v", in, out, err)
+		}
+	}
+}
+
+// TestSharedMemory: shared_memory system for the KServe protocols, kept
+// through the written plan; none is the default; cuda and the image
+// protocols are refused with the reason.
+func TestSharedMemory(t *testing.T) {
+	plan := func(protocol, mode string) string {
+		return "deployments:\n  - name: a\n    protocol: " + protocol + "\n    url: 127.0.0.1:1\n    model: m\n    shared_memory: " + mode + "\nsequence: baseline\n"
+	}
+	for _, tc := range []struct{ protocol, mode, want, err string }{
+		{"kserve-grpc", "system", "system", ""},
+		{"kserve-http", "system", "system", ""},
+		{"kserve-http-json", "none", "", ""},
+		{"kserve-http", "cuda", "", "needs a GPU"},
+		{"nim-http", "system", "", "not for protocol nim-http"},
+	} {
+		p, err := Parse("p.yaml", []byte(plan(tc.protocol, tc.mode)), env(nil))
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), "shared_memory") {
+				t.Errorf("%s %s: %v, want %q", tc.protocol, tc.mode, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s %s: %v", tc.protocol, tc.mode, err)
+		}
+		if got := p.Deployments[0].SharedMemory; got != tc.want {
+			t.Errorf("%s %s: %q, want %q", tc.protocol, tc.mode, got, tc.want)
+		}
+		out, err := p.YAML()
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := Parse("again.yaml", out, env(nil))
+		if err != nil || again.Deployments[0].SharedMemory != tc.want {
+			t.Errorf("%s written as\n%s\nread back: %v", tc.mode, out, err)
 		}
 	}
 }

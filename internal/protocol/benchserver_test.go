@@ -32,6 +32,13 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if os.Getenv(loopbackPeerEnv) == "1" {
+		if err := runLoopbackPeer(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if os.Getenv(benchServerEnv) == "1" {
 		if err := runBenchServer(); err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -23,6 +23,16 @@ type Checker struct {
 	md        *kserve.ModelMetadata
 	requested []string
 	fast      *kserve.ResponseCheck
+	shm       bool // outputs were asked into shared-memory regions: they come without data
+}
+
+// sharedMemory returns the checker of answers whose outputs were asked
+// into shared-memory regions (a nil c: well-formedness only).
+func (c *Checker) sharedMemory() *Checker {
+	d := *c.or()
+	d.fast = d.fast.SharedMemory()
+	d.shm = true
+	return &d
 }
 
 // NewChecker makes the checker of a model's responses: every output the
@@ -80,7 +90,11 @@ func (c *Checker) httpBody(body []byte, headerLen int) error {
 	if c.fast.HTTPBodyOK(body, headerLen) {
 		return nil
 	}
-	resp, err := kserve.DecodeHTTPResponse(body, headerLen)
+	decode := kserve.DecodeHTTPResponse
+	if c.shm {
+		decode = kserve.DecodeHTTPResponseSHM
+	}
+	resp, err := decode(body, headerLen)
 	if err != nil {
 		return &MalformedResponseError{Err: err}
 	}
@@ -97,7 +111,11 @@ func (c *Checker) protoMsg(msg []byte) error {
 	if err := proto.Unmarshal(msg, &p); err != nil {
 		return &MalformedResponseError{Err: fmt.Errorf("ModelInferResponse: %w", err)}
 	}
-	resp, err := kserve.ResponseFromProto(&p)
+	fromProto := kserve.ResponseFromProto
+	if c.shm {
+		fromProto = kserve.ResponseFromProtoSHM
+	}
+	resp, err := fromProto(&p)
 	if err != nil {
 		return &MalformedResponseError{Err: err}
 	}

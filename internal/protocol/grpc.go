@@ -449,6 +449,9 @@ func (c *grpcClient) Prepare(model, version string, req *kserve.InferRequest) (P
 // length either way: grpc-go's gzip, at the default level, is ours.
 func prepareGRPC(model, version string, req *kserve.InferRequest, enc compress.Encoding, plain bool) (*grpcPayload, error) {
 	for i := range req.Inputs {
+		if req.Inputs[i].InSharedMemory() {
+			continue // its data is in a region, not in the message
+		}
 		if err := req.Inputs[i].Check(); err != nil {
 			return nil, err
 		}
@@ -502,7 +505,11 @@ func (c *grpcClient) Infer(ctx context.Context, p Payload) (*kserve.InferRespons
 	if err := proto.Unmarshal(msg, &r); err != nil {
 		return nil, &MalformedResponseError{Err: fmt.Errorf("ModelInferResponse: %w", err)}
 	}
-	resp, err := kserve.ResponseFromProto(&r)
+	fromProto := kserve.ResponseFromProto
+	if c.opts.SharedMemory == SharedMemorySystem { // outputs in regions come without data
+		fromProto = kserve.ResponseFromProtoSHM
+	}
+	resp, err := fromProto(&r)
 	if err != nil {
 		return nil, &MalformedResponseError{Err: err}
 	}

@@ -353,7 +353,11 @@ func (c *grpcGoClient) Infer(ctx context.Context, p Payload) (*kserve.InferRespo
 	if err := proto.Unmarshal(r.buf, &msg); err != nil {
 		return nil, &MalformedResponseError{Err: fmt.Errorf("ModelInferResponse: %w", err)}
 	}
-	resp, err := kserve.ResponseFromProto(&msg)
+	fromProto := kserve.ResponseFromProto
+	if c.opts.SharedMemory == SharedMemorySystem { // outputs in regions come without data
+		fromProto = kserve.ResponseFromProtoSHM
+	}
+	resp, err := fromProto(&msg)
 	if err != nil {
 		return nil, &MalformedResponseError{Err: err}
 	}

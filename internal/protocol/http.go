@@ -378,7 +378,11 @@ func (c *httpClient) Infer(ctx context.Context, p Payload) (*kserve.InferRespons
 	if err != nil {
 		return nil, err
 	}
-	resp, err := kserve.DecodeHTTPResponse(res.Body, headerLen)
+	decode := kserve.DecodeHTTPResponse
+	if c.opts.SharedMemory == SharedMemorySystem { // outputs in regions come without data
+		decode = kserve.DecodeHTTPResponseSHM
+	}
+	resp, err := decode(res.Body, headerLen)
 	if err != nil {
 		return nil, &MalformedResponseError{Err: err}
 	}

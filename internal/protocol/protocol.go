@@ -106,6 +106,13 @@ type Options struct {
 	// grpc-encoding and their compressed flag. Answers in gzip or deflate
 	// are decoded whatever this says.
 	Compression string
+	// SharedMemory is Triton's system shared-memory extension: "" or
+	// "none" sends tensors in the messages; "system" writes each payload's
+	// inputs once into a POSIX shared-memory region registered with the
+	// server and has outputs written into regions of the client's
+	// (the KServe kinds; the client must run on the server's host). See
+	// shm.go.
+	SharedMemory string
 }
 
 // gRPC transports (Options.GRPCTransport).
@@ -202,15 +209,30 @@ func New(opts Options) (Client, error) {
 	if enc != compress.None {
 		opts.Compression = enc.String() // "gzip" or "deflate", whatever the case given
 	}
+	if err := CheckSharedMemory(opts.SharedMemory, opts.Kind); err != nil {
+		return nil, err
+	}
 	switch opts.Kind {
 	case KServeHTTP, KServeHTTPJSON:
-		return newHTTPClient(opts)
+		c, err := newHTTPClient(opts)
+		if err != nil {
+			return nil, err
+		}
+		return withSharedMemory(c, opts)
 	case KServeGRPC:
 		switch opts.GRPCTransport {
 		case "", GRPCTransportFast:
-			return newGRPCClient(opts)
+			c, err := newGRPCClient(opts)
+			if err != nil {
+				return nil, err
+			}
+			return withSharedMemory(c, opts)
 		case GRPCTransportGo:
-			return newGRPCGoClient(opts)
+			c, err := newGRPCGoClient(opts)
+			if err != nil {
+				return nil, err
+			}
+			return withSharedMemory(c, opts)
 		}
 		return nil, fmt.Errorf("unknown gRPC transport %q (want %s or %s)", opts.GRPCTransport, GRPCTransportFast, GRPCTransportGo)
 	case NIMHTTP, HTTPJSON:

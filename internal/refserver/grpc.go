@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"sync"
 
 	"google.golang.org/grpc"
@@ -114,9 +115,25 @@ func (g *grpcService) infer(ctx context.Context, r *pb.ModelInferRequest) (*pb.M
 	if err != nil {
 		return nil, err
 	}
+	var shmOut map[string]kserve.SharedMemoryRef
+	if usesSHM(req) {
+		g.s.shm.mu.RLock() // no region is unmapped until the outputs are written
+		defer g.s.shm.mu.RUnlock()
+		if err := g.s.shm.readInputs(r.GetModelName(), req); err != nil {
+			return nil, err
+		}
+		if shmOut, err = g.s.shm.outputRefs(req); err != nil {
+			return nil, err
+		}
+	}
 	resp, drop, err := g.s.infer(ctx, r.GetModelName(), r.GetModelVersion(), req, nil)
 	if err != nil {
 		return nil, err
+	}
+	if shmOut != nil {
+		if err := g.s.shm.writeOutputs(shmOut, resp); err != nil {
+			return nil, err
+		}
 	}
 	if drop {
 		// The drop fault: break the transport under the call. gRPC cannot
@@ -182,4 +199,33 @@ func (g *grpcService) ModelStreamInfer(stream pb.GRPCInferenceService_ModelStrea
 			send(&pb.ModelStreamInferResponse{InferResponse: resp})
 		}()
 	}
+}
+
+func (g *grpcService) SystemSharedMemoryStatus(_ context.Context, r *pb.SystemSharedMemoryStatusRequest) (*pb.SystemSharedMemoryStatusResponse, error) {
+	st, err := g.s.shm.status(r.GetName())
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	resp := &pb.SystemSharedMemoryStatusResponse{Regions: map[string]*pb.SystemSharedMemoryStatusResponse_RegionStatus{}}
+	for _, s := range st {
+		resp.Regions[s.Name] = &pb.SystemSharedMemoryStatusResponse_RegionStatus{Name: s.Name, Key: s.Key, Offset: uint64(s.Offset), ByteSize: uint64(s.ByteSize)}
+	}
+	return resp, nil
+}
+
+func (g *grpcService) SystemSharedMemoryRegister(_ context.Context, r *pb.SystemSharedMemoryRegisterRequest) (*pb.SystemSharedMemoryRegisterResponse, error) {
+	if r.GetOffset() > math.MaxInt64 || r.GetByteSize() > math.MaxInt64 {
+		return nil, status.Error(codes.InvalidArgument, "offset or byte_size out of range")
+	}
+	if err := g.s.shm.register(r.GetName(), r.GetKey(), int64(r.GetOffset()), int64(r.GetByteSize())); err != nil {
+		return nil, grpcError(err)
+	}
+	return &pb.SystemSharedMemoryRegisterResponse{}, nil
+}
+
+func (g *grpcService) SystemSharedMemoryUnregister(_ context.Context, r *pb.SystemSharedMemoryUnregisterRequest) (*pb.SystemSharedMemoryUnregisterResponse, error) {
+	if err := g.s.shm.unregister(r.GetName()); err != nil {
+		return nil, grpcError(err)
+	}
+	return &pb.SystemSharedMemoryUnregisterResponse{}, nil
 }

@@ -33,6 +33,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveNIM(w, r)
 		return
 	}
+	if strings.HasPrefix(path, "/v2/systemsharedmemory") && s.serveSHM(w, r) {
+		return
+	}
 	if path == "/v2/models/stats" {
 		if !allow(w, r, http.MethodGet) {
 			return
@@ -128,9 +131,29 @@ func (s *Server) serveInfer(w http.ResponseWriter, r *http.Request, name, versio
 		writeKServeError(w, err)
 		return
 	}
+	var shmOut map[string]kserve.SharedMemoryRef
+	if usesSHM(req) {
+		s.shm.mu.RLock() // no region is unmapped until the answer is written
+		defer s.shm.mu.RUnlock()
+		if err := s.shm.readInputs(name, req); err != nil {
+			writeKServeError(w, err)
+			return
+		}
+		if shmOut, err = s.shm.outputRefs(req); err != nil {
+			writeKServeError(w, err)
+			return
+		}
+	}
 	binary := req.OutputBinary
 	if headerLen == 0 { // a raw binary request gets every output in binary
 		binary = func(string) bool { return true }
+	}
+	if shmOut != nil { // an output in a region is not sent: never refused as JSON
+		inBinary := binary
+		binary = func(name string) bool {
+			_, ok := shmOut[name]
+			return ok || inBinary(name)
+		}
 	}
 	jsonCheck := func(outputs []kserve.TensorMetadata) error {
 		for _, o := range outputs {
@@ -144,6 +167,12 @@ func (s *Server) serveInfer(w http.ResponseWriter, r *http.Request, name, versio
 	if err != nil {
 		writeKServeError(w, err)
 		return
+	}
+	if shmOut != nil {
+		if err := s.shm.writeOutputs(shmOut, resp); err != nil {
+			writeKServeError(w, err)
+			return
+		}
 	}
 	out, jsonLen, err := kserve.EncodeHTTPResponse(resp, binary)
 	if err != nil {

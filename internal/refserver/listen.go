@@ -303,6 +303,11 @@ func (r *Running) Shutdown(ctx context.Context) error {
 		}
 	}
 	r.wg.Wait()
+	// The shared-memory regions go with the server, as a restarted
+	// Triton forgets them: unmapped, whatever their clients did.
+	if err := r.s.shm.unregister(""); err != nil {
+		errs = append(errs, err)
+	}
 	if r.s.deploy != nil {
 		r.s.deploy.stopAutoscaler()
 	}

@@ -25,7 +25,7 @@ const (
 )
 
 // extensions are the Triton protocol extensions the server implements.
-var extensions = []string{"binary_tensor_data", "model_configuration", "statistics", "parameters"}
+var extensions = []string{"binary_tensor_data", "model_configuration", "statistics", "parameters", "system_shared_memory"}
 
 // The HTTP APIs a server can offer on its HTTP address.
 const (
@@ -73,6 +73,7 @@ type Server struct {
 	tls      *tls.Config // nil: plain text
 	bodies   sync.Pool   // *bytes.Buffer for request bodies: a YOLO request is about 5 MB
 	encoders encoders    // compressors of the HTTP answers (encoding.go)
+	shm      shmRegistry // Triton's system shared-memory regions (shm.go)
 
 	memory      memoryBudget
 	restartTime time.Duration

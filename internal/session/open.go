@@ -71,7 +71,8 @@ func Open(ctx context.Context, d plan.Deployment, o OpenOptions) (*Target, error
 	// the headers.
 	client, err := protocol.New(protocol.Options{Kind: protocol.Kind(d.Protocol), URL: plan.DialURL(d.URL), Timeout: timeout,
 		ConnectTimeout: d.ConnectTimeout, Headers: d.Headers, HTTP: d.HTTP, MaxConns: o.MaxInFlight, Connections: d.Connections,
-		MaxResponseSize: int(d.MaxResponseSize), GRPCTransport: d.GRPCTransport, TLS: tlsConfig, Authority: d.Authority, Compression: d.Compression})
+		MaxResponseSize: int(d.MaxResponseSize), GRPCTransport: d.GRPCTransport, TLS: tlsConfig, Authority: d.Authority, Compression: d.Compression,
+		SharedMemory: d.SharedMemory})
 	if err != nil {
 		return nil, &OpenError{Deployment: d.Name, Stage: StageClient, Err: err}
 	}
