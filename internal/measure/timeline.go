@@ -2,6 +2,7 @@ package measure
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"time"
 )
@@ -267,20 +268,9 @@ func MergeTimelines(timelines ...[]Interval) ([]Interval, error) {
 			continue
 		}
 		keys[k] = len(out)
-		iv.Errors = cloneCounts(iv.Errors)
+		iv.Errors = maps.Clone(iv.Errors)
 		out = append(out, iv)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
 	return out, nil
-}
-
-func cloneCounts(m map[string]int64) map[string]int64 {
-	if m == nil {
-		return nil
-	}
-	c := make(map[string]int64, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
 }

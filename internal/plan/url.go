@@ -35,9 +35,9 @@ type Endpoint struct {
 // becomes HTTP Basic credentials and is redacted from the URL. Errors
 // never quote the password.
 func CheckURL(kind protocol.Kind, raw string) (Endpoint, error) {
-	shown := redactURLs(raw)
+	shown := RedactURLs(raw)
 	if !strings.Contains(raw, "://") {
-		shown = strings.TrimPrefix(redactURLs("s://"+raw), "s://")
+		shown = strings.TrimPrefix(RedactURLs("s://"+raw), "s://")
 	}
 	if raw == "" {
 		return Endpoint{}, errors.New("the URL is empty")
@@ -191,21 +191,18 @@ func (d *Deployment) WithCredentials(e Endpoint) error {
 // userinfoURL matches the user information of a URL with a scheme.
 var userinfoURL = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:"'` + "`" + `]*):[^\s/?#"'` + "`" + `]*@`)
 
-// redactURLs replaces the password of every scheme://user:password@ in
-// text by xxxxx.
-func redactURLs(text string) string { return userinfoURL.ReplaceAllString(text, "${1}:xxxxx@") }
-
 // RedactURLs replaces the password of every scheme://user:password@ in
-// text by xxxxx: for lines printed that may quote a URL the plan did not
-// turn into credentials (a metrics_url, a server's own message).
-func RedactURLs(text string) string { return redactURLs(text) }
+// text by xxxxx: for the plan's own URLs and for lines printed that may
+// quote a URL the plan did not turn into credentials (a metrics_url, a
+// server's own message).
+func RedactURLs(text string) string { return userinfoURL.ReplaceAllString(text, "${1}:xxxxx@") }
 
 // RedactText returns text (the plan as written, to be stored) with the
 // passwords of the plan's URLs replaced by xxxxx: in every URL with a
 // scheme, and wherever a password the plan's URLs carry appears as
 // ":password@".
 func (p *Plan) RedactText(text string) string {
-	text = redactURLs(text)
+	text = RedactURLs(text)
 	for _, pw := range p.passwords {
 		if pw == "" {
 			continue
