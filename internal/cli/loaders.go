@@ -88,17 +88,27 @@ func runLoaders(cmd *cobra.Command, path string, p *plan.Plan, f *runFlags) erro
 		session.PrintPlan(cmd.ErrOrStderr(), p, f.quick)
 	}
 	ctx := cmd.Context()
-	if err := c.Publish(ctx, loaders.Job{PlanPath: abs, PlanText: string(text), Loaders: f.loaders, Quick: f.quick, Grace: f.grace}); err != nil {
-		if serr := c.Stop(f.grace); serr != nil {
-			logf("Warning: %v", serr)
+	// Whatever happens from here, nothing of the run outlives this
+	// function: Close deletes the Job (and its pods) and the ConfigMap.
+	closed := false
+	closeAll := func() {
+		if closed {
+			return
 		}
+		closed = true
+		if err := c.Close(); err != nil {
+			logf("Warning: %v", err)
+		}
+	}
+	defer closeAll()
+	if err := c.Publish(ctx, loaders.Job{PlanPath: abs, PlanText: string(text), Loaders: f.loaders, Quick: f.quick, Grace: f.grace}); err != nil {
 		return &session.ExitError{Code: 1, Err: err}
 	}
 	logf("Loaders: %s", where)
 	driveErr := loaders.Drive(ctx, c, p.Steps, f.loaders, heartbeat, lead, poll, logf)
 	if driveErr != nil {
 		if errors.Is(driveErr, context.Canceled) {
-			logf("Interrupted: stopping the loaders (at most %v for requests in flight)", f.grace)
+			logf("Interrupted: stopping the loaders, keeping what they measured (at most %v for requests in flight)", f.grace+loaders.StopMargin)
 		} else {
 			logf("Stopping the loaders: %v", driveErr)
 		}
@@ -127,9 +137,7 @@ func runLoaders(cmd *cobra.Command, path string, p *plan.Plan, f *runFlags) erro
 			failed[i] = nil // it measured everything; its exit code is its verdict (thresholds, nothing usable)
 		}
 	}
-	if err := c.Stop(f.grace); err != nil { // the loaders have ended: the Job and ConfigMap go
-		logf("Warning: %v", err)
-	}
+	closeAll() // the loaders have ended and their results are read: the Job and ConfigMap go
 	m, err := loaders.Merge(p.Steps, files, failed, Version, time.Now())
 	if err != nil {
 		for i := range f.loaders {
@@ -324,8 +332,12 @@ func runLoader(ctx context.Context, j loaders.Job, index int, st loaders.Station
 	o := session.Options{Version: Version, ResultsPath: out, Force: true, Stdout: io.Discard, Log: log,
 		Plan: &result.PlanInfo{Path: j.PlanPath, Text: p.RedactText(j.PlanText), Quick: j.Quick}, Grace: j.Grace}
 	file, err := session.Run(ctx, p, sched, o)
-	if cause := context.Cause(ctx); errors.Is(cause, loaders.ErrCoordinatorGone) {
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, loaders.ErrCoordinatorGone):
 		return file, fmt.Errorf("loader %d stopped: %w", index, cause)
+	case errors.Is(cause, loaders.ErrStopped) && file != nil:
+		fmt.Fprintf(log, "Loader %d: %v; its results are kept\n", index, cause)
+		return file, nil // what it measured is saved, marked incomplete: the coordinator reads it
 	}
 	return file, err
 }
