@@ -30,7 +30,7 @@ import (
 // loader's arrival at a unit.
 const (
 	annHeartbeat = "inferbench.io/heartbeat"
-	annStop      = "inferbench.io/stop" // why the coordinator stopped the run
+	annStop      = "inferbench.io/stop"    // why the coordinator stopped the run
 	annStart     = "inferbench.io/start."  // + unit
 	annReady     = "inferbench.io/ready."  // + unit + "." + index
 	planKey      = "plan.yaml"             // the ConfigMap's plan
