@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/inferbench/inferbench/internal/kube"
 	"github.com/inferbench/inferbench/internal/loaders"
@@ -25,6 +26,11 @@ import (
 // loaderExe is the binary the local loaders run: this one. Tests set it
 // to a binary that runs Main.
 var loaderExe = os.Executable
+
+// loaderLogs reads the loader pods' logs, where their results are: the
+// API server's pods/log. Tests on an API server without kubelets set it
+// to the logs their stand-in kubelet kept.
+var loaderLogs = func(core kubernetes.Interface) kube.LogReader { return kube.APILogs{Core: core} }
 
 // runLoaders runs plan p (read from path) split over f.loaders loader
 // processes on this machine (--local), merges their results into
@@ -217,7 +223,7 @@ func kubeLoaders(p *plan.Plan, f *runFlags) (*kube.JobCoordinator, error) {
 	if _, err := kube.LoaderJob(opts, f.loaders); err != nil {
 		return nil, planError(err)
 	}
-	return &kube.JobCoordinator{Core: clients.Core, Logs: kube.APILogs{Core: clients.Core}, Opts: opts}, nil
+	return &kube.JobCoordinator{Core: clients.Core, Logs: loaderLogs(clients.Core), Opts: opts}, nil
 }
 
 // stepLength is a step's expected length for the Job's deadline: its
@@ -265,26 +271,7 @@ func newLoaderCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			j, err := kube.ReadJob(ctx, clients.Core, namespace, configMap)
-			if err != nil {
-				return err
-			}
-			tmp, err := os.MkdirTemp("", "loader-")
-			if err != nil {
-				return err
-			}
-			j.PlanPath = filepath.Join(tmp, "plan.yaml")
-			if err := os.WriteFile(j.PlanPath, []byte(j.PlanText), 0o600); err != nil {
-				return err
-			}
-			st := kube.JobStation{Core: clients.Core, Namespace: namespace, Name: configMap, Index: i}
-			file, err := runLoader(ctx, j, i, st, loaders.KubePoll, filepath.Join(tmp, "results.json"), cmd.ErrOrStderr())
-			if file != nil {
-				if werr := kube.WriteResult(cmd.OutOrStdout(), file); werr != nil {
-					return werr
-				}
-			}
-			return err
+			return kubeLoader(ctx, clients.Core, namespace, configMap, i, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "the local coordinator's folder")
@@ -293,6 +280,34 @@ func newLoaderCommand() *cobra.Command {
 	cmd.Flags().StringVar(&namespace, "namespace", "", "the ConfigMap's namespace")
 	cmd.Flags().StringVar(&configMap, "configmap", "", "the ConfigMap's name")
 	return cmd
+}
+
+// kubeLoader is loader index of an Indexed Job: it reads the job from the
+// ConfigMap, runs its share meeting the coordinator at the ConfigMap's
+// annotations, and writes its results to stdout, its log, where the
+// coordinator reads them (kube.WriteResult), even when it was stopped.
+func kubeLoader(ctx context.Context, core kubernetes.Interface, namespace, configMap string, index int, stdout, stderr io.Writer) error {
+	j, err := kube.ReadJob(ctx, core, namespace, configMap)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "loader-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	j.PlanPath = filepath.Join(tmp, "plan.yaml")
+	if err := os.WriteFile(j.PlanPath, []byte(j.PlanText), 0o600); err != nil {
+		return err
+	}
+	st := kube.JobStation{Core: core, Namespace: namespace, Name: configMap, Index: index}
+	file, err := runLoader(ctx, j, index, st, loaders.KubePoll, filepath.Join(tmp, "results.json"), stderr)
+	if file != nil {
+		if werr := kube.WriteResult(stdout, file); werr != nil {
+			return werr
+		}
+	}
+	return err
 }
 
 // runLoader runs loader index's share of job j, meeting the coordinator
