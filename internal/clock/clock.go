@@ -217,8 +217,8 @@ func Offset(ctx context.Context, probe Probe, opts Options) (Estimate, error) {
 	first, firstReceived := r.date, r.received
 	for r.date.Equal(first) {
 		if r.probes >= opts.MaxProbes || !opts.Now().Before(deadline) {
-			return Estimate{}, fmt.Errorf("the Date stayed at %s for %d probes in %s: %w",
-				first.UTC().Format(time.RFC3339), r.probes, ms(opts.MaxDuration), ErrNoFlip)
+			return Estimate{}, fmt.Errorf("the Date stayed at %s for %s (%d probes, the most allowed): %w",
+				first.UTC().Format(time.RFC3339), ms(r.received.Sub(firstReceived)), r.probes, ErrNoFlip)
 		}
 		if err := r.sleepUntil(ctx, r.sent.Add(opts.Spacing)); err != nil {
 			return Estimate{}, fmt.Errorf("clock probe %d: %w", r.probes+1, err)

@@ -192,16 +192,19 @@ func TestOffsetFails(t *testing.T) {
 		name  string
 		dates func(i int, server time.Time) time.Time
 		probe func(s *sim) Probe
+		opts  Options
 		want  string
 		is    error
 	}{
-		{"frozen Date", func(int, time.Time) time.Time { return at(5, 0) }, nil, "the Date stayed at", ErrNoFlip},
+		{"frozen Date", func(int, time.Time) time.Time { return at(5, 0) }, nil, Options{}, "the Date stayed at", ErrNoFlip},
+		{"frozen Date, few probes allowed", func(int, time.Time) time.Time { return at(5, 0) }, nil, Options{MaxProbes: 10},
+			"(10 probes, the most allowed)", ErrNoFlip},
 		{"two servers 400 ms apart", func(i int, server time.Time) time.Time {
 			if i%2 == 0 {
 				server = server.Add(400 * ms)
 			}
 			return server.Truncate(time.Second)
-		}, nil, "contradicts", ErrInconsistent},
+		}, nil, Options{}, "contradicts", ErrInconsistent},
 		{"a failed probe", nil, func(s *sim) Probe {
 			return func(ctx context.Context) (time.Time, error) {
 				if s.probes == 10 {
@@ -209,7 +212,7 @@ func TestOffsetFails(t *testing.T) {
 				}
 				return s.Probe(ctx)
 			}
-		}, "clock probe 11: connection refused", boom},
+		}, Options{}, "clock probe 11: connection refused", boom},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -218,7 +221,9 @@ func TestOffsetFails(t *testing.T) {
 			if tt.probe != nil {
 				probe = tt.probe(s)
 			}
-			_, err := Offset(context.Background(), probe, s.options())
+			opts := tt.opts
+			opts.Now, opts.Sleep = s.Now, s.Sleep
+			_, err := Offset(context.Background(), probe, opts)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, tt.is) {
 				t.Fatalf("error %v, want one with %q that is %v", err, tt.want, tt.is)
 			}
@@ -226,6 +231,39 @@ func TestOffsetFails(t *testing.T) {
 				t.Fatalf("%d probes", s.probes)
 			}
 		})
+	}
+}
+
+// TestOffsetKeepsTheCoarseBoundsAtItsDeadline: a fine-pass probe that
+// hangs until MaxDuration (3 s of real time) ends the fine pass, not the
+// estimate.
+func TestOffsetKeepsTheCoarseBoundsAtItsDeadline(t *testing.T) {
+	t.Parallel()
+	s := &sim{now: at(0, 300*time.Millisecond), offset: -123 * time.Millisecond, rtt: time.Millisecond, rng: rand.New(rand.NewPCG(3, 4))}
+	var last time.Time
+	fine := 0
+	probe := func(ctx context.Context) (time.Time, error) {
+		if !last.IsZero() && s.now.Sub(last) > 500*time.Millisecond {
+			fine = 1 // the sleep before the fine pass
+		} else if fine > 0 {
+			fine++
+		}
+		last = s.now
+		if fine == 3 {
+			<-ctx.Done()
+			return time.Time{}, ctx.Err()
+		}
+		return s.Probe(ctx)
+	}
+	e, err := Offset(context.Background(), probe, s.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := e.Offset - s.offset; d > e.Uncertainty || -d > e.Uncertainty {
+		t.Fatalf("%v misses the true offset %v by %v", e, s.offset, d)
+	}
+	if fine != 3 || e.Probes != s.probes+1 {
+		t.Fatalf("%d fine-pass probes, %d reported, %d answered: want the third to hang", fine, e.Probes, s.probes)
 	}
 }
 

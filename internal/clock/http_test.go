@@ -26,6 +26,7 @@ func skewedServer(t *testing.T, skew time.Duration, status int) (*httptest.Serve
 }
 
 func TestOffsetOverLoopback(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name   string
 		skew   time.Duration // server minus local
