@@ -18,7 +18,9 @@
 // probes about 22 ms apart (at most about 1.1 s, some 50 requests) finds
 // the flip to about 25 ms; a fine pass in the next second probes only
 // around the predicted flip, back to back or paced to at most 40 requests,
-// and brackets it to about two round trips. Every probe's interval is
+// and brackets it to about two round trips (another fine pass follows a
+// second later if jitter left it wider than two round trips and 2 ms and
+// the budgets of 3 s and 150 requests allow). Every probe's interval is
 // intersected with the others', so the answer is sound whatever the
 // network did: the offset lies within Uncertainty of Offset, provided the
 // server's clock truncates to the second (as Go's net/http and so the API
