@@ -1,0 +1,29 @@
+package kube
+
+import (
+	"fmt"
+	"path"
+
+	"k8s.io/client-go/rest"
+
+	"github.com/inferbench/inferbench/internal/clock"
+)
+
+// APIServerProbe reads the API server's clock: it GETs /version, which
+// every authenticated client may read (and anonymous ones through
+// system:public-info-viewer), with cfg's credentials and TLS, and returns
+// its Date header. The coordinator and each loader measure their offset
+// from it with clock.Offset, the API server being the one clock they
+// share.
+func APIServerProbe(cfg *rest.Config) (clock.Probe, error) {
+	client, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("API server client for %s: %w", cfg.Host, err)
+	}
+	u, _, err := rest.DefaultServerUrlFor(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("API server address %q: %w", cfg.Host, err)
+	}
+	u.Path = path.Join("/", u.Path, "version")
+	return clock.HTTPProbe(client, u.String()), nil
+}
