@@ -14,7 +14,10 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
+	"github.com/inferbench/inferbench/internal/analyze"
+	"github.com/inferbench/inferbench/internal/clock"
 	"github.com/inferbench/inferbench/internal/kube"
 	"github.com/inferbench/inferbench/internal/loaders"
 	"github.com/inferbench/inferbench/internal/plan"
@@ -67,6 +70,7 @@ func runLoaders(cmd *cobra.Command, path string, p *plan.Plan, f *runFlags) erro
 		}
 	}
 	var c loaders.Coordinator
+	var clockCfg *rest.Config // the API server the loaders' clocks are measured against; nil: this machine's
 	heartbeat, lead, poll := time.Second, loaders.Lead, loaders.LocalPoll
 	where := ""
 	if f.local {
@@ -82,11 +86,11 @@ func runLoaders(cmd *cobra.Command, path string, p *plan.Plan, f *runFlags) erro
 		c = &loaders.Local{Dir: dir, LogDir: filepath.Join(f.outDir, "loaders"), Command: loaders.LoaderCommand(exe, dir)}
 		where = fmt.Sprintf("%d processes on this machine (coordination in %s)", f.loaders, dir)
 	} else {
-		kc, err := kubeLoaders(p, f)
+		kc, cfg, err := kubeLoaders(p, f)
 		if err != nil {
 			return err
 		}
-		c = kc
+		c, clockCfg = kc, cfg
 		heartbeat, lead, poll = loaders.HeartbeatEvery, loaders.KubeLead, loaders.KubePoll
 		where = fmt.Sprintf("%d pods of the Indexed Job %s/%s, image %s", f.loaders, kc.Opts.Namespace, kc.Opts.Name, kc.Opts.Image)
 	}
@@ -111,6 +115,18 @@ func runLoaders(cmd *cobra.Command, path string, p *plan.Plan, f *runFlags) erro
 		return &session.ExitError{Code: 1, Err: err}
 	}
 	logf("Loaders: %s", where)
+	coordClock := make(chan *result.Clock, 1)
+	go func() {
+		if clockCfg == nil {
+			coordClock <- nil
+			return
+		}
+		cl, err := kube.APIServerClock(ctx, clockCfg)
+		if err != nil {
+			logf("Warning: the loaders' clocks cannot be checked: %v", err)
+		}
+		coordClock <- cl
+	}()
 	driveErr := loaders.Drive(ctx, c, p.Steps, f.loaders, heartbeat, lead, poll, logf)
 	if driveErr != nil {
 		if errors.Is(driveErr, context.Canceled) {
@@ -161,6 +177,19 @@ func runLoaders(cmd *cobra.Command, path string, p *plan.Plan, f *runFlags) erro
 		return &session.ExitError{Code: 1, Err: err}
 	}
 	m.File.Plan = &result.PlanInfo{Path: path, Text: p.RedactText(string(text)), Quick: f.quick}
+	warnings, clocks := loaders.ClockCheck(<-coordClock, files, clock.SkewThreshold)
+	if clocks != "" {
+		logf("%s", clocks)
+	}
+	for _, w := range warnings {
+		logf("Warning: %s", w)
+		for i := range m.File.Runs {
+			m.File.Runs[i].Note("clock: " + w)
+		}
+	}
+	if len(warnings) > 0 {
+		analyze.Record(m.File)
+	}
 	for _, line := range m.Lines {
 		logf("  %s", line)
 	}
@@ -191,11 +220,12 @@ func runLoaders(cmd *cobra.Command, path string, p *plan.Plan, f *runFlags) erro
 	return session.ThresholdsExit(m.File)
 }
 
-// kubeLoaders is the coordinator of loaders run as an Indexed Job.
-func kubeLoaders(p *plan.Plan, f *runFlags) (*kube.JobCoordinator, error) {
+// kubeLoaders is the coordinator of loaders run as an Indexed Job, and
+// the configuration of the API server it talks to.
+func kubeLoaders(p *plan.Plan, f *runFlags) (*kube.JobCoordinator, *rest.Config, error) {
 	clients, err := kube.Connect(kube.ConnectOptions{Kubeconfig: f.kubeconfig})
 	if err != nil {
-		return nil, &session.ExitError{Code: 1, Err: fmt.Errorf("--loaders without --local runs a Kubernetes Job: %w (or add --local)", err)}
+		return nil, nil, &session.ExitError{Code: 1, Err: fmt.Errorf("--loaders without --local runs a Kubernetes Job: %w (or add --local)", err)}
 	}
 	ns := f.namespace
 	if ns == "" {
@@ -209,7 +239,7 @@ func kubeLoaders(p *plan.Plan, f *runFlags) (*kube.JobCoordinator, error) {
 	for _, kv := range f.nodeSelector {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, planError(fmt.Errorf("--node-selector %q: want KEY=VALUE", kv))
+			return nil, nil, planError(fmt.Errorf("--node-selector %q: want KEY=VALUE", kv))
 		}
 		nodes[k] = v
 	}
@@ -221,9 +251,9 @@ func kubeLoaders(p *plan.Plan, f *runFlags) (*kube.JobCoordinator, error) {
 		ServiceAccount: f.serviceAccount, CPU: f.loaderCPU, Memory: f.loaderMemory, NodeSelector: nodes,
 		Deadline: kube.ExpectedDeadline(lengths), TTL: 24 * time.Hour}
 	if _, err := kube.LoaderJob(opts, f.loaders); err != nil {
-		return nil, planError(err)
+		return nil, nil, planError(err)
 	}
-	return &kube.JobCoordinator{Core: clients.Core, Logs: loaderLogs(clients.Core), Opts: opts}, nil
+	return &kube.JobCoordinator{Core: clients.Core, Logs: loaderLogs(clients.Core), Opts: opts}, clients.Config, nil
 }
 
 // stepLength is a step's expected length for the Job's deadline: its
@@ -271,7 +301,7 @@ func newLoaderCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return kubeLoader(ctx, clients.Core, namespace, configMap, i, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return kubeLoader(ctx, clients.Config, namespace, configMap, i, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "the local coordinator's folder")
@@ -286,11 +316,25 @@ func newLoaderCommand() *cobra.Command {
 // ConfigMap, runs its share meeting the coordinator at the ConfigMap's
 // annotations, and writes its results to stdout, its log, where the
 // coordinator reads them (kube.WriteResult), even when it was stopped.
-func kubeLoader(ctx context.Context, core kubernetes.Interface, namespace, configMap string, index int, stdout, stderr io.Writer) error {
+// Meanwhile it measures its clock against the API server's, which the
+// coordinator compares with its own (the results file keeps it).
+func kubeLoader(ctx context.Context, cfg *rest.Config, namespace, configMap string, index int, stdout, stderr io.Writer) error {
+	core, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("kubernetes client: %w", err)
+	}
 	j, err := kube.ReadJob(ctx, core, namespace, configMap)
 	if err != nil {
 		return err
 	}
+	clk := make(chan *result.Clock, 1)
+	go func() {
+		c, err := kube.APIServerClock(ctx, cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "Loader %d: Warning: %v\n", index, err)
+		}
+		clk <- c
+	}()
 	tmp, err := os.MkdirTemp("", "loader-")
 	if err != nil {
 		return err
@@ -303,6 +347,12 @@ func kubeLoader(ctx context.Context, core kubernetes.Interface, namespace, confi
 	st := kube.JobStation{Core: core, Namespace: namespace, Name: configMap, Index: index}
 	file, err := runLoader(ctx, j, index, st, loaders.KubePoll, filepath.Join(tmp, "results.json"), stderr)
 	if file != nil {
+		if c := <-clk; c != nil {
+			if file.Environment == nil {
+				file.Environment = &result.Environment{}
+			}
+			file.Environment.Clock = c
+		}
 		if werr := kube.WriteResult(stdout, file); werr != nil {
 			return werr
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"io/fs"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,61 +14,14 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
 
-	"github.com/inferbench/inferbench/deploy"
 	"github.com/inferbench/inferbench/internal/kube"
 	"github.com/inferbench/inferbench/internal/kube/kapitest"
 	"github.com/inferbench/inferbench/internal/loaders"
 	"github.com/inferbench/inferbench/internal/measure"
 	"github.com/inferbench/inferbench/internal/result"
 )
-
-// manifest decodes one of deploy's manifests into namespace.
-func manifest[T runtime.Object](t *testing.T, name, namespace string) T {
-	t.Helper()
-	data, err := fs.ReadFile(deploy.Files, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, _, err := serializer.NewCodecFactory(scheme.Scheme, serializer.EnableStrict).UniversalDeserializer().Decode(data, nil, nil)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	v, ok := obj.(T)
-	if !ok {
-		t.Fatalf("%s is a %T", name, obj)
-	}
-	obj.(metav1.Object).SetNamespace(namespace)
-	return v
-}
-
-// setUp makes a namespace with deploy's ServiceAccount and Role, the Role
-// bound to the ServiceAccount (deploy's RoleBinding) and to alice, who
-// plays the coordinator with exactly the Role's rights.
-func setUp(t *testing.T, s *kapitest.Server, prefix string) (ns string, alice kubernetes.Interface) {
-	t.Helper()
-	ctx := context.Background()
-	ns = s.Namespace(t, prefix)
-	if _, err := s.Admin.CoreV1().ServiceAccounts(ns).Create(ctx, manifest[*corev1.ServiceAccount](t, "serviceaccount.yaml", ns), metav1.CreateOptions{}); err != nil {
-		t.Fatalf("deploy/serviceaccount.yaml: %v", err)
-	}
-	if _, err := s.Admin.RbacV1().Roles(ns).Create(ctx, manifest[*rbacv1.Role](t, "role.yaml", ns), metav1.CreateOptions{}); err != nil {
-		t.Fatalf("deploy/role.yaml: %v", err)
-	}
-	rb := manifest[*rbacv1.RoleBinding](t, "rolebinding.yaml", ns)
-	for i := range rb.Subjects {
-		rb.Subjects[i].Namespace = ns
-	}
-	if _, err := s.Admin.RbacV1().RoleBindings(ns).Create(ctx, rb, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("deploy/rolebinding.yaml: %v", err)
-	}
-	s.Bind(t, ns, "inferbench", "alice")
-	return ns, s.Client(t, "alice")
-}
 
 func sentFile(sent int64) *result.File {
 	h := measure.NewHistogram()
@@ -98,7 +50,7 @@ func podIndex(p *corev1.Pod) int {
 func TestLoaderJobOnARealAPIServer(t *testing.T) {
 	s := kapitest.Start(t)
 	ctx := context.Background()
-	ns, alice := setUp(t, s, "ib-loaders")
+	ns, alice := s.Deploy(t, "ib-loaders")
 	sa := s.ClientFor(t, s.ServiceAccountToken(t, ns, "inferbench"))
 	u := loaders.Unit{Step: 0, Trial: 0, Deployment: 0}
 	k := s.StartKubelet(t, ns, "inferbench.io/run", func(ctx context.Context, p *corev1.Pod, out io.Writer) int {
@@ -208,7 +160,7 @@ func TestLoaderJobOnARealAPIServer(t *testing.T) {
 func TestConfigMapGoesWithTheJob(t *testing.T) {
 	s := kapitest.Start(t)
 	ctx := context.Background()
-	ns, alice := setUp(t, s, "ib-gc")
+	ns, alice := s.Deploy(t, "ib-gc")
 	opts := kube.JobOptions{Namespace: ns, Name: "ib-orphan", Image: "inferbench:test", ServiceAccount: "inferbench", Deadline: time.Minute, TTL: time.Minute}
 	c := &kube.JobCoordinator{Core: alice, Logs: kube.APILogs{Core: alice}, Opts: opts}
 	if err := c.Publish(ctx, loaders.Job{PlanText: "x", Loaders: 1}); err != nil {
@@ -229,7 +181,7 @@ func TestConfigMapGoesWithTheJob(t *testing.T) {
 func TestLoaderJobRefusals(t *testing.T) {
 	s := kapitest.Start(t)
 	ctx := context.Background()
-	ns, _ := setUp(t, s, "ib-refuse")
+	ns, _ := s.Deploy(t, "ib-refuse")
 	for _, tc := range []struct {
 		name   string
 		core   kubernetes.Interface

@@ -1,12 +1,15 @@
 package kube
 
 import (
+	"context"
 	"fmt"
 	"path"
+	"time"
 
 	"k8s.io/client-go/rest"
 
 	"github.com/inferbench/inferbench/internal/clock"
+	"github.com/inferbench/inferbench/internal/result"
 )
 
 // APIServerProbe reads the API server's clock: it GETs /version, which
@@ -27,3 +30,22 @@ func APIServerProbe(cfg *rest.Config) (clock.Probe, error) {
 	u.Path = path.Join("/", u.Path, "version")
 	return clock.HTTPProbe(client, u.String()), nil
 }
+
+// APIServerClock measures this machine's clock against the API server's
+// (clock.Offset through APIServerProbe), as a result file keeps it.
+func APIServerClock(ctx context.Context, cfg *rest.Config) (*result.Clock, error) {
+	probe, err := APIServerProbe(cfg)
+	if err != nil {
+		return nil, err
+	}
+	est, err := clock.Offset(ctx, probe, clock.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("clock against the API server %s: %w", cfg.Host, err)
+	}
+	return &result.Clock{Against: ClockReference, OffsetMs: msOf(est.Offset), UncertaintyMs: msOf(est.Uncertainty), Probes: est.Probes}, nil
+}
+
+// ClockReference names what the loaders' clocks are measured against.
+const ClockReference = "the Kubernetes API server's Date header"
+
+func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
