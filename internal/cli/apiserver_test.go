@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/inferbench/inferbench/deploy"
 	"github.com/inferbench/inferbench/internal/kube"
 	"github.com/inferbench/inferbench/internal/kube/kapitest"
 	"github.com/inferbench/inferbench/internal/protocol"
@@ -32,7 +33,7 @@ import (
 // deploy/role.yaml and nothing more.
 func clusterLoaders(t *testing.T) (s *kapitest.Server, ns, kubeconfig string, k *kapitest.Kubelet) {
 	s = kapitest.Start(t)
-	ns, _ = s.Deploy(t, "ib-cli")
+	ns, _ = s.Deploy(t, deploy.Files, "ib-cli")
 	saCfg := s.Config(s.ServiceAccountToken(t, ns, "inferbench"))
 	k = s.StartKubelet(t, ns, "inferbench.io/run", func(ctx context.Context, p *corev1.Pod, out io.Writer) int {
 		var index int

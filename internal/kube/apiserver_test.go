@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/inferbench/inferbench/deploy"
 	"github.com/inferbench/inferbench/internal/kube"
 	"github.com/inferbench/inferbench/internal/kube/kapitest"
 	"github.com/inferbench/inferbench/internal/loaders"
@@ -50,7 +51,7 @@ func podIndex(p *corev1.Pod) int {
 func TestLoaderJobOnARealAPIServer(t *testing.T) {
 	s := kapitest.Start(t)
 	ctx := context.Background()
-	ns, alice := s.Deploy(t, "ib-loaders")
+	ns, alice := s.Deploy(t, deploy.Files, "ib-loaders")
 	sa := s.ClientFor(t, s.ServiceAccountToken(t, ns, "inferbench"))
 	u := loaders.Unit{Step: 0, Trial: 0, Deployment: 0}
 	k := s.StartKubelet(t, ns, "inferbench.io/run", func(ctx context.Context, p *corev1.Pod, out io.Writer) int {
@@ -160,7 +161,7 @@ func TestLoaderJobOnARealAPIServer(t *testing.T) {
 func TestConfigMapGoesWithTheJob(t *testing.T) {
 	s := kapitest.Start(t)
 	ctx := context.Background()
-	ns, alice := s.Deploy(t, "ib-gc")
+	ns, alice := s.Deploy(t, deploy.Files, "ib-gc")
 	opts := kube.JobOptions{Namespace: ns, Name: "ib-orphan", Image: "inferbench:test", ServiceAccount: "inferbench", Deadline: time.Minute, TTL: time.Minute}
 	c := &kube.JobCoordinator{Core: alice, Logs: kube.APILogs{Core: alice}, Opts: opts}
 	if err := c.Publish(ctx, loaders.Job{PlanText: "x", Loaders: 1}); err != nil {
@@ -181,7 +182,7 @@ func TestConfigMapGoesWithTheJob(t *testing.T) {
 func TestLoaderJobRefusals(t *testing.T) {
 	s := kapitest.Start(t)
 	ctx := context.Background()
-	ns, _ := s.Deploy(t, "ib-refuse")
+	ns, _ := s.Deploy(t, deploy.Files, "ib-refuse")
 	for _, tc := range []struct {
 		name   string
 		core   kubernetes.Interface

@@ -12,14 +12,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
-
-	"github.com/inferbench/inferbench/deploy"
 )
 
-// Manifest decodes one of deploy's manifests, strictly, into namespace.
-func Manifest[T runtime.Object](t testing.TB, name, namespace string) T {
+// Manifest decodes one of the manifests (deploy.Files), strictly, into
+// namespace.
+func Manifest[T runtime.Object](t testing.TB, files fs.FS, name, namespace string) T {
 	t.Helper()
-	data, err := fs.ReadFile(deploy.Files, name)
+	data, err := fs.ReadFile(files, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,21 +34,23 @@ func Manifest[T runtime.Object](t testing.TB, name, namespace string) T {
 	return v
 }
 
-// Deploy makes a namespace (prefix and a random suffix) with deploy's
-// ServiceAccount, Role and RoleBinding as kubectl apply -k would, and
+// Deploy makes a namespace (prefix and a random suffix) with the
+// ServiceAccount, Role and RoleBinding of the manifests (deploy.Files:
+// passed in, as deploy's own tests use this package) as kubectl apply -k
+// would, and
 // binds the Role to alice too, who then plays a user with exactly the
 // Role's rights: it returns the namespace and alice's client.
-func (s *Server) Deploy(t testing.TB, prefix string) (namespace string, alice kubernetes.Interface) {
+func (s *Server) Deploy(t testing.TB, files fs.FS, prefix string) (namespace string, alice kubernetes.Interface) {
 	t.Helper()
 	ctx := context.Background()
 	ns := s.Namespace(t, prefix)
-	if _, err := s.Admin.CoreV1().ServiceAccounts(ns).Create(ctx, Manifest[*corev1.ServiceAccount](t, "serviceaccount.yaml", ns), metav1.CreateOptions{}); err != nil {
+	if _, err := s.Admin.CoreV1().ServiceAccounts(ns).Create(ctx, Manifest[*corev1.ServiceAccount](t, files, "serviceaccount.yaml", ns), metav1.CreateOptions{}); err != nil {
 		t.Fatalf("deploy/serviceaccount.yaml: %v", err)
 	}
-	if _, err := s.Admin.RbacV1().Roles(ns).Create(ctx, Manifest[*rbacv1.Role](t, "role.yaml", ns), metav1.CreateOptions{}); err != nil {
+	if _, err := s.Admin.RbacV1().Roles(ns).Create(ctx, Manifest[*rbacv1.Role](t, files, "role.yaml", ns), metav1.CreateOptions{}); err != nil {
 		t.Fatalf("deploy/role.yaml: %v", err)
 	}
-	rb := Manifest[*rbacv1.RoleBinding](t, "rolebinding.yaml", ns)
+	rb := Manifest[*rbacv1.RoleBinding](t, files, "rolebinding.yaml", ns)
 	for i := range rb.Subjects {
 		rb.Subjects[i].Namespace = ns
 	}
