@@ -223,4 +223,3 @@ func TestLoaderJobRefusals(t *testing.T) {
 		t.Errorf("the ConfigMap is left after the Job was refused: %v", err)
 	}
 }
-
