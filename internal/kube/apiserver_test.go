@@ -34,6 +34,20 @@ func sentFile(sent int64) *result.File {
 		LatencyMs: h.Summary(), Histograms: &result.Histograms{Latency: h.MustEncode()}}}}
 }
 
+// podNamed is the name of the loader pod of index i ("" while none).
+func podNamed(ctx context.Context, s *kapitest.Server, ns string, i int) string {
+	pods, err := s.Admin.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "inferbench.io/run"})
+	if err != nil {
+		return ""
+	}
+	for _, p := range pods.Items {
+		if podIndex(&p) == i {
+			return p.Name
+		}
+	}
+	return ""
+}
+
 func podIndex(p *corev1.Pod) int {
 	i, err := strconv.Atoi(p.Annotations[batchv1.JobCompletionIndexAnnotation])
 	if err != nil {
@@ -75,6 +89,19 @@ func TestLoaderJobOnARealAPIServer(t *testing.T) {
 			fmt.Fprintln(out, "panic: out of memory")
 			return 2
 		}
+		// Loader 0 is still sending when loader 1 fails: the Job must not
+		// kill it (a Job-wide backoffLimit 0 would).
+		for ctx.Err() == nil {
+			if p, err := s.Admin.CoreV1().Pods(ns).Get(ctx, podNamed(ctx, s, ns, 1), metav1.GetOptions{}); err == nil && p.Status.Phase == corev1.PodFailed {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(2 * time.Second) // time for the Job controller to act on the failure
+		if ctx.Err() != nil {
+			fmt.Fprintln(out, "killed:", ctx.Err())
+			return 137
+		}
 		_ = kube.WriteResult(out, sentFile(7))
 		return 0
 	})
@@ -93,7 +120,7 @@ func TestLoaderJobOnARealAPIServer(t *testing.T) {
 	}
 	sp := job.Spec
 	pod := sp.Template.Spec
-	if *sp.CompletionMode != batchv1.IndexedCompletion || *sp.Completions != 2 || *sp.Parallelism != 2 || *sp.BackoffLimit != 0 ||
+	if *sp.CompletionMode != batchv1.IndexedCompletion || *sp.Completions != 2 || *sp.Parallelism != 2 || *sp.BackoffLimitPerIndex != 0 ||
 		*sp.ActiveDeadlineSeconds != 660 || *sp.TTLSecondsAfterFinished != 3600 || pod.ServiceAccountName != "inferbench" ||
 		!*pod.SecurityContext.RunAsNonRoot || *pod.SecurityContext.RunAsUser != kube.LoaderUser || pod.NodeSelector["pool"] != "load" ||
 		pod.Containers[0].Resources.Limits.Memory().String() != "256Mi" || !*pod.Containers[0].SecurityContext.ReadOnlyRootFilesystem {
@@ -118,7 +145,7 @@ func TestLoaderJobOnARealAPIServer(t *testing.T) {
 		return len(fin) == 2, nil
 	})
 	if fin[0] != nil || fin[1] == nil || !strings.Contains(fin[1].Error(), "exit code 2") {
-		t.Errorf("Finished = %v, want loader 0 well and loader 1 failed with exit code 2", fin)
+		t.Errorf("Finished = %v, want loader 0 well (not killed when loader 1 failed) and loader 1 failed with exit code 2", fin)
 	}
 	pods, err := s.Admin.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "inferbench.io/run=" + opts.Name})
 	if err != nil || len(pods.Items) != 2 {

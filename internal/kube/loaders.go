@@ -95,7 +95,11 @@ func loaderLabels(name string) map[string]string {
 // LoaderJob is the Indexed Job of n loaders: each pod runs the image's
 // hidden loader subcommand, its index from JOB_COMPLETION_INDEX, as a
 // non-root user with no privilege, never retried (a benchmark is not
-// rerun behind the user's back), and never outliving the deadline.
+// rerun behind the user's back: backoffLimitPerIndex 0), and never
+// outliving the deadline. The limit is per index, not the Job's
+// backoffLimit 0: with that, one failed loader fails the Job and the Job
+// controller kills the others, whose measurements would be lost; per
+// index, the others run to their end and their results are merged.
 func LoaderJob(o JobOptions, n int) (*batchv1.Job, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("loaders %d: want at least 1", n)
@@ -122,7 +126,7 @@ func LoaderJob(o JobOptions, n int) (*batchv1.Job, error) {
 	}
 	count := int32(n)
 	mode := batchv1.IndexedCompletion
-	backoff := int32(0)
+	perIndex := int32(0)
 	deadline := int64(o.Deadline / time.Second)
 	ttl := int32(o.TTL / time.Second)
 	user := int64(LoaderUser)
@@ -133,7 +137,7 @@ func LoaderJob(o JobOptions, n int) (*batchv1.Job, error) {
 			CompletionMode:          &mode,
 			Completions:             &count,
 			Parallelism:             &count,
-			BackoffLimit:            &backoff,
+			BackoffLimitPerIndex:    &perIndex,
 			ActiveDeadlineSeconds:   &deadline,
 			TTLSecondsAfterFinished: &ttl,
 			Template: corev1.PodTemplateSpec{
@@ -187,6 +191,7 @@ type JobCoordinator struct {
 	mu       sync.Mutex
 	n        int
 	finished map[int]error
+	seen     map[int]string // each loader's pod, once seen
 }
 
 // forbidden turns a refusal into one clear line.
@@ -215,7 +220,7 @@ func (c *JobCoordinator) Publish(ctx context.Context, j loaders.Job) error {
 		return err
 	}
 	c.mu.Lock()
-	c.n, c.finished = j.Loaders, map[int]error{}
+	c.n, c.finished, c.seen = j.Loaders, map[int]error{}, map[int]string{}
 	c.mu.Unlock()
 	if _, err := c.Core.CoreV1().ConfigMaps(c.Opts.Namespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 		return forbidden(err, "create the ConfigMap "+c.Opts.Name, c.Opts.Namespace)
@@ -300,7 +305,18 @@ func (c *JobCoordinator) Finished() map[int]error {
 	if err != nil {
 		return copyMap(c.finished)
 	}
+	if c.seen == nil {
+		c.seen = map[int]string{}
+	}
+	for i, name := range c.seen {
+		if _, there := pods[i]; !there {
+			if _, ended := c.finished[i]; !ended {
+				c.finished[i] = fmt.Errorf("loader %d (pod %s) was deleted before it ended", i, name)
+			}
+		}
+	}
 	for i, p := range pods {
+		c.seen[i] = p.Name
 		if why := unpullable(p, time.Now()); why != "" {
 			c.finished[i] = fmt.Errorf("loader %d (pod %s): %s", i, p.Name, why)
 			continue

@@ -32,8 +32,8 @@ func TestLoaderJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := j.Spec
-	if *s.CompletionMode != batchv1.IndexedCompletion || *s.Parallelism != 4 || *s.Completions != 4 || *s.BackoffLimit != 0 {
-		t.Errorf("job: mode %v parallelism %d completions %d backoff %d", *s.CompletionMode, *s.Parallelism, *s.Completions, *s.BackoffLimit)
+	if *s.CompletionMode != batchv1.IndexedCompletion || *s.Parallelism != 4 || *s.Completions != 4 || s.BackoffLimit != nil || *s.BackoffLimitPerIndex != 0 {
+		t.Errorf("job: mode %v parallelism %d completions %d backoff %v per index %d", *s.CompletionMode, *s.Parallelism, *s.Completions, s.BackoffLimit, *s.BackoffLimitPerIndex)
 	}
 	if *s.ActiveDeadlineSeconds != 1200 || *s.TTLSecondsAfterFinished != 3600 {
 		t.Errorf("deadline %d s, ttl %d s; want 1200 and 3600", *s.ActiveDeadlineSeconds, *s.TTLSecondsAfterFinished)
@@ -306,5 +306,30 @@ func TestDriveThroughTheAPI(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("Drive still runs 30 s after every loader's pod succeeded")
+	}
+}
+
+// TestJobCoordinatorPodDeleted: a loader whose pod is deleted before it
+// ends (a node drained, someone's kubectl delete) counts as failed, so
+// the coordinator does not wait for it until the Job's deadline.
+func TestJobCoordinatorPodDeleted(t *testing.T) {
+	ctx := context.Background()
+	core := fake.NewClientset()
+	c := &JobCoordinator{Core: core, Logs: fakeLogs{}, Opts: jobOpts}
+	if err := c.Publish(ctx, loaders.Job{PlanText: "x", Loaders: 1}); err != nil {
+		t.Fatal(err)
+	}
+	p := loaderPod(0, corev1.PodRunning)
+	if _, err := core.CoreV1().Pods("bench").Create(ctx, p, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if fin := c.Finished(); len(fin) != 0 {
+		t.Fatalf("Finished = %v with the pod running", fin)
+	}
+	if err := core.CoreV1().Pods("bench").Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if fin := c.Finished(); len(fin) != 1 || fin[0] == nil || !strings.Contains(fin[0].Error(), "was deleted before it ended") {
+		t.Errorf("Finished = %v, want loader 0 failed: its pod was deleted", fin)
 	}
 }
