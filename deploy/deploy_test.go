@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io/fs"
 	"reflect"
@@ -10,16 +11,19 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/inferbench/inferbench/internal/kube"
+	"github.com/inferbench/inferbench/internal/kube/kapitest"
 	"github.com/inferbench/inferbench/internal/live"
 	"github.com/inferbench/inferbench/internal/plan"
 )
@@ -237,4 +241,61 @@ func TestDashboard(t *testing.T) {
 			t.Errorf("a panel queries %s, which --metrics-addr does not serve", m)
 		}
 	}
+}
+
+// TestManifestsOnARealAPIServer applies every namespaced manifest, and the
+// generated plan ConfigMap, to a real kube-apiserver in a fresh namespace
+// as kubectl apply -k would: each is accepted as written, and the Job
+// controller makes the example Job's pod.
+func TestManifestsOnARealAPIServer(t *testing.T) {
+	s := kapitest.Start(t)
+	ctx := context.Background()
+	k, objs := objects(t)
+	ns := s.Namespace(t, "ib-deploy")
+	for _, o := range objs {
+		if _, isNS := o.(*corev1.Namespace); isNS {
+			continue // the test's own namespace stands in for it
+		}
+		o.(metav1.Object).SetNamespace(ns)
+		var err error
+		switch v := o.(type) {
+		case *corev1.ServiceAccount:
+			_, err = s.Admin.CoreV1().ServiceAccounts(ns).Create(ctx, v, metav1.CreateOptions{})
+		case *rbacv1.Role:
+			_, err = s.Admin.RbacV1().Roles(ns).Create(ctx, v, metav1.CreateOptions{})
+		case *rbacv1.RoleBinding:
+			for i := range v.Subjects {
+				v.Subjects[i].Namespace = ns
+			}
+			_, err = s.Admin.RbacV1().RoleBindings(ns).Create(ctx, v, metav1.CreateOptions{})
+		case *batchv1.Job:
+			_, err = s.Admin.BatchV1().Jobs(ns).Create(ctx, v, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+			if err == nil {
+				_, err = s.Admin.BatchV1().Jobs(ns).Create(ctx, v, metav1.CreateOptions{})
+			}
+		default:
+			t.Fatalf("no create for %T: add it here", o)
+		}
+		if err != nil {
+			t.Errorf("%T %s: %v", o, o.(metav1.Object).GetName(), err)
+		}
+	}
+	for _, g := range k.ConfigMapGenerator {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: g.Name, Namespace: ns}, Data: map[string]string{}}
+		for _, f := range g.Files {
+			data, err := fs.ReadFile(Files, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cm.Data[f] = string(data)
+		}
+		if _, err := s.Admin.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+			t.Errorf("ConfigMap %s: %v", g.Name, err)
+		}
+	}
+	job := one[*batchv1.Job](t, objs)
+	kapitest.Eventually(t, 60*time.Second, "the example Job's pod", func() (bool, error) {
+		pods, err := s.Admin.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "batch.kubernetes.io/job-name=" + job.Name})
+		return err == nil && len(pods.Items) == 1, err
+	})
 }

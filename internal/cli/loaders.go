@@ -13,7 +13,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
+	"github.com/inferbench/inferbench/internal/analyze"
+	"github.com/inferbench/inferbench/internal/clock"
 	"github.com/inferbench/inferbench/internal/kube"
 	"github.com/inferbench/inferbench/internal/loaders"
 	"github.com/inferbench/inferbench/internal/plan"
@@ -25,6 +29,11 @@ import (
 // loaderExe is the binary the local loaders run: this one. Tests set it
 // to a binary that runs Main.
 var loaderExe = os.Executable
+
+// loaderLogs reads the loader pods' logs, where their results are: the
+// API server's pods/log. Tests on an API server without kubelets set it
+// to the logs their stand-in kubelet kept.
+var loaderLogs = func(core kubernetes.Interface) kube.LogReader { return kube.APILogs{Core: core} }
 
 // runLoaders runs plan p (read from path) split over f.loaders loader
 // processes on this machine (--local), merges their results into
@@ -61,6 +70,7 @@ func runLoaders(cmd *cobra.Command, path string, p *plan.Plan, f *runFlags) erro
 		}
 	}
 	var c loaders.Coordinator
+	var clockCfg *rest.Config // the API server the loaders' clocks are measured against; nil: this machine's
 	heartbeat, lead, poll := time.Second, loaders.Lead, loaders.LocalPoll
 	where := ""
 	if f.local {
@@ -76,11 +86,11 @@ func runLoaders(cmd *cobra.Command, path string, p *plan.Plan, f *runFlags) erro
 		c = &loaders.Local{Dir: dir, LogDir: filepath.Join(f.outDir, "loaders"), Command: loaders.LoaderCommand(exe, dir)}
 		where = fmt.Sprintf("%d processes on this machine (coordination in %s)", f.loaders, dir)
 	} else {
-		kc, err := kubeLoaders(p, f)
+		kc, cfg, err := kubeLoaders(p, f)
 		if err != nil {
 			return err
 		}
-		c = kc
+		c, clockCfg = kc, cfg
 		heartbeat, lead, poll = loaders.HeartbeatEvery, loaders.KubeLead, loaders.KubePoll
 		where = fmt.Sprintf("%d pods of the Indexed Job %s/%s, image %s", f.loaders, kc.Opts.Namespace, kc.Opts.Name, kc.Opts.Image)
 	}
@@ -88,17 +98,39 @@ func runLoaders(cmd *cobra.Command, path string, p *plan.Plan, f *runFlags) erro
 		session.PrintPlan(cmd.ErrOrStderr(), p, f.quick)
 	}
 	ctx := cmd.Context()
-	if err := c.Publish(ctx, loaders.Job{PlanPath: abs, PlanText: string(text), Loaders: f.loaders, Quick: f.quick, Grace: f.grace}); err != nil {
-		if serr := c.Stop(f.grace); serr != nil {
-			logf("Warning: %v", serr)
+	// Whatever happens from here, nothing of the run outlives this
+	// function: Close deletes the Job (and its pods) and the ConfigMap.
+	closed := false
+	closeAll := func() {
+		if closed {
+			return
 		}
+		closed = true
+		if err := c.Close(); err != nil {
+			logf("Warning: %v", err)
+		}
+	}
+	defer closeAll()
+	if err := c.Publish(ctx, loaders.Job{PlanPath: abs, PlanText: string(text), Loaders: f.loaders, Quick: f.quick, Grace: f.grace}); err != nil {
 		return &session.ExitError{Code: 1, Err: err}
 	}
 	logf("Loaders: %s", where)
+	coordClock := make(chan *result.Clock, 1)
+	go func() {
+		if clockCfg == nil {
+			coordClock <- nil
+			return
+		}
+		cl, err := kube.APIServerClock(ctx, clockCfg)
+		if err != nil {
+			logf("Warning: the loaders' clocks cannot be checked: %v", err)
+		}
+		coordClock <- cl
+	}()
 	driveErr := loaders.Drive(ctx, c, p.Steps, f.loaders, heartbeat, lead, poll, logf)
 	if driveErr != nil {
 		if errors.Is(driveErr, context.Canceled) {
-			logf("Interrupted: stopping the loaders (at most %v for requests in flight)", f.grace)
+			logf("Interrupted: stopping the loaders, keeping what they measured (at most %v for requests in flight)", f.grace+loaders.StopMargin)
 		} else {
 			logf("Stopping the loaders: %v", driveErr)
 		}
@@ -127,9 +159,7 @@ func runLoaders(cmd *cobra.Command, path string, p *plan.Plan, f *runFlags) erro
 			failed[i] = nil // it measured everything; its exit code is its verdict (thresholds, nothing usable)
 		}
 	}
-	if err := c.Stop(f.grace); err != nil { // the loaders have ended: the Job and ConfigMap go
-		logf("Warning: %v", err)
-	}
+	closeAll() // the loaders have ended and their results are read: the Job and ConfigMap go
 	m, err := loaders.Merge(p.Steps, files, failed, Version, time.Now())
 	if err != nil {
 		for i := range f.loaders {
@@ -147,6 +177,19 @@ func runLoaders(cmd *cobra.Command, path string, p *plan.Plan, f *runFlags) erro
 		return &session.ExitError{Code: 1, Err: err}
 	}
 	m.File.Plan = &result.PlanInfo{Path: path, Text: p.RedactText(string(text)), Quick: f.quick}
+	warnings, clocks := loaders.ClockCheck(<-coordClock, files, clock.SkewThreshold)
+	if clocks != "" {
+		logf("%s", clocks)
+	}
+	for _, w := range warnings {
+		logf("Warning: %s", w)
+		for i := range m.File.Runs {
+			m.File.Runs[i].Note("clock: " + w)
+		}
+	}
+	if len(warnings) > 0 {
+		analyze.Record(m.File)
+	}
 	for _, line := range m.Lines {
 		logf("  %s", line)
 	}
@@ -177,11 +220,12 @@ func runLoaders(cmd *cobra.Command, path string, p *plan.Plan, f *runFlags) erro
 	return session.ThresholdsExit(m.File)
 }
 
-// kubeLoaders is the coordinator of loaders run as an Indexed Job.
-func kubeLoaders(p *plan.Plan, f *runFlags) (*kube.JobCoordinator, error) {
+// kubeLoaders is the coordinator of loaders run as an Indexed Job, and
+// the configuration of the API server it talks to.
+func kubeLoaders(p *plan.Plan, f *runFlags) (*kube.JobCoordinator, *rest.Config, error) {
 	clients, err := kube.Connect(kube.ConnectOptions{Kubeconfig: f.kubeconfig})
 	if err != nil {
-		return nil, &session.ExitError{Code: 1, Err: fmt.Errorf("--loaders without --local runs a Kubernetes Job: %w (or add --local)", err)}
+		return nil, nil, &session.ExitError{Code: 1, Err: fmt.Errorf("--loaders without --local runs a Kubernetes Job: %w (or add --local)", err)}
 	}
 	ns := f.namespace
 	if ns == "" {
@@ -195,7 +239,7 @@ func kubeLoaders(p *plan.Plan, f *runFlags) (*kube.JobCoordinator, error) {
 	for _, kv := range f.nodeSelector {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, planError(fmt.Errorf("--node-selector %q: want KEY=VALUE", kv))
+			return nil, nil, planError(fmt.Errorf("--node-selector %q: want KEY=VALUE", kv))
 		}
 		nodes[k] = v
 	}
@@ -207,9 +251,9 @@ func kubeLoaders(p *plan.Plan, f *runFlags) (*kube.JobCoordinator, error) {
 		ServiceAccount: f.serviceAccount, CPU: f.loaderCPU, Memory: f.loaderMemory, NodeSelector: nodes,
 		Deadline: kube.ExpectedDeadline(lengths), TTL: 24 * time.Hour}
 	if _, err := kube.LoaderJob(opts, f.loaders); err != nil {
-		return nil, planError(err)
+		return nil, nil, planError(err)
 	}
-	return &kube.JobCoordinator{Core: clients.Core, Logs: kube.APILogs{Core: clients.Core}, Opts: opts}, nil
+	return &kube.JobCoordinator{Core: clients.Core, Logs: loaderLogs(clients.Core), Opts: opts}, clients.Config, nil
 }
 
 // stepLength is a step's expected length for the Job's deadline: its
@@ -257,26 +301,7 @@ func newLoaderCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			j, err := kube.ReadJob(ctx, clients.Core, namespace, configMap)
-			if err != nil {
-				return err
-			}
-			tmp, err := os.MkdirTemp("", "loader-")
-			if err != nil {
-				return err
-			}
-			j.PlanPath = filepath.Join(tmp, "plan.yaml")
-			if err := os.WriteFile(j.PlanPath, []byte(j.PlanText), 0o600); err != nil {
-				return err
-			}
-			st := kube.JobStation{Core: clients.Core, Namespace: namespace, Name: configMap, Index: i}
-			file, err := runLoader(ctx, j, i, st, loaders.KubePoll, filepath.Join(tmp, "results.json"), cmd.ErrOrStderr())
-			if file != nil {
-				if werr := kube.WriteResult(cmd.OutOrStdout(), file); werr != nil {
-					return werr
-				}
-			}
-			return err
+			return kubeLoader(ctx, clients.Config, namespace, configMap, i, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "the local coordinator's folder")
@@ -285,6 +310,54 @@ func newLoaderCommand() *cobra.Command {
 	cmd.Flags().StringVar(&namespace, "namespace", "", "the ConfigMap's namespace")
 	cmd.Flags().StringVar(&configMap, "configmap", "", "the ConfigMap's name")
 	return cmd
+}
+
+// kubeLoader is loader index of an Indexed Job: it reads the job from the
+// ConfigMap, runs its share meeting the coordinator at the ConfigMap's
+// annotations, and writes its results to stdout, its log, where the
+// coordinator reads them (kube.WriteResult), even when it was stopped.
+// Meanwhile it measures its clock against the API server's, which the
+// coordinator compares with its own (the results file keeps it).
+func kubeLoader(ctx context.Context, cfg *rest.Config, namespace, configMap string, index int, stdout, stderr io.Writer) error {
+	core, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("kubernetes client: %w", err)
+	}
+	j, err := kube.ReadJob(ctx, core, namespace, configMap)
+	if err != nil {
+		return err
+	}
+	clk := make(chan *result.Clock, 1)
+	go func() {
+		c, err := kube.APIServerClock(ctx, cfg)
+		if err != nil {
+			fmt.Fprintf(stderr, "Loader %d: Warning: %v\n", index, err)
+		}
+		clk <- c
+	}()
+	tmp, err := os.MkdirTemp("", "loader-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	j.PlanPath = filepath.Join(tmp, "plan.yaml")
+	if err := os.WriteFile(j.PlanPath, []byte(j.PlanText), 0o600); err != nil {
+		return err
+	}
+	st := kube.JobStation{Core: core, Namespace: namespace, Name: configMap, Index: index}
+	file, err := runLoader(ctx, j, index, st, loaders.KubePoll, filepath.Join(tmp, "results.json"), stderr)
+	if file != nil {
+		if c := <-clk; c != nil {
+			if file.Environment == nil {
+				file.Environment = &result.Environment{}
+			}
+			file.Environment.Clock = c
+		}
+		if werr := kube.WriteResult(stdout, file); werr != nil {
+			return werr
+		}
+	}
+	return err
 }
 
 // runLoader runs loader index's share of job j, meeting the coordinator
@@ -324,8 +397,12 @@ func runLoader(ctx context.Context, j loaders.Job, index int, st loaders.Station
 	o := session.Options{Version: Version, ResultsPath: out, Force: true, Stdout: io.Discard, Log: log,
 		Plan: &result.PlanInfo{Path: j.PlanPath, Text: p.RedactText(j.PlanText), Quick: j.Quick}, Grace: j.Grace}
 	file, err := session.Run(ctx, p, sched, o)
-	if cause := context.Cause(ctx); errors.Is(cause, loaders.ErrCoordinatorGone) {
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, loaders.ErrCoordinatorGone):
 		return file, fmt.Errorf("loader %d stopped: %w", index, cause)
+	case errors.Is(cause, loaders.ErrStopped) && file != nil:
+		fmt.Fprintf(log, "Loader %d: %v; its results are kept\n", index, cause)
+		return file, nil // what it measured is saved, marked incomplete: the coordinator reads it
 	}
 	return file, err
 }

@@ -196,6 +196,30 @@ steps:
 			t.Errorf("%v: err = %v, want exit 2 naming %q", tc.args, err, tc.want)
 		}
 	}
+	// sweep says why it does not split, for the flag and the plan's key.
+	for _, args := range [][]string{{"sweep", planPath, "--loaders", "4"}, {"sweep", writePlan(t, `
+deployments:
+  - {name: ref, protocol: kserve-http, url: "http://127.0.0.1:1", model: m}
+steps:
+  - {name: one, concurrency: 1, requests: 1}
+loaders: {count: 2, local: true}
+`)}} {
+		_, _, err := runCLI(context.Background(), args...)
+		var ee *session.ExitError
+		if !errors.As(err, &ee) || ee.Code != 2 || !strings.Contains(err.Error(), "sweep does not split over loaders") || !strings.Contains(err.Error(), "run PLAN --loaders N") {
+			t.Errorf("%v: err = %v, want exit 2 saying why and what to do", args, err)
+		}
+	}
+	// A plan's loaders section is refused like the flag when it is bad.
+	if _, _, err := runCLI(context.Background(), "run", writePlan(t, `
+deployments:
+  - {name: ref, protocol: kserve-http, url: "http://127.0.0.1:1", model: m}
+steps:
+  - {name: one, concurrency: 1, requests: 1}
+loaders: {count: 2, local: true}
+`), "-o", t.TempDir(), "--resume"); err == nil || !strings.Contains(err.Error(), "--resume does not work with --loaders") {
+		t.Errorf("a plan with loaders and --resume: %v", err)
+	}
 	// Without --local, a Job: no cluster, one clear line, exit 1.
 	_, _, err := runCLI(context.Background(), "run", planPath, "-o", t.TempDir(), "--loaders", "2", "--kubeconfig", filepath.Join(t.TempDir(), "none"))
 	var ee *session.ExitError

@@ -164,7 +164,28 @@ func runPlan(cmd *cobra.Command, path string, f *runFlags) error {
 	if f.quick {
 		p.Steps = plan.Quick(p.Steps)
 	}
-	if cmd.Flags().Changed("loaders") || f.local {
+	if l := p.Loaders; l != nil { // the plan's loaders section, under the flags
+		changed := cmd.Flags().Changed
+		if !changed("loaders") {
+			f.loaders = l.Count
+		}
+		f.local = f.local || l.Local
+		for name, v := range map[string]struct {
+			dst *string
+			val string
+		}{"image": {&f.image, l.Image}, "namespace": {&f.namespace, l.Namespace}, "service-account": {&f.serviceAccount, l.ServiceAccount},
+			"loader-cpu": {&f.loaderCPU, l.CPU}, "loader-memory": {&f.loaderMemory, l.Memory}} {
+			if !changed(name) && v.val != "" {
+				*v.dst = v.val
+			}
+		}
+		if !changed("node-selector") {
+			for k, v := range l.NodeSelector {
+				f.nodeSelector = append(f.nodeSelector, k+"="+v)
+			}
+		}
+	}
+	if cmd.Flags().Changed("loaders") || f.local || p.Loaders != nil {
 		// The loaders read the plan file alone: flags that would change it
 		// are refused, not silently dropped.
 		for _, name := range []string{"repeat", "threshold", "max-response-size", "grpc-transport", "compression", "tls", "ca-cert", "cert", "key",

@@ -33,7 +33,13 @@ type sweepFlags struct {
 	startRate, maxRate            float64
 	memoryPerRequest, memoryLimit string
 	preset                        string
+	loaders                       int
 }
+
+// errSweepLoaders says why sweep does not split its load over loaders.
+var errSweepLoaders = errors.New("sweep does not split over loaders: a search picks each level from the one before, measured in windows until stable, " +
+	"and a split run's levels are fixed when its loaders start; sweep from one machine (inside the cluster for the honest figures), " +
+	"then measure the levels it found split over loaders with `inferbench run PLAN --loaders N` (steps at those levels)")
 
 func newSweepCommand() *cobra.Command {
 	f := &sweepFlags{}
@@ -93,6 +99,8 @@ measured level and the searches (JSON, rewritten after every level).`,
 	fl.StringVar(&f.memoryPerRequest, "memory-per-request", "100MB", "the guide's memory check: memory one request in flight holds on the server")
 	fl.StringVar(&f.memoryLimit, "pod-memory-limit", "", "the guide's memory check: the pod's memory limit, e.g. 4.8GB (empty: no check; --preset: each pod's own)")
 	fl.StringVar(&f.preset, "preset", "", "sweep the reference server's preset (field-guide), started in this process on free loopback ports")
+	fl.IntVar(&f.loaders, "loaders", 0, "not for sweep (run --loaders splits a plan): refused with why")
+	_ = fl.MarkHidden("loaders")
 	return cmd
 }
 
@@ -157,6 +165,9 @@ func (f *sweepFlags) search(log io.Writer) (session.SweepOptions, error) {
 
 func runSweep(cmd *cobra.Command, args []string, f *sweepFlags) error {
 	log := cmd.ErrOrStderr()
+	if cmd.Flags().Changed("loaders") {
+		return planError(errSweepLoaders)
+	}
 	search, err := f.search(log)
 	if err != nil {
 		return err
@@ -186,6 +197,9 @@ func runSweep(cmd *cobra.Command, args []string, f *sweepFlags) error {
 	case len(args) == 1:
 		if p, err = plan.LoadFile(args[0], nil); err != nil {
 			return planError(err)
+		}
+		if p.Loaders != nil {
+			return planError(fmt.Errorf("%s: loaders: %w", args[0], errSweepLoaders))
 		}
 		for i := range p.Deployments {
 			if err := fillTLS(&p.Deployments[i], f.tls); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	metrics "k8s.io/metrics/pkg/client/clientset/versioned"
 )
@@ -28,6 +29,8 @@ type Clients struct {
 	Namespace string
 	// Where says which configuration was used, for the log.
 	Where string
+	// Config is the configuration the clients were built from.
+	Config *rest.Config
 }
 
 // ConnectOptions choose a configuration as kubectl does.
@@ -80,5 +83,5 @@ func Connect(opts ConnectOptions) (*Clients, error) {
 		}
 		where = "context " + name
 	}
-	return &Clients{Core: core, Metrics: m, Dynamic: dyn, Namespace: ns, Where: where}, nil
+	return &Clients{Core: core, Metrics: m, Dynamic: dyn, Namespace: ns, Where: where, Config: cfg}, nil
 }

@@ -30,6 +30,7 @@ import (
 // loader's arrival at a unit.
 const (
 	annHeartbeat = "inferbench.io/heartbeat"
+	annStop      = "inferbench.io/stop"    // why the coordinator stopped the run
 	annStart     = "inferbench.io/start."  // + unit
 	annReady     = "inferbench.io/ready."  // + unit + "." + index
 	planKey      = "plan.yaml"             // the ConfigMap's plan
@@ -94,7 +95,11 @@ func loaderLabels(name string) map[string]string {
 // LoaderJob is the Indexed Job of n loaders: each pod runs the image's
 // hidden loader subcommand, its index from JOB_COMPLETION_INDEX, as a
 // non-root user with no privilege, never retried (a benchmark is not
-// rerun behind the user's back), and never outliving the deadline.
+// rerun behind the user's back: backoffLimitPerIndex 0), and never
+// outliving the deadline. The limit is per index, not the Job's
+// backoffLimit 0: with that, one failed loader fails the Job and the Job
+// controller kills the others, whose measurements would be lost; per
+// index, the others run to their end and their results are merged.
 func LoaderJob(o JobOptions, n int) (*batchv1.Job, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("loaders %d: want at least 1", n)
@@ -121,7 +126,7 @@ func LoaderJob(o JobOptions, n int) (*batchv1.Job, error) {
 	}
 	count := int32(n)
 	mode := batchv1.IndexedCompletion
-	backoff := int32(0)
+	perIndex := int32(0)
 	deadline := int64(o.Deadline / time.Second)
 	ttl := int32(o.TTL / time.Second)
 	user := int64(LoaderUser)
@@ -132,7 +137,7 @@ func LoaderJob(o JobOptions, n int) (*batchv1.Job, error) {
 			CompletionMode:          &mode,
 			Completions:             &count,
 			Parallelism:             &count,
-			BackoffLimit:            &backoff,
+			BackoffLimitPerIndex:    &perIndex,
 			ActiveDeadlineSeconds:   &deadline,
 			TTLSecondsAfterFinished: &ttl,
 			Template: corev1.PodTemplateSpec{
@@ -186,6 +191,7 @@ type JobCoordinator struct {
 	mu       sync.Mutex
 	n        int
 	finished map[int]error
+	seen     map[int]string // each loader's pod, once seen
 }
 
 // forbidden turns a refusal into one clear line.
@@ -199,7 +205,10 @@ func forbidden(err error, what, namespace string) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-// Publish creates the ConfigMap, then the Job.
+// Publish creates the ConfigMap, then the Job, then makes the Job the
+// ConfigMap's owner: when the Job goes (deleted, or its TTL after it
+// finished), Kubernetes' garbage collector takes the ConfigMap with it,
+// even if the coordinator died before it could.
 func (c *JobCoordinator) Publish(ctx context.Context, j loaders.Job) error {
 	cm, err := LoaderConfigMap(c.Opts, j)
 	if err != nil {
@@ -211,14 +220,23 @@ func (c *JobCoordinator) Publish(ctx context.Context, j loaders.Job) error {
 		return err
 	}
 	c.mu.Lock()
-	c.n, c.finished = j.Loaders, map[int]error{}
+	c.n, c.finished, c.seen = j.Loaders, map[int]error{}, map[int]string{}
 	c.mu.Unlock()
 	if _, err := c.Core.CoreV1().ConfigMaps(c.Opts.Namespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 		return forbidden(err, "create the ConfigMap "+c.Opts.Name, c.Opts.Namespace)
 	}
-	if _, err := c.Core.BatchV1().Jobs(c.Opts.Namespace).Create(ctx, job, metav1.CreateOptions{}); err != nil {
+	made, err := c.Core.BatchV1().Jobs(c.Opts.Namespace).Create(ctx, job, metav1.CreateOptions{})
+	if err != nil {
 		_ = c.Core.CoreV1().ConfigMaps(c.Opts.Namespace).Delete(context.WithoutCancel(ctx), c.Opts.Name, metav1.DeleteOptions{})
 		return forbidden(err, "create the Job "+c.Opts.Name, c.Opts.Namespace)
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"ownerReferences": []metav1.OwnerReference{{
+		APIVersion: "batch/v1", Kind: "Job", Name: made.Name, UID: made.UID}}}})
+	if err != nil {
+		return err
+	}
+	if _, err := c.Core.CoreV1().ConfigMaps(c.Opts.Namespace).Patch(ctx, c.Opts.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		return forbidden(err, "make the Job the owner of the ConfigMap "+c.Opts.Name, c.Opts.Namespace)
 	}
 	return nil
 }
@@ -287,7 +305,18 @@ func (c *JobCoordinator) Finished() map[int]error {
 	if err != nil {
 		return copyMap(c.finished)
 	}
+	if c.seen == nil {
+		c.seen = map[int]string{}
+	}
+	for i, name := range c.seen {
+		if _, there := pods[i]; !there {
+			if _, ended := c.finished[i]; !ended {
+				c.finished[i] = fmt.Errorf("loader %d (pod %s) was deleted before it ended", i, name)
+			}
+		}
+	}
 	for i, p := range pods {
+		c.seen[i] = p.Name
 		if why := unpullable(p, time.Now()); why != "" {
 			c.finished[i] = fmt.Errorf("loader %d (pod %s): %s", i, p.Name, why)
 			continue
@@ -410,10 +439,38 @@ func WriteResult(w io.Writer, f *result.File) error {
 	return err
 }
 
-// Stop deletes the Job, its pods with it (propagation Background), and
-// the ConfigMap: nothing keeps sending. grace is not waited for: a
-// deleted pod gets its own termination grace period.
-func (c *JobCoordinator) Stop(time.Duration) error {
+// Stop annotates the ConfigMap with the stop word, which each loader
+// reads within a second: it stops sending, waits at most grace for its
+// requests in flight, and writes what it measured to its log. Stop waits
+// for every pod to end, at most grace and loaders.StopMargin; Close then
+// deletes what is left.
+func (c *JobCoordinator) Stop(grace time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), grace+loaders.StopMargin)
+	defer cancel()
+	if err := annotate(ctx, c.Core, c.Opts.Namespace, c.Opts.Name, annStop, "the coordinator stopped the run at "+time.Now().UTC().Format(time.RFC3339)); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("tell the loaders to stop: %w", err)
+	}
+	c.mu.Lock()
+	n := c.n
+	c.mu.Unlock()
+	t := time.NewTicker(loaders.KubePoll)
+	defer t.Stop()
+	for {
+		if len(c.Finished()) >= n {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the loaders did not all end within %v of the stop: the Job is deleted", grace+loaders.StopMargin)
+		case <-t.C:
+		}
+	}
+}
+
+// Close deletes the Job, its pods with it (propagation Background), and
+// the ConfigMap: nothing keeps sending. A deleted pod gets its own
+// termination grace period.
+func (c *JobCoordinator) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	bg := metav1.DeletePropagationBackground
@@ -457,13 +514,22 @@ func (s JobStation) StartOf(ctx context.Context, u loaders.Unit) (time.Time, boo
 	return at, err == nil, err
 }
 
-// Heard reads the heartbeat annotation.
-func (s JobStation) Heard(ctx context.Context) (time.Time, error) {
+// Told reads the heartbeat and stop annotations. A ConfigMap that is
+// gone is a stop: the coordinator (or the garbage collector, its Job
+// deleted) removed it.
+func (s JobStation) Told(ctx context.Context) (loaders.Word, error) {
 	cm, err := s.Core.CoreV1().ConfigMaps(s.Namespace).Get(ctx, s.Name, metav1.GetOptions{})
-	if err != nil {
-		return time.Time{}, err
+	if apierrors.IsNotFound(err) {
+		return loaders.Word{Heard: time.Now(), Stop: "the ConfigMap " + s.Name + " is gone"}, nil
 	}
-	return time.Parse(time.RFC3339Nano, cm.Annotations[annHeartbeat])
+	if err != nil {
+		return loaders.Word{}, err
+	}
+	heard, err := time.Parse(time.RFC3339Nano, cm.Annotations[annHeartbeat])
+	if err != nil {
+		return loaders.Word{}, fmt.Errorf("ConfigMap %s/%s annotation %s: %w", s.Namespace, s.Name, annHeartbeat, err)
+	}
+	return loaders.Word{Heard: heard, Stop: cm.Annotations[annStop]}, nil
 }
 
 // ReadJob reads the job from the ConfigMap, the plan text with it.

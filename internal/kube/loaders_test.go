@@ -32,8 +32,8 @@ func TestLoaderJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := j.Spec
-	if *s.CompletionMode != batchv1.IndexedCompletion || *s.Parallelism != 4 || *s.Completions != 4 || *s.BackoffLimit != 0 {
-		t.Errorf("job: mode %v parallelism %d completions %d backoff %d", *s.CompletionMode, *s.Parallelism, *s.Completions, *s.BackoffLimit)
+	if *s.CompletionMode != batchv1.IndexedCompletion || *s.Parallelism != 4 || *s.Completions != 4 || s.BackoffLimit != nil || *s.BackoffLimitPerIndex != 0 {
+		t.Errorf("job: mode %v parallelism %d completions %d backoff %v per index %d", *s.CompletionMode, *s.Parallelism, *s.Completions, s.BackoffLimit, *s.BackoffLimitPerIndex)
 	}
 	if *s.ActiveDeadlineSeconds != 1200 || *s.TTLSecondsAfterFinished != 3600 {
 		t.Errorf("deadline %d s, ttl %d s; want 1200 and 3600", *s.ActiveDeadlineSeconds, *s.TTLSecondsAfterFinished)
@@ -95,7 +95,7 @@ func oneRun(sent int64) *result.File {
 // TestJobCoordinator runs the coordinator and two loaders' stations on
 // the fake clientset: the ConfigMap and the Job, the arrivals and the
 // start, the heartbeat, the results from the logs, a failed loader, and
-// Stop deleting the Job; then compares every call made with
+// Stop and Close deleting the Job; then compares every call made with
 // LoaderPermissions.
 func TestJobCoordinator(t *testing.T) {
 	ctx := context.Background()
@@ -143,8 +143,12 @@ func TestJobCoordinator(t *testing.T) {
 	if err := c.Heartbeat(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if heard, err := st.Heard(ctx); err != nil || time.Since(heard) > time.Minute {
-		t.Errorf("Heard = %v, %v", heard, err)
+	if w, err := st.Told(ctx); err != nil || time.Since(w.Heard) > time.Minute || w.Stop != "" {
+		t.Errorf("Told = %+v, %v; want a fresh heartbeat and no stop", w, err)
+	}
+	cm, err := core.CoreV1().ConfigMaps("bench").Get(ctx, jobOpts.Name, metav1.GetOptions{})
+	if err != nil || len(cm.OwnerReferences) != 1 || cm.OwnerReferences[0].Kind != "Job" || cm.OwnerReferences[0].Name != jobOpts.Name {
+		t.Errorf("the ConfigMap's owners are %+v (%v): want the Job, so that it goes with it", cm.OwnerReferences, err)
 	}
 
 	// Loader 0 succeeded, loader 1 was evicted.
@@ -169,7 +173,13 @@ func TestJobCoordinator(t *testing.T) {
 		t.Errorf("Merge lost %v, %v: want loader 1 and its share (c=1)", m, err)
 	}
 
-	if err := c.Stop(time.Second); err != nil {
+	if err := c.Stop(time.Second); err != nil { // both pods have ended: no wait
+		t.Fatal(err)
+	}
+	if w, err := st.Told(ctx); err != nil || w.Stop == "" {
+		t.Errorf("Told after Stop = %+v, %v; want the stop word", w, err)
+	}
+	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
 	deleted := false
@@ -179,13 +189,16 @@ func TestJobCoordinator(t *testing.T) {
 		}
 	}
 	if !deleted {
-		t.Error("Stop did not delete the Job with its pods (propagation Background)")
+		t.Error("Close did not delete the Job with its pods (propagation Background)")
 	}
 	if _, err := core.BatchV1().Jobs("bench").Get(ctx, jobOpts.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-		t.Errorf("the Job is still there after Stop: %v", err)
+		t.Errorf("the Job is still there after Close: %v", err)
 	}
-	if err := c.Stop(time.Second); err != nil {
-		t.Errorf("a second Stop: %v", err)
+	if err := c.Close(); err != nil {
+		t.Errorf("a second Close: %v", err)
+	}
+	if w, err := st.Told(ctx); err != nil || w.Stop == "" {
+		t.Errorf("Told with the ConfigMap gone = %+v, %v; want a stop", w, err)
 	}
 
 	// The logs as APILogs reads them (the fake answers "fake logs").
@@ -293,5 +306,30 @@ func TestDriveThroughTheAPI(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("Drive still runs 30 s after every loader's pod succeeded")
+	}
+}
+
+// TestJobCoordinatorPodDeleted: a loader whose pod is deleted before it
+// ends (a node drained, someone's kubectl delete) counts as failed, so
+// the coordinator does not wait for it until the Job's deadline.
+func TestJobCoordinatorPodDeleted(t *testing.T) {
+	ctx := context.Background()
+	core := fake.NewClientset()
+	c := &JobCoordinator{Core: core, Logs: fakeLogs{}, Opts: jobOpts}
+	if err := c.Publish(ctx, loaders.Job{PlanText: "x", Loaders: 1}); err != nil {
+		t.Fatal(err)
+	}
+	p := loaderPod(0, corev1.PodRunning)
+	if _, err := core.CoreV1().Pods("bench").Create(ctx, p, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if fin := c.Finished(); len(fin) != 0 {
+		t.Fatalf("Finished = %v with the pod running", fin)
+	}
+	if err := core.CoreV1().Pods("bench").Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if fin := c.Finished(); len(fin) != 1 || fin[0] == nil || !strings.Contains(fin[0].Error(), "was deleted before it ended") {
+		t.Errorf("Finished = %v, want loader 0 failed: its pod was deleted", fin)
 	}
 }

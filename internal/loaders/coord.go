@@ -64,19 +64,41 @@ type Coordinator interface {
 	Finished() map[int]error
 	// Collect is loader i's results file, as far as it got.
 	Collect(ctx context.Context, i int) (*result.File, error)
-	// Stop ends the loaders still running, waiting at most grace for
-	// them to save what they measured.
+	// Stop tells the loaders still running to stop sending and save what
+	// they measured, and waits for them to end: at most grace for their
+	// requests in flight and StopMargin more for the word to reach them
+	// and their results to be written. What they measured stays
+	// collectable.
 	Stop(grace time.Duration) error
+	// Close removes what Publish made (on Kubernetes the Job, its pods
+	// and the ConfigMap): after it, nothing of the run sends a request.
+	// It may be called more than once.
+	Close() error
 }
 
+// StopMargin is what Stop waits beyond the grace period: the stop's
+// trip to the loaders (they look every second, through the API on
+// Kubernetes) and the writing of their results.
+const StopMargin = 10 * time.Second
+
 // Station is a loader's side: it says it waits at a unit, reads the
-// unit's start when set, and when the coordinator was last heard of.
+// unit's start when set, and what the coordinator last said.
 type Station interface {
 	Arrive(ctx context.Context, u Unit) error
 	// StartOf is u's start; ok false while it is not set.
 	StartOf(ctx context.Context, u Unit) (at time.Time, ok bool, err error)
+	// Told is the coordinator's word: its last heartbeat, and whether it
+	// asked the loaders to stop.
+	Told(ctx context.Context) (Word, error)
+}
+
+// Word is what a loader hears from its coordinator.
+type Word struct {
 	// Heard is the coordinator's last heartbeat.
-	Heard(ctx context.Context) (time.Time, error)
+	Heard time.Time
+	// Stop, when not empty, asks the loaders to stop sending and save
+	// what they measured; it says why.
+	Stop string
 }
 
 // HeartbeatEvery is how often the coordinator says it is alive;
@@ -88,8 +110,11 @@ const (
 )
 
 // ErrCoordinatorGone ends a loader that has not heard its coordinator for
-// CoordinatorGone.
-var ErrCoordinatorGone = errors.New("no heartbeat from the coordinator")
+// CoordinatorGone; ErrStopped one that its coordinator told to stop.
+var (
+	ErrCoordinatorGone = errors.New("no heartbeat from the coordinator")
+	ErrStopped         = errors.New("stopped by the coordinator")
+)
 
 // LocalPoll is how often local loaders look for their start, and the
 // coordinator for their arrivals (files); through the Kubernetes API,
@@ -132,22 +157,32 @@ func Wait(ctx context.Context, st Station, u Unit, poll time.Duration) (time.Tim
 	}
 }
 
-// Watch cancels a loader's work (through cancel) once it has not heard
-// its coordinator for gone, checking every check; it returns when ctx
-// ends.
+// Watch cancels a loader's work (through cancel) once its coordinator
+// says stop (cause ErrStopped) or has not been heard for gone (cause
+// ErrCoordinatorGone), checking every check; it returns when ctx ends.
 func Watch(ctx context.Context, st Station, gone, check time.Duration, cancel context.CancelCauseFunc) {
 	t := time.NewTicker(check)
 	defer t.Stop()
+	lastHeard := time.Now() // an API server that fails now and then is not a coordinator gone
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		heard, err := st.Heard(ctx)
-		if err != nil || time.Since(heard) > gone {
+		w, err := st.Told(ctx)
+		switch {
+		case err == nil && w.Stop != "":
+			cancel(fmt.Errorf("%w: %s", ErrStopped, w.Stop))
+			return
+		case err != nil && time.Since(lastHeard) > gone:
+			cancel(fmt.Errorf("%w for %v: %w", ErrCoordinatorGone, gone, err))
+			return
+		case err == nil && time.Since(w.Heard) > gone:
 			cancel(fmt.Errorf("%w for %v", ErrCoordinatorGone, gone))
 			return
+		case err == nil:
+			lastHeard = w.Heard
 		}
 	}
 }

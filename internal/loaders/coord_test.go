@@ -153,3 +153,25 @@ func TestMergeRecordsTheWholeStages(t *testing.T) {
 		t.Errorf("merged %+v, want one run at 10/s from 5 to 50, 22 sent", r)
 	}
 }
+
+func TestWatchStopsALoaderTheCoordinatorStops(t *testing.T) {
+	dir := localDir(t)
+	c := &Local{Dir: dir}
+	if err := c.Heartbeat(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeAtomic(filepath.Join(dir, "stop"), []byte("interrupted")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	go Watch(ctx, LocalStation{Dir: dir}, time.Hour, 10*time.Millisecond, cancel)
+	select {
+	case <-ctx.Done():
+	case <-time.After(20 * time.Second):
+		t.Fatal("the loader still runs 20 s after its coordinator said stop")
+	}
+	if cause := context.Cause(ctx); !errors.Is(cause, ErrStopped) || !strings.Contains(cause.Error(), "interrupted") {
+		t.Errorf("cause %v, want ErrStopped with the coordinator's why", cause)
+	}
+}

@@ -19,7 +19,8 @@ import (
 // Local coordinates loader processes on this machine through files in
 // Dir: job.json (the Job), ready/UNIT.I (loader I waits at UNIT),
 // start/UNIT (the unit's start, RFC 3339 with nanoseconds, written whole
-// by a rename), heartbeat (the coordinator's last, the same format), and
+// by a rename), heartbeat (the coordinator's last, the same format), stop
+// (its word to stop, with why), and
 // each loader's results in out/loader-I.json and its log in log-I.txt
 // (in LogDir when set, to outlive Dir).
 type Local struct {
@@ -183,9 +184,10 @@ func (l *Local) Collect(_ context.Context, i int) (*result.File, error) {
 	return result.Read(ResultsPath(l.Dir, i))
 }
 
-// Stop interrupts the loaders still running (as Ctrl-C would: they save
-// what they measured) and kills those that have not ended after grace
-// and 5 s more. Only the processes it started are signalled, by PID.
+// Stop writes the stop word and interrupts the loaders still running
+// (as Ctrl-C would: they save what they measured), and kills those that
+// have not ended after grace and StopMargin more. Only the processes it
+// started are signalled, by PID.
 func (l *Local) Stop(grace time.Duration) error {
 	l.mu.Lock()
 	procs := append([]*exec.Cmd(nil), l.procs...)
@@ -194,6 +196,7 @@ func (l *Local) Stop(grace time.Duration) error {
 	if done == nil {
 		return nil
 	}
+	_ = writeAtomic(filepath.Join(l.Dir, "stop"), []byte("the coordinator stopped the run"))
 	for _, c := range procs {
 		if c.ProcessState == nil {
 			if err := c.Process.Signal(os.Interrupt); err != nil && !errors.Is(err, os.ErrProcessDone) {
@@ -204,13 +207,35 @@ func (l *Local) Stop(grace time.Duration) error {
 	select {
 	case <-done:
 		return nil
-	case <-time.After(grace + 5*time.Second):
+	case <-time.After(grace + StopMargin):
 	}
 	for _, c := range procs {
 		_ = c.Process.Kill()
 	}
 	<-done
 	return errors.New("loaders killed: they did not stop within the grace period")
+}
+
+// Close kills the loaders still running (none once Stop or their end
+// has been waited for); their files stay in Dir for its owner to remove.
+func (l *Local) Close() error {
+	l.mu.Lock()
+	procs := append([]*exec.Cmd(nil), l.procs...)
+	done := l.done
+	l.mu.Unlock()
+	if done == nil {
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	default:
+	}
+	for _, c := range procs {
+		_ = c.Process.Kill()
+	}
+	<-done
+	return nil
 }
 
 // Wait blocks until every loader has ended.
@@ -243,11 +268,22 @@ func (s LocalStation) StartOf(_ context.Context, u Unit) (time.Time, bool, error
 	return at, true, nil
 }
 
-// Heard reads heartbeat.
-func (s LocalStation) Heard(context.Context) (time.Time, error) {
+// Told reads heartbeat and stop.
+func (s LocalStation) Told(context.Context) (Word, error) {
 	b, err := os.ReadFile(filepath.Join(s.Dir, "heartbeat"))
 	if err != nil {
-		return time.Time{}, err
+		return Word{}, err
 	}
-	return time.Parse(time.RFC3339Nano, string(b))
+	heard, err := time.Parse(time.RFC3339Nano, string(b))
+	if err != nil {
+		return Word{}, fmt.Errorf("heartbeat: %w", err)
+	}
+	w := Word{Heard: heard}
+	if b, err := os.ReadFile(filepath.Join(s.Dir, "stop")); err == nil {
+		w.Stop = string(b)
+		if w.Stop == "" {
+			w.Stop = "the coordinator stopped the run"
+		}
+	}
+	return w, nil
 }

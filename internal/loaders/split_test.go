@@ -3,11 +3,13 @@ package loaders
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/inferbench/inferbench/internal/load"
 	"github.com/inferbench/inferbench/internal/plan"
+	"github.com/inferbench/inferbench/internal/result"
 )
 
 func TestEvenAddsUp(t *testing.T) {
@@ -173,5 +175,32 @@ func TestConstantPhasesInterleave(t *testing.T) {
 	}
 	if len(seen) != 20 {
 		t.Errorf("%d distinct sends, want 20", len(seen))
+	}
+}
+
+func TestClockCheck(t *testing.T) {
+	coord := &result.Clock{Against: "the API server", OffsetMs: 10, UncertaintyMs: 2, Probes: 40}
+	withClock := func(off, unc float64) *result.File {
+		return &result.File{Environment: &result.Environment{Clock: &result.Clock{Against: "the API server", OffsetMs: off, UncertaintyMs: unc}}}
+	}
+	for _, tc := range []struct {
+		name         string
+		files        []*result.File
+		warnings     int
+		want, reject string
+	}{
+		{"all close", []*result.File{withClock(12, 1), withClock(-20, 3)}, 0, "the farthest, loader 1, is 30.0 ms behind the coordinator's (±5.0 ms)", ""},
+		{"one far ahead", []*result.File{withClock(12, 1), withClock(90, 3)}, 1, "loader 1, is 80.0 ms ahead", ""},
+		{"over only within the uncertainty", []*result.File{withClock(65, 10)}, 0, "55.0 ms ahead", ""},
+		{"one lost, one without a clock", []*result.File{nil, {}, withClock(10, 1)}, 0, "loaders [1] did not measure theirs", ""},
+		{"none measured", []*result.File{{}}, 0, "no loader measured its clock", "farthest"},
+	} {
+		w, s := ClockCheck(coord, tc.files, 50*time.Millisecond)
+		if len(w) != tc.warnings || !strings.Contains(s, tc.want) || (tc.reject != "" && strings.Contains(s, tc.reject)) {
+			t.Errorf("%s: warnings %q, summary %q; want %d warnings and %q", tc.name, w, s, tc.warnings, tc.want)
+		}
+	}
+	if w, s := ClockCheck(nil, []*result.File{withClock(500, 1)}, 50*time.Millisecond); w != nil || s != "" {
+		t.Errorf("no coordinator clock: %q %q, want nothing (local loaders share the machine's clock)", w, s)
 	}
 }

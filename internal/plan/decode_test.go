@@ -15,9 +15,9 @@ func TestDecodeErrors(t *testing.T) {
 		{"top key twice", dep + seq + "sequence: heavy\n", `p.yaml:7:1: key "sequence" given twice in the plan (first at line 6)`},
 		{"deployment key twice", dep + "    model: n\n" + seq, `p.yaml:6:5: key "model" given twice in deployment "a" (first at line 5)`},
 		{"header twice", dep + "    headers:\n      X-A: one\n      X-A: two\n" + seq, `p.yaml:8:7: key "X-A" given twice in deployment "a" headers (first at line 7)`},
-		{"unknown top key", dep + seq + "step: []\n", `p.yaml:7:1: unknown key "step" in the plan (allowed: deployments, check_outputs, sequence, steps, repeat, thresholds); did you mean steps?`},
+		{"unknown top key", dep + seq + "step: []\n", `p.yaml:7:1: unknown key "step" in the plan (allowed: deployments, check_outputs, sequence, steps, repeat, thresholds, loaders); did you mean steps?`},
 		{"unknown inputs key", dep + "    inputs: {shape: {x: [1]}}\n" + seq, `p.yaml:6:14: unknown key "shape" in deployment "a" inputs (allowed: shapes, batch_size, data, image, seed); did you mean shapes?`},
-		{"no suggestion", dep + seq + "colour: red\n", `p.yaml:7:1: unknown key "colour" in the plan (allowed: deployments, check_outputs, sequence, steps, repeat, thresholds)` + "\x00"},
+		{"no suggestion", dep + seq + "colour: red\n", `p.yaml:7:1: unknown key "colour" in the plan (allowed: deployments, check_outputs, sequence, steps, repeat, thresholds, loaders)` + "\x00"},
 		{"deployments not a list", "deployments: a\n" + seq, "p.yaml:1:14: deployments must be a list of mappings"},
 		{"no deployments", "deployments: []\n" + seq, "p.yaml:1:14: deployments must be a non-empty list"},
 		{"no steps", dep + "steps: []\n", "p.yaml:6:8: steps must be a non-empty list"},
@@ -68,5 +68,33 @@ func TestAliases(t *testing.T) {
 	}
 	if p.Deployments[1].Headers["X-A"] != "one" || len(p.Steps) != 2 || p.Steps[1].Name != "step-2" || p.Steps[1].Requests != 2 {
 		t.Errorf("plan %+v", p)
+	}
+}
+
+func TestLoadersSection(t *testing.T) {
+	base := "deployments:\n  - {name: a, protocol: kserve-http, url: \"http://127.0.0.1:1\", model: m}\nsteps:\n  - {name: s, concurrency: 2, requests: 10}\n"
+	p, err := Parse("p.yaml", []byte(base+"loaders:\n  count: 4\n  image: \" reg/inferbench:1 \"\n  node_selector: {pool: load}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Loaders == nil || p.Loaders.Count != 4 || p.Loaders.Image != "reg/inferbench:1" || p.Loaders.NodeSelector["pool"] != "load" {
+		t.Fatalf("loaders = %+v", p.Loaders)
+	}
+	out, err := p.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Parse("again.yaml", out, nil)
+	if err != nil || again.Loaders == nil || again.Loaders.Count != 4 || again.Loaders.NodeSelector["pool"] != "load" {
+		t.Errorf("round trip: %+v, %v\n%s", again.Loaders, err, out)
+	}
+	for _, tc := range []struct{ text, want string }{
+		{"loaders:\n  count: 0\n", "p.yaml:6:10: loaders.count: 0 loaders: want 1 to 1000"},
+		{"loaders:\n  local: true\n", "count"},
+		{"loaders:\n  count: 2\n  images: x\n", "did you mean image?"},
+	} {
+		if _, err := Parse("p.yaml", []byte(base+tc.text), nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: err = %v, want %q", tc.text, err, tc.want)
+		}
 	}
 }

@@ -22,6 +22,8 @@ type planFile struct {
 	Repeat int `yaml:"repeat,omitempty"`
 	// Thresholds are pass/fail criteria: any failed one gives exit code 3.
 	Thresholds []fileThreshold `yaml:"thresholds,omitempty" plan:"nonempty"`
+	// Loaders splits the load over several loaders (run --loaders).
+	Loaders *Loaders `yaml:"loaders,omitempty"`
 }
 
 // fileThreshold is a threshold as written: the expression, and the

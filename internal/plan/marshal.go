@@ -22,7 +22,7 @@ const yamlHeader = `# inferbench plan: inferbench run FILE -o results/ runs it
 // for batching deployments only as the list of their names. Headers are
 // written as the file gave them, ${NAME} unreplaced.
 func (p *Plan) YAML() ([]byte, error) {
-	f := planFile{CheckOutputs: p.CheckOutputs, Sequence: p.Sequence, Repeat: p.Repeat}
+	f := planFile{CheckOutputs: p.CheckOutputs, Sequence: p.Sequence, Repeat: p.Repeat, Loaders: p.Loaders}
 	for _, t := range p.Thresholds {
 		f.Thresholds = append(f.Thresholds, fileThreshold{Expr: t.Expr, Deployment: t.Deployment, Step: t.Step})
 	}

@@ -152,6 +152,12 @@ func (p *parser) plan(f *planFile) (*Plan, error) {
 	if plan.Thresholds, err = p.thresholds(f.Thresholds, plan); err != nil {
 		return nil, err
 	}
+	if f.Loaders != nil {
+		if err := p.loaders(f.Loaders); err != nil {
+			return nil, err
+		}
+		plan.Loaders = f.Loaders
+	}
 	return plan, nil
 }
 

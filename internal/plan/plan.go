@@ -30,6 +30,9 @@ type Plan struct {
 	Repeat int
 	// Thresholds are the plan's pass/fail criteria.
 	Thresholds []Threshold
+	// Loaders, when set, splits the load over several loaders (run
+	// --loaders); nil: one, this process.
+	Loaders *Loaders
 	// passwords are those the deployments' URLs carried (RedactText).
 	passwords []string
 }

@@ -90,6 +90,19 @@ type Environment struct {
 	Arch      string `json:"arch"`
 	CPUs      int    `json:"cpus"`
 	GoVersion string `json:"go_version"`
+	// Clock is this machine's clock against a reference the loaders of a
+	// split run share (the Kubernetes API server's); nil when not measured.
+	Clock *Clock `json:"clock,omitempty"`
+}
+
+// Clock is a clock's offset from a reference, as clock.Offset measured
+// it: the true offset lies within OffsetMs ± UncertaintyMs.
+type Clock struct {
+	// Against names the reference, e.g. "the API server's Date header".
+	Against       string  `json:"against"`
+	OffsetMs      float64 `json:"offset_ms"` // local minus reference: positive when the local clock is ahead
+	UncertaintyMs float64 `json:"uncertainty_ms"`
+	Probes        int     `json:"probes"`
 }
 
 // PlanInfo records the plan a run followed, as written.
