@@ -18,13 +18,21 @@
 # travel: its GB/s are the same bytes' worth, in parentheses.
 #
 # Usage: bench/ceiling.sh [RUNS] [CALLS]   (default 3 runs of 60 calls;
-# some 30 s). Needs go. The raw go test output goes to stderr.
+# some 30 s). Needs go. The raw go test output goes to stderr. To compare
+# builds, BIN=path runs a test binary of internal/protocol made with
+# `go test -c` (of another commit, say) instead of the working tree.
 set -euo pipefail
+if [[ -n "${BIN:-}" ]]; then BIN=$(realpath "$BIN"); fi
 cd "$(dirname "$0")/.."
 RUNS=${1:-3}
 CALLS=${2:-60}
 
-go test -run '^$' -bench 'LoopbackCeiling|YOLOPayload' -benchtime "${CALLS}x" -count "$RUNS" ./internal/protocol/ |
+if [[ -n "${BIN:-}" ]]; then
+	run=("$BIN" -test.run '^$' -test.bench 'LoopbackCeiling|YOLOPayload' -test.benchtime "${CALLS}x" -test.count "$RUNS")
+else
+	run=(go test -run '^$' -bench 'LoopbackCeiling|YOLOPayload' -benchtime "${CALLS}x" -count "$RUNS" ./internal/protocol/)
+fi
+"${run[@]}" |
 	tee /dev/stderr |
 	awk -v runs="$RUNS" -v calls="$CALLS" '
 	# "BenchmarkYOLOPayload/kserve-http-2  60  4933467 ns/op  5.540 GB/s-per-core  1396 cpu-µs/op"
