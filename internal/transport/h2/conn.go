@@ -326,9 +326,10 @@ func (c *Conn) setWriteDeadline(deadline time.Time, timeout time.Duration) error
 // place in it, so it must hold a whole frame and its header. Larger, it
 // takes more frames per read system call: a server's 16 KiB DATA frames
 // of the YOLO answer (2.8 MB) in some 11 reads rather than 88. Against
-// the 32 KiB it was, 256 KiB took 9% less of the client's CPU per YOLO
-// call (medians of 12 runs, bench/README.md), at a quarter of a megabyte
-// per connection.
+// the 32 KiB it was, 256 KiB took 2 to 9% less of the client's CPU per
+// YOLO call (medians of two series of alternated runs, on a machine whose
+// noise is ±5%: bench/README.md), at a quarter of a megabyte per
+// connection.
 const readBufferSize = 256 << 10
 
 // readLoop reads every frame until the connection fails. A frame's payload
