@@ -250,3 +250,50 @@ func TestLoaderJobRefusals(t *testing.T) {
 		t.Errorf("the ConfigMap is left after the Job was refused: %v", err)
 	}
 }
+
+// TestUnpullableImageOnARealAPIServer: pods stuck in ImagePullBackOff (as
+// a kubelet reports them) count as failed once the give-up time has
+// passed, naming the image; Close then deletes the Job.
+func TestUnpullableImageOnARealAPIServer(t *testing.T) {
+	s := kapitest.Start(t)
+	ctx := context.Background()
+	ns, alice := s.Deploy(t, deploy.Files, "ib-pull")
+	opts := kube.JobOptions{Namespace: ns, Name: "ib-nope", Image: "registry.invalid/inferbench:nope", ServiceAccount: "inferbench", Deadline: time.Minute, TTL: time.Minute}
+	c := &kube.JobCoordinator{Core: alice, Logs: kube.APILogs{Core: alice}, Opts: opts, PullGiveUp: time.Second}
+	if err := c.Publish(ctx, loaders.Job{PlanText: "x", Loaders: 2}); err != nil {
+		t.Fatal(err)
+	}
+	kapitest.Eventually(t, 60*time.Second, "the kubelet's ImagePullBackOff on both pods", func() (bool, error) {
+		pods, err := s.Admin.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "inferbench.io/run=" + opts.Name})
+		if err != nil || len(pods.Items) != 2 {
+			return false, err
+		}
+		for _, p := range pods.Items {
+			p.Status.Phase = corev1.PodPending
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "loader", Image: opts.Image, State: corev1.ContainerState{
+				Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: `Back-off pulling image "` + opts.Image + `"`}}}}
+			if _, err := s.Admin.CoreV1().Pods(ns).UpdateStatus(ctx, &p, metav1.UpdateOptions{}); err != nil {
+				return false, err
+			}
+		}
+		return true, nil
+	})
+	var fin map[int]error
+	kapitest.Eventually(t, 60*time.Second, "both loaders failed", func() (bool, error) {
+		fin = c.Finished()
+		return len(fin) == 2, nil
+	})
+	for i, err := range fin {
+		if err == nil || !strings.Contains(err.Error(), "image registry.invalid/inferbench:nope cannot be pulled (ImagePullBackOff") {
+			t.Errorf("loader %d: %v, want the image named as not pullable", i, err)
+		}
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	kapitest.Eventually(t, 60*time.Second, "the Job and its pods gone", func() (bool, error) {
+		_, err := s.Admin.BatchV1().Jobs(ns).Get(ctx, opts.Name, metav1.GetOptions{})
+		pods, perr := s.Admin.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "inferbench.io/run=" + opts.Name})
+		return apierrors.IsNotFound(err) && perr == nil && len(pods.Items) == 0, perr
+	})
+}

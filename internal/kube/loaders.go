@@ -187,6 +187,9 @@ type JobCoordinator struct {
 	Core kubernetes.Interface
 	Logs LogReader
 	Opts JobOptions
+	// PullGiveUp is how long a loader's image may fail to be pulled
+	// before the loader counts as failed (0: DefaultPullGiveUp).
+	PullGiveUp time.Duration
 
 	mu       sync.Mutex
 	n        int
@@ -317,7 +320,11 @@ func (c *JobCoordinator) Finished() map[int]error {
 	}
 	for i, p := range pods {
 		c.seen[i] = p.Name
-		if why := unpullable(p, time.Now()); why != "" {
+		giveUp := c.PullGiveUp
+		if giveUp <= 0 {
+			giveUp = DefaultPullGiveUp
+		}
+		if why := unpullable(p, time.Now(), giveUp); why != "" {
 			c.finished[i] = fmt.Errorf("loader %d (pod %s): %s", i, p.Name, why)
 			continue
 		}
@@ -340,14 +347,15 @@ func (c *JobCoordinator) Finished() map[int]error {
 	return copyMap(c.finished)
 }
 
-// PullGiveUp is how long a loader's image may fail to be pulled before
-// the loader counts as failed (and the coordinator deletes the Job).
-const PullGiveUp = 60 * time.Second
+// DefaultPullGiveUp is how long a loader's image may fail to be pulled
+// before the loader counts as failed (and the coordinator deletes the
+// Job).
+const DefaultPullGiveUp = 60 * time.Second
 
 // unpullable says why a pending pod's image cannot be pulled, once it has
-// tried for PullGiveUp; "" otherwise.
-func unpullable(p corev1.Pod, now time.Time) string {
-	if p.Status.Phase != corev1.PodPending || now.Sub(p.CreationTimestamp.Time) < PullGiveUp {
+// tried for giveUp; "" otherwise.
+func unpullable(p corev1.Pod, now time.Time, giveUp time.Duration) string {
+	if p.Status.Phase != corev1.PodPending || now.Sub(p.CreationTimestamp.Time) < giveUp {
 		return ""
 	}
 	for _, cs := range p.Status.ContainerStatuses {

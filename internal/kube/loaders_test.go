@@ -255,10 +255,10 @@ func TestUnpullableImage(t *testing.T) {
 	p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "l-0", CreationTimestamp: metav1.NewTime(now.Add(-61 * time.Second))},
 		Status: corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{Image: "inferbench:nope",
 			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: "not found"}}}}}}
-	if why := unpullable(p, now); !strings.Contains(why, "inferbench:nope cannot be pulled") {
+	if why := unpullable(p, now, DefaultPullGiveUp); !strings.Contains(why, "inferbench:nope cannot be pulled") {
 		t.Errorf("after 61 s: %q", why)
 	}
-	if why := unpullable(p, now.Add(-30*time.Second)); why != "" {
+	if why := unpullable(p, now.Add(-30*time.Second), DefaultPullGiveUp); why != "" {
 		t.Errorf("after 31 s: %q, want still waiting", why)
 	}
 }

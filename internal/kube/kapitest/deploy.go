@@ -2,9 +2,12 @@ package kapitest
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"testing"
+	"time"
 
+	authzv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -58,5 +61,21 @@ func (s *Server) Deploy(t testing.TB, files fs.FS, prefix string) (namespace str
 		t.Fatalf("deploy/rolebinding.yaml: %v", err)
 	}
 	s.Bind(t, ns, "inferbench", "alice")
+	// RBAC's authorizer learns of new bindings through its informers: wait
+	// until it grants them, or a test's first call may see a 403.
+	s.WaitAllowed(t, ns, "alice", nil, "create", "configmaps")
+	s.WaitAllowed(t, ns, "system:serviceaccount:"+ns+":inferbench", []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"}, "patch", "configmaps")
 	return ns, s.Client(t, "alice")
+}
+
+// WaitAllowed waits until the API server's authorizer lets user (in
+// groups) do verb on resource in namespace.
+func (s *Server) WaitAllowed(t testing.TB, namespace, user string, groups []string, verb, resource string) {
+	t.Helper()
+	Eventually(t, 30*time.Second, fmt.Sprintf("%s may %s %s in %s", user, verb, resource, namespace), func() (bool, error) {
+		r, err := s.Admin.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), &authzv1.SubjectAccessReview{
+			Spec: authzv1.SubjectAccessReviewSpec{User: user, Groups: groups,
+				ResourceAttributes: &authzv1.ResourceAttributes{Namespace: namespace, Verb: verb, Resource: resource}}}, metav1.CreateOptions{})
+		return err == nil && r.Status.Allowed, err
+	})
 }
