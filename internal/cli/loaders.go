@@ -121,7 +121,9 @@ func runLoaders(cmd *cobra.Command, path string, p *plan.Plan, f *runFlags) erro
 			coordClock <- nil
 			return
 		}
-		cl, err := kube.APIServerClock(ctx, clockCfg)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second) // bounded (3 s); a Ctrl-C meanwhile still wants the check
+		defer cancel()
+		cl, err := kube.APIServerClock(cctx, clockCfg)
 		if err != nil {
 			logf("Warning: the loaders' clocks cannot be checked: %v", err)
 		}
