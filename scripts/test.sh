@@ -81,8 +81,17 @@ export INFERBENCH_IMAGE="$imgdir/inferbench-image.tar"
 if [ -n "${kapi_build:-}" ]; then
   step "a real kube-apiserver on loopback"
   if ! wait "$kapi_build"; then cat "$kapi_log"; echo "building kube-apiserver failed"; exit 1; fi
-  kapi_run=$(mktemp -d)
-  "$KAPI_SCRIPT" start "$kapi_run" >"$kapi_log" 2>&1 || { cat "$kapi_log"; exit 1; }
+  # On a busy machine etcd may be slow to come up: a second try, then the
+  # logs of what failed.
+  for try in 1 2; do
+    kapi_run=$(mktemp -d)
+    if "$KAPI_SCRIPT" start "$kapi_run" >"$kapi_log" 2>&1; then break; fi
+    cat "$kapi_log"; tail -n 20 "$kapi_run"/logs/*.log 2>/dev/null || true
+    "$KAPI_SCRIPT" stop "$kapi_run" >/dev/null 2>&1 || true
+    rm -rf "$kapi_run"; kapi_run=""
+    [ "$try" = 1 ] || { echo "the kube-apiserver for the tests did not start"; exit 1; }
+    echo "starting it again"
+  done
   export INFERBENCH_KAPI_ENV="$kapi_run/env" INFERBENCH_KAPI_REQUIRED=1
   grep '^KAPI_SERVER=' "$kapi_run/env"
 fi
