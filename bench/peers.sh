@@ -37,7 +37,10 @@
 # REPEAT (3), RSS_N (1000000; 0 skips the RSS runs), OUT, TOOLS (the tools
 # to run, default "inferbench hey vegeta wrk ghz"; e.g. TOOLS="inferbench
 # wrk" for the HTTP comparison with wrk alone: only those are installed and
-# run, and without inferbench the duration-bound tools run 2 s per cell).
+# run, and without inferbench the duration-bound tools run 2 s per cell),
+# IB (an inferbench binary to measure instead of the one built from this
+# tree, e.g. main's for a before and after; the server is always this
+# tree's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -80,6 +83,7 @@ OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 bin="$OUT/inferbench"
 go build -o "$bin" ./cmd/inferbench
+client=${IB:-$bin}
 
 "$bin" serve --http-addr 127.0.0.1:0 --grpc-addr 127.0.0.1:0 --metrics-addr "" \
   --emulator instances --instances 64 --service-time 0 \
@@ -145,7 +149,7 @@ for c in $LEVELS; do
   for proto in kserve-http-json kserve-http; do
     want inferbench || break
     report="$OUT/r$round-inferbench-$proto-c$c.json"
-    run inferbench "$proto" "$c" -- "$bin" bench --url "$http" --protocol "$proto" --model tiny \
+    run inferbench "$proto" "$c" -- "$client" bench --url "$http" --protocol "$proto" --model tiny \
       -c "$c" -n "$N" --warmup 0 -q --format json -o "$report"
     row inferbench "$proto" "$c" "$(ib_count "$report")"
   done
@@ -173,7 +177,7 @@ for c in $LEVELS; do
 
   if want inferbench; then
     report="$OUT/r$round-inferbench-kserve-grpc-c$c.json"
-    run inferbench kserve-grpc "$c" -- "$bin" bench --url "$grpc" --protocol kserve-grpc --model tiny \
+    run inferbench kserve-grpc "$c" -- "$client" bench --url "$grpc" --protocol kserve-grpc --model tiny \
       -c "$c" -n "$N" --warmup 0 -q --format json -o "$report"
     row inferbench kserve-grpc "$c" "$(ib_count "$report")"
   fi
@@ -206,7 +210,7 @@ if [ "$RSS_N" -gt 0 ] && want inferbench; then
     addr=$http
     [ "$proto" = kserve-grpc ] && addr=$grpc
     round=1M
-    run inferbench "$proto" 64 -- "$bin" bench --url "$addr" --protocol "$proto" --model tiny \
+    run inferbench "$proto" 64 -- "$client" bench --url "$addr" --protocol "$proto" --model tiny \
       -c 64 -n "$RSS_N" --warmup 0 -q --format json -o "$OUT/inferbench-1M-$proto.json"
     read -r user sys wall rss <"$last.time"
     n=$(ib_count "$OUT/inferbench-1M-$proto.json")
