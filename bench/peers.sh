@@ -34,7 +34,13 @@
 # only; the server is stopped by its PID. About 8 minutes on 2 cores.
 #
 # Environment: N (requests per cell, default 20000), LEVELS ("1 8 64"),
-# REPEAT (3), RSS_N (1000000; 0 skips the RSS runs), OUT.
+# REPEAT (3), RSS_N (1000000; 0 skips the RSS runs), OUT, TOOLS (the tools
+# to run, default "inferbench hey vegeta wrk ghz"; e.g. TOOLS="inferbench
+# wrk" for the HTTP comparison with wrk alone: only those are installed and
+# run, and without inferbench the duration-bound tools run 2 s per cell),
+# IB (an inferbench binary to measure instead of the one built from this
+# tree, e.g. main's for a before and after; the server is always this
+# tree's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +48,7 @@ N=${N:-20000}
 LEVELS=${LEVELS:-"1 8 64"}
 REPEAT=${REPEAT:-3}
 RSS_N=${RSS_N:-1000000}
+TOOLS=${TOOLS:-"inferbench hey vegeta wrk ghz"}
 HEY_VERSION=v0.1.5
 VEGETA_VERSION=v12.13.0
 GHZ_VERSION=v0.93.0
@@ -49,27 +56,34 @@ GOBIN="$(go env GOPATH)/bin"
 export PATH="$GOBIN:$PATH"
 
 log() { printf '%s\n' "$*" >&2; }
+# want TOOL: whether TOOLS names it.
+want() { case " $TOOLS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 # Tools, at their pinned versions.
 installed() { # binary module-version
   command -v "$1" >/dev/null && go version -m "$(command -v "$1")" 2>/dev/null | grep -q $'\tmod\t.*\t'"$2"$'\t'
 }
-installed hey "$HEY_VERSION" || go install "github.com/rakyll/hey@$HEY_VERSION"
-installed vegeta "$VEGETA_VERSION" || go install "github.com/tsenart/vegeta/v12@$VEGETA_VERSION"
-installed ghz "$GHZ_VERSION" || go install "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION"
-if [ ! -x /usr/bin/time ]; then
-  apt-get install -y time >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y time >/dev/null; }
-fi
-if ! command -v wrk >/dev/null; then
-  apt-get install -y wrk >/dev/null 2>&1 || log "wrk not available: its rows are left out"
-fi
+! want hey || installed hey "$HEY_VERSION" || go install "github.com/rakyll/hey@$HEY_VERSION"
+! want vegeta || installed vegeta "$VEGETA_VERSION" || go install "github.com/tsenart/vegeta/v12@$VEGETA_VERSION"
+! want ghz || installed ghz "$GHZ_VERSION" || go install "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION"
+# apt_install PACKAGE: from Debian, updating the package lists once if
+# they do not have it yet.
+apt_install() {
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null 2>&1; }
+}
+[ -x /usr/bin/time ] || apt_install time || { log "GNU time (/usr/bin/time) is missing: apt-get install time"; exit 1; }
 have_wrk=false
-command -v wrk >/dev/null && have_wrk=true
+if want wrk; then
+  command -v wrk >/dev/null || apt_install wrk || log "wrk not available (apt-get install wrk failed): its rows are left out"
+  command -v wrk >/dev/null && have_wrk=true
+fi
 
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 bin="$OUT/inferbench"
 go build -o "$bin" ./cmd/inferbench
+client=${IB:-$bin}
 
 "$bin" serve --http-addr 127.0.0.1:0 --grpc-addr 127.0.0.1:0 --metrics-addr "" \
   --emulator instances --instances 64 --service-time 0 \
@@ -133,20 +147,26 @@ for round in $(seq 1 "$REPEAT"); do
 for c in $LEVELS; do
   # inferbench over HTTP JSON first: its rate sizes the duration-bound tools.
   for proto in kserve-http-json kserve-http; do
+    want inferbench || break
     report="$OUT/r$round-inferbench-$proto-c$c.json"
-    run inferbench "$proto" "$c" -- "$bin" bench --url "$http" --protocol "$proto" --model tiny \
+    run inferbench "$proto" "$c" -- "$client" bench --url "$http" --protocol "$proto" --model tiny \
       -c "$c" -n "$N" --warmup 0 -q --format json -o "$report"
     row inferbench "$proto" "$c" "$(ib_count "$report")"
   done
-  rate=$(ib_rate "$OUT/r$round-inferbench-kserve-http-json-c$c.json")
+  rate=0
+  want inferbench && rate=$(ib_rate "$OUT/r$round-inferbench-kserve-http-json-c$c.json")
   secs=$(awk -v n="$N" -v r="$rate" 'BEGIN { d = (r > 0 ? n / r : 2); printf "%d", (d < 1 ? 1 : d + 0.5) }')
 
-  run hey http-json "$c" -- hey -n "$N" -c "$c" -m POST -T application/json -D "$OUT/body.json" "$url"
-  row hey http-json "$c" "$(grep -E '^\s+\[[0-9]+\]' "$last.out" | awk '{s += $2} END {print s + 0}')"
+  if want hey; then
+    run hey http-json "$c" -- hey -n "$N" -c "$c" -m POST -T application/json -D "$OUT/body.json" "$url"
+    row hey http-json "$c" "$(grep -E '^\s+\[[0-9]+\]' "$last.out" | awk '{s += $2} END {print s + 0}')"
+  fi
 
-  run vegeta http-json "$c" -- vegeta attack -targets "$OUT/targets.txt" -rate 0 -workers "$c" -max-workers "$c" \
-    -duration "${secs}s" -output "$OUT/r$round-vegeta-c$c.bin"
-  row vegeta http-json "$c" "$(vegeta report -type json "$OUT/r$round-vegeta-c$c.bin" | grep -o '"requests": *[0-9]*' | grep -o '[0-9]*$')"
+  if want vegeta; then
+    run vegeta http-json "$c" -- vegeta attack -targets "$OUT/targets.txt" -rate 0 -workers "$c" -max-workers "$c" \
+      -duration "${secs}s" -output "$OUT/r$round-vegeta-c$c.bin"
+    row vegeta http-json "$c" "$(vegeta report -type json "$OUT/r$round-vegeta-c$c.bin" | grep -o '"requests": *[0-9]*' | grep -o '[0-9]*$')"
+  fi
 
   if $have_wrk; then
     threads=2
@@ -155,14 +175,18 @@ for c in $LEVELS; do
     row wrk http-json "$c" "$(awk '/requests in/ {print $1}' "$last.out")"
   fi
 
-  report="$OUT/r$round-inferbench-kserve-grpc-c$c.json"
-  run inferbench kserve-grpc "$c" -- "$bin" bench --url "$grpc" --protocol kserve-grpc --model tiny \
-    -c "$c" -n "$N" --warmup 0 -q --format json -o "$report"
-  row inferbench kserve-grpc "$c" "$(ib_count "$report")"
+  if want inferbench; then
+    report="$OUT/r$round-inferbench-kserve-grpc-c$c.json"
+    run inferbench kserve-grpc "$c" -- "$client" bench --url "$grpc" --protocol kserve-grpc --model tiny \
+      -c "$c" -n "$N" --warmup 0 -q --format json -o "$report"
+    row inferbench kserve-grpc "$c" "$(ib_count "$report")"
+  fi
 
-  run ghz grpc "$c" -- ghz --insecure --proto proto/grpc_service.proto --import-paths proto \
-    --call inference.GRPCInferenceService.ModelInfer -d "$ghz_data" -n "$N" -c "$c" -O json "$grpc"
-  row ghz grpc "$c" "$(grep -o '"OK": *[0-9]*' "$last.out" | head -1 | grep -o '[0-9]*$')"
+  if want ghz; then
+    run ghz grpc "$c" -- ghz --insecure --proto proto/grpc_service.proto --import-paths proto \
+      --call inference.GRPCInferenceService.ModelInfer -d "$ghz_data" -n "$N" -c "$c" -O json "$grpc"
+    row ghz grpc "$c" "$(grep -o '"OK": *[0-9]*' "$last.out" | head -1 | grep -o '[0-9]*$')"
+  fi
 done
 done
 
@@ -181,12 +205,12 @@ mapfile -t rows < <(awk -F'\t' '
   }' "$OUT/cells.tsv")
 
 rss_rows=()
-if [ "$RSS_N" -gt 0 ]; then
+if [ "$RSS_N" -gt 0 ] && want inferbench; then
   for proto in kserve-http kserve-grpc; do
     addr=$http
     [ "$proto" = kserve-grpc ] && addr=$grpc
     round=1M
-    run inferbench "$proto" 64 -- "$bin" bench --url "$addr" --protocol "$proto" --model tiny \
+    run inferbench "$proto" 64 -- "$client" bench --url "$addr" --protocol "$proto" --model tiny \
       -c 64 -n "$RSS_N" --warmup 0 -q --format json -o "$OUT/inferbench-1M-$proto.json"
     read -r user sys wall rss <"$last.time"
     n=$(ib_count "$OUT/inferbench-1M-$proto.json")
@@ -195,12 +219,15 @@ if [ "$RSS_N" -gt 0 ]; then
   done
 fi
 
-versions="hey $HEY_VERSION, vegeta $VEGETA_VERSION, ghz $GHZ_VERSION"
+versions=""
+want hey && versions="$versions, hey $HEY_VERSION"
+want vegeta && versions="$versions, vegeta $VEGETA_VERSION"
+want ghz && versions="$versions, ghz $GHZ_VERSION"
 if $have_wrk; then
   versions="$versions, $( (wrk --version 2>&1 || true) | awk 'NR == 1 {print $1, $2}')"
 fi
 cat <<EOF
-Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), shared with the server; $(go version | awk '{print $3}'); $versions; $N requests per cell, each cell the median of $REPEAT runs by CPU per request.
+Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), shared with the server; $(go version | awk '{print $3}')$versions; $N requests per cell, each cell the median of $REPEAT runs by CPU per request.
 
 | tool | protocol | concurrency | requests | req/s | CPU µs/request | peak RSS MB |
 |---|---|---:|---:|---:|---:|---:|

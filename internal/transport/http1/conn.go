@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"io"
 	"net"
 	"sync"
 	"syscall"
@@ -28,6 +29,7 @@ const probeIdleAfter = time.Second
 type conn struct {
 	nc    net.Conn
 	br    *bufio.Reader
+	w     io.Writer       // nc, or its socket through rawIO in plain text
 	raw   syscall.RawConn // the TCP socket, for the liveness probe; nil if unavailable
 	tc    *tls.Conn       // nc over TLS; nil in plain text
 	probe *probeConn      // the TCP socket under tc, for the probe; nil in plain text or when unavailable
@@ -60,7 +62,14 @@ func dial(ctx context.Context, d *transport.Dialer, deadline time.Time) (*conn, 
 	if sc, ok := raw.(syscall.Conn); ok {
 		c.raw, _ = sc.SyscallConn()
 	}
-	c.br = bufio.NewReaderSize(c.nc, readBufferSize)
+	var r io.Reader = c.nc
+	c.w = c.nc
+	if c.tc == nil && c.raw != nil {
+		if rw := newRawIO(c.nc, c.raw); rw != nil {
+			r, c.w = rw, rw
+		}
+	}
+	c.br = bufio.NewReaderSize(r, readBufferSize)
 	return c, nil
 }
 

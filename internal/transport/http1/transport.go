@@ -124,7 +124,7 @@ func (t *Transport) roundTrip(c *conn, w *transport.AbortWatch, deadline time.Ti
 		return context.Canceled
 	}
 	defer w.Detach()
-	if _, err := c.nc.Write(req); err != nil {
+	if _, err := c.w.Write(req); err != nil {
 		return err
 	}
 	err := readResponse(c.br, method, res, body, t.limit, t.capture)
