@@ -21,12 +21,13 @@ const DefaultMaxInFlight = 1024
 // jitter. Either way its latency counts from the intended time.
 const LateThreshold = 2 * time.Millisecond
 
-// spareWorkers is how many open-loop workers may wait for their send
-// times at once: a worker that comes back from a call while this many
-// are waiting leaves (its counters stay for the merge, and a later
-// spawn reuses it). Answers come back at about the send rate, so a few
-// waiting workers cover the gaps between them, and the pool follows the
-// requests in flight instead of keeping every worker a stall once made.
+// spareWorkers is how many open-loop workers may be ready (between two
+// calls: claiming a request, waiting for its send time) at once: a
+// worker that comes back from a call while this many others are ready
+// leaves (its counters stay for the merge, and a later spawn reuses it).
+// Answers come back at about the send rate, so a few ready workers cover
+// the gaps between them, and the pool follows the requests in flight
+// instead of keeping every worker a stall once made.
 const spareWorkers = 8
 
 // openPhase is what the workers of an open-loop phase share. There is no
@@ -34,9 +35,10 @@ const spareWorkers = 8
 // sleeps until its intended time and sends it, as a closed-loop worker
 // would with a wait before each call; a request costs one lock, one timer
 // and no hand-off between goroutines. A worker about to send while no
-// other waits for the next send time (all are awaiting answers) starts
-// one more first, up to MaxInFlight, so that the schedule is kept
-// however long the calls last.
+// other is ready (all are awaiting answers) starts one more first, up
+// to MaxInFlight, so that someone waits for the next send time however
+// long the calls last; a worker started counts as ready at once, so
+// that workers sending together start one, not one each.
 type openPhase struct {
 	ctx, reqCtx context.Context
 	cfg         *Config
@@ -48,7 +50,8 @@ type openPhase struct {
 	d           time.Duration // the phase's duration; 0 when count-bound
 
 	done, errs atomic.Int64
-	waiting    atomic.Int64 // workers waiting for their request's send time
+	ready      atomic.Int64 // workers started and not in a call
+	lateGrown  atomic.Int64 // when (since the start) a late send last started a worker
 	wg         sync.WaitGroup
 
 	mu     sync.Mutex // guards what follows
@@ -76,7 +79,7 @@ type openWorker struct {
 // claim gives a worker the next request and its intended time (from the
 // start); false when the schedule is over (its count, its end, the
 // phase's duration) or when leave is set and spareWorkers others are
-// waiting.
+// ready.
 func (o *openPhase) claim(leave bool) (seq uint64, due time.Duration, ok bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -87,7 +90,7 @@ func (o *openPhase) claim(leave bool) (seq uint64, due time.Duration, ok bool) {
 		o.over = true
 		return 0, 0, false
 	}
-	if leave && o.waiting.Load() >= spareWorkers {
+	if leave && o.ready.Load() > spareWorkers {
 		return 0, 0, false
 	}
 	due = o.pacer.Due(o.next)
@@ -120,12 +123,34 @@ func (o *openPhase) spawn() {
 		o.all = append(o.all, w)
 	}
 	o.live++
+	o.ready.Add(1)
 	o.wg.Add(1)
 	go o.work(w)
 }
 
-// leave ends a worker's goroutine; spare keeps the worker for reuse.
+// grow reports whether a send that finds no other worker ready should
+// start one: always when it is on time (it is then the one waiting
+// for the next send time that is missing, as when the server stalls and
+// every call lasts); when it is late (by lag, at since), at most once
+// every LateThreshold. Late sends come in a backlog, after the client
+// itself stalled (no CPU: a busy machine) or while the server takes less
+// than the rate: the workers there drain it at their closed-loop speed,
+// and a worker for every request of the backlog would only crowd the
+// server and the client's memory for the time of a stall (20 ms at
+// 20,000/s made 400), while the pool still grows, slowly, under a
+// lasting overload.
+func (o *openPhase) grow(lag, since time.Duration) bool {
+	if lag <= LateThreshold {
+		return true
+	}
+	last := o.lateGrown.Load()
+	return since-time.Duration(last) >= LateThreshold && o.lateGrown.CompareAndSwap(last, int64(since))
+}
+
+// leave ends a ready worker's goroutine; spare keeps the worker for
+// reuse.
 func (o *openPhase) leave(w *openWorker, spare bool) {
+	o.ready.Add(-1)
 	o.mu.Lock()
 	o.live--
 	if spare {
@@ -136,10 +161,13 @@ func (o *openPhase) leave(w *openWorker, spare bool) {
 }
 
 // work claims and sends requests until the schedule is over, the phase
-// is interrupted or ended by a window, or enough others wait.
+// is interrupted or ended by a window, or enough others are ready.
 func (o *openPhase) work(w *openWorker) {
 	cfg := o.cfg
 	for first := true; ; first = false {
+		if !first {
+			o.ready.Add(1) // back from a call (spawn counted the first time)
+		}
 		seq, due, ok := o.claim(!first)
 		if !ok {
 			o.leave(w, true)
@@ -147,14 +175,12 @@ func (o *openPhase) work(w *openWorker) {
 		}
 		intended := o.start.Add(due)
 		if wait := time.Until(intended); wait > 0 {
-			o.waiting.Add(1)
 			w.timer.Reset(wait)
 			select {
 			case <-w.timer.C:
 			case <-o.ctx.Done():
 			case <-o.win.halted():
 			}
-			o.waiting.Add(-1)
 		}
 		if o.ctx.Err() != nil || o.win.stopped() {
 			w.timer.Stop()
@@ -171,10 +197,10 @@ func (o *openPhase) work(w *openWorker) {
 			o.leave(w, false)
 			return
 		}
-		if o.waiting.Load() == 0 {
-			// No other worker waits for the next send time: every one
-			// is awaiting an answer. One more keeps the schedule while
-			// this one's call lasts (up to MaxInFlight).
+		if o.ready.Add(-1) == 0 && o.grow(now.Sub(intended), now.Sub(o.start)) {
+			// No other worker is ready: every one is awaiting an
+			// answer. One more keeps the schedule while this one's
+			// call lasts (up to MaxInFlight).
 			o.spawn()
 		}
 		w.sends++
