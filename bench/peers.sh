@@ -40,6 +40,8 @@
 #            actual send)
 #     vegeta attack -rate R -duration D  (workers added as needed; it reports
 #            no lateness, its latency is from the actual send)
+#     bench/timerfloor -rate R -d D  (one goroutine sleeping to each send time
+#            and doing nothing else: the machine's floor under late sends)
 #
 # each under GNU time (achieved rate, p99, client CPU, peak RSS), in rounds.
 #
@@ -99,6 +101,7 @@ OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 bin="$OUT/inferbench"
 go build -o "$bin" ./cmd/inferbench
+go build -o "$OUT/timerfloor" ./bench/timerfloor
 
 "$bin" serve --http-addr 127.0.0.1:0 --grpc-addr 127.0.0.1:0 --metrics-addr "" \
   --emulator instances --instances 64 --service-time 0 \
@@ -231,6 +234,8 @@ open_rows=()
 if [ "$SECTION" != closed ]; then
   for round in $(seq 1 "$OPEN_REPEAT"); do
   for r in $RATES; do
+    floor=$("$OUT/timerfloor" -rate "$r" -d "$OPEN_D" | sed -n 's/.*: \([0-9]* of [0-9]*\) wake-ups (\([0-9.]*%\)) more than 2 ms late, the worst \([0-9.]*\) ms/\2 late (> 2 ms), the worst \3 ms/p')
+    open_rows+=("| timer floor | $r | | | $floor | | | | |")
     report="$OUT/r$round-inferbench-open-$r.json"
     run inferbench open "$r" -- "$bin" bench --url "$http" --protocol kserve-http-json --model tiny \
       --rate "$r" -d "$OPEN_D" -q --format json -o "$report"
