@@ -270,7 +270,7 @@ d = json.load(open(path))
 n = d["DurationHistogram"]["Count"]
 p99 = next((p["Value"] for p in d["DurationHistogram"]["Percentiles"] if p["Percentile"] == 99), 0)
 cpu = float(user) + float(sys_)
-print("| fortio | %s | %.0f | %d | %s of sleeps behind schedule | %.2f | %.2f | %.1f | %.0f |" % (
+print("| fortio | %s | %.0f | %d | %s | %.2f | %.2f | %.1f | %.0f |" % (
     rate, d["ActualQPS"], n, behind, p99 * 1e3, cpu, cpu * 1e6 / max(n, 1), int(rss) / 1024))
 PY
 )")
