@@ -60,7 +60,7 @@ type openPhase struct {
 	over   bool   // no request left to claim
 	unsent uint64 // claimed, due before the duration's end, not sent by then
 	ws     []*worker
-	all    []*openWorker
+	all    []*openWorker // every worker made: their callers and send counts
 	free   []*openWorker // workers that left, to reuse
 	live   int           // worker goroutines running
 	shards *shardSet
