@@ -29,26 +29,53 @@
 # shared, and a single run moves by 20% or more. Last, inferbench's peak RSS
 # over 1,000,000 requests (HTTP binary and gRPC, c=64).
 #
-# Output: a Markdown table on stdout (the README's "Client overhead"), the
-# raw outputs in $OUT (default: a temporary directory, printed). Loopback
-# only; the server is stopped by its PID. About 8 minutes on 2 cores.
+# Then the open loop (bench/README.md, "Open loop at high rates"): at each
+# rate of RATES, for OPEN_D, the same JSON POST at a constant rate:
 #
-# Environment: N (requests per cell, default 20000), LEVELS ("1 8 64"),
-# REPEAT (3), RSS_N (1000000; 0 skips the RSS runs), OUT, TOOLS (the tools
-# to run, default "inferbench hey vegeta wrk ghz"; e.g. TOOLS="inferbench
-# wrk" for the HTTP comparison with wrk alone: only those are installed and
-# run, and without inferbench the duration-bound tools run 2 s per cell),
-# IB (an inferbench binary to measure instead of the one built from this
-# tree, e.g. main's for a before and after; the server is always this
-# tree's).
+#     inferbench bench --protocol kserve-http-json --rate R -d D  (latency from
+#            the intended send time; late sends: left more than 2 ms after it)
+#     fortio load -qps R -c 64 -t D -payload-file body.json  (64 connections,
+#            each with its share of the schedule; it reports the share of its
+#            sleeps that fell behind schedule, and its latency is from the
+#            actual send)
+#     vegeta attack -rate R -duration D  (workers added as needed; it reports
+#            no lateness, its latency is from the actual send)
+#     bench/timerfloor -rate R -d D  (one goroutine sleeping to each send time
+#            and doing nothing else: the machine's floor under late sends)
+#
+# each under GNU time (achieved rate, p99, client CPU, peak RSS), in rounds.
+#
+# Output: Markdown tables on stdout (the README's "Client overhead", then
+# the open loop's), the raw outputs in $OUT (default: a temporary
+# directory, printed). Loopback only; the server is stopped by its PID.
+# About 8 minutes on 2 cores, and 1 more for the open loop.
+#
+# Environment: SECTION (all, closed or open: the closed-loop cells and RSS
+# runs, or the open loop only; default all), N (requests per cell, default
+# 20000), LEVELS ("1 8 64"), REPEAT (3), RSS_N (1000000; 0 skips the RSS
+# runs), RATES ("5000 10000 20000"), OPEN_D (5s), OPEN_REPEAT (1), OUT,
+# TOOLS (the closed-loop tools to run, default "inferbench hey vegeta wrk
+# ghz"; e.g. TOOLS="inferbench wrk" for the HTTP comparison with wrk alone:
+# only those are installed and run, and without inferbench the
+# duration-bound tools run 2 s per cell), IB (an inferbench binary to
+# measure instead of the one built from this tree, e.g. main's for a before
+# and after; the server is always this tree's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+SECTION=${SECTION:-all}
+case "$SECTION" in all | closed | open) ;; *) echo "SECTION=$SECTION: want all, closed or open" >&2; exit 2 ;; esac
 N=${N:-20000}
 LEVELS=${LEVELS:-"1 8 64"}
 REPEAT=${REPEAT:-3}
 RSS_N=${RSS_N:-1000000}
 TOOLS=${TOOLS:-"inferbench hey vegeta wrk ghz"}
+RATES=${RATES:-"5000 10000 20000"}
+OPEN_D=${OPEN_D:-5s}
+OPEN_REPEAT=${OPEN_REPEAT:-1}
+# fortio's later versions need grol.io/grol, which the Go module proxy
+# refused here (403); v1.63.0 does not.
+FORTIO_VERSION=v1.63.0
 HEY_VERSION=v0.1.5
 VEGETA_VERSION=v12.13.0
 GHZ_VERSION=v0.93.0
@@ -73,6 +100,10 @@ apt_install() {
     { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null 2>&1; }
 }
 [ -x /usr/bin/time ] || apt_install time || { log "GNU time (/usr/bin/time) is missing: apt-get install time"; exit 1; }
+[ "$SECTION" = closed ] || installed fortio "$FORTIO_VERSION" || go install "fortio.org/fortio@$FORTIO_VERSION" ||
+  log "fortio $FORTIO_VERSION could not be installed: its open-loop rows are left out"
+have_fortio=false
+installed fortio "$FORTIO_VERSION" && have_fortio=true
 have_wrk=false
 if want wrk; then
   command -v wrk >/dev/null || apt_install wrk || log "wrk not available (apt-get install wrk failed): its rows are left out"
@@ -84,6 +115,7 @@ mkdir -p "$OUT"
 bin="$OUT/inferbench"
 go build -o "$bin" ./cmd/inferbench
 client=${IB:-$bin}
+go build -o "$OUT/timerfloor" ./bench/timerfloor
 
 "$bin" serve --http-addr 127.0.0.1:0 --grpc-addr 127.0.0.1:0 --metrics-addr "" \
   --emulator instances --instances 64 --service-time 0 \
@@ -143,6 +175,7 @@ ib_count() { grep -o '"sent": *[0-9]*' "$1" | head -1 | grep -o '[0-9]*$'; }
 ib_rate() { grep -o '"throughput_rps": *[0-9.]*' "$1" | head -1 | grep -o '[0-9.]*$'; }
 
 : >"$OUT/cells.tsv"
+if [ "$SECTION" = open ]; then REPEAT=0 RSS_N=0; fi
 for round in $(seq 1 "$REPEAT"); do
 for c in $LEVELS; do
   # inferbench over HTTP JSON first: its rate sizes the duration-bound tools.
@@ -219,23 +252,96 @@ if [ "$RSS_N" -gt 0 ] && want inferbench; then
   done
 fi
 
+# The open loop. Each row: tool, rate asked, achieved /s, requests, late or
+# behind, p99 ms, CPU s, CPU µs/request, peak RSS MB.
+open_rows=()
+if [ "$SECTION" != closed ]; then
+  for round in $(seq 1 "$OPEN_REPEAT"); do
+  for r in $RATES; do
+    floor=$("$OUT/timerfloor" -rate "$r" -d "$OPEN_D" | sed -n 's/.*: \([0-9]* of [0-9]*\) wake-ups (\([0-9.]*%\)) more than 2 ms late, the worst \([0-9.]*\) ms/\2 late (> 2 ms), the worst \3 ms/p')
+    open_rows+=("| timer floor | $r | | | $floor | | | | |")
+    report="$OUT/r$round-inferbench-open-$r.json"
+    run inferbench open "$r" -- "$client" bench --url "$http" --protocol kserve-http-json --model tiny \
+      --rate "$r" -d "$OPEN_D" -q --format json -o "$report"
+    read -r user sys wall rss <"$last.time"
+    open_rows+=("$(python3 - "$report" "$r" "$user" "$sys" "$rss" <<'PY'
+import json, sys
+path, rate, user, sys_, rss = sys.argv[1:]
+run = json.load(open(path))["runs"][0]
+n = run["counts"]["sent"]
+late = run.get("client", {}).get("late_sends", 0)
+cpu = float(user) + float(sys_)
+print("| inferbench | %s | %.0f | %d | %.2f%% late (> 2 ms), %d dropped | %.2f | %.2f | %.1f | %.0f |" % (
+    rate, run.get("send_rate_rps", 0), n, 100.0 * late / max(n, 1), run["counts"].get("dropped", 0),
+    run["latency_ms"]["p99"], cpu, cpu * 1e6 / max(n, 1), int(rss) / 1024))
+PY
+)")
+    if $have_fortio; then
+      run fortio open "$r" -- fortio load -qps "$r" -c 64 -t "$OPEN_D" -payload-file "$OUT/body.json" \
+        -content-type application/json -json "$OUT/r$round-fortio-$r.json" "$url"
+      read -r user sys wall rss <"$last.time"
+      open_rows+=("$(python3 - "$OUT/r$round-fortio-$r.json" "$r" "$user" "$sys" "$rss" "$last.out" "$last.err" <<'PY'
+import json, re, sys
+path, rate, user, sys_, rss = sys.argv[1:6]
+text = "".join(open(f).read() for f in sys.argv[6:])
+# fortio counts the sleeps more than 1 ms behind schedule, and prints
+# their share only above 5%; the worst is the sleep times' min.
+m = re.search(r"WARNING ([0-9.]+)% of sleep were falling behind", text)
+behind = (m.group(1) + "%") if m else "under 5%"
+worst = min([float(x) for x in re.findall(r"Sleep [Tt]ime[s]? : count \d+ avg \S+ \+/- \S+ min (\S+)", text)] or [0])
+behind = "%s of sleeps > 1 ms behind, worst %.0f ms" % (behind, max(0, -worst) * 1e3)
+d = json.load(open(path))
+n = d["DurationHistogram"]["Count"]
+p99 = next((p["Value"] for p in d["DurationHistogram"]["Percentiles"] if p["Percentile"] == 99), 0)
+cpu = float(user) + float(sys_)
+print("| fortio | %s | %.0f | %d | %s | %.2f | %.2f | %.1f | %.0f |" % (
+    rate, d["ActualQPS"], n, behind, p99 * 1e3, cpu, cpu * 1e6 / max(n, 1), int(rss) / 1024))
+PY
+)")
+    fi
+    want vegeta || continue
+    run vegeta open "$r" -- vegeta attack -targets "$OUT/targets.txt" -rate "$r" -duration "$OPEN_D" \
+      -output "$OUT/r$round-vegeta-open-$r.bin"
+    read -r user sys wall rss <"$last.time"
+    vegeta report -type json "$OUT/r$round-vegeta-open-$r.bin" >"$OUT/r$round-vegeta-open-$r.json"
+    open_rows+=("$(python3 - "$OUT/r$round-vegeta-open-$r.json" "$r" "$user" "$sys" "$rss" <<'PY'
+import json, sys
+path, rate, user, sys_, rss = sys.argv[1:]
+d = json.load(open(path))
+n = d["requests"]
+cpu = float(user) + float(sys_)
+print("| vegeta | %s | %.0f | %d | not reported | %.2f | %.2f | %.1f | %.0f |" % (
+    rate, d["rate"], n, d["latencies"]["99th"] / 1e6, cpu, cpu * 1e6 / max(n, 1), int(rss) / 1024))
+PY
+)")
+  done
+  done
+fi
+
 versions=""
 want hey && versions="$versions, hey $HEY_VERSION"
 want vegeta && versions="$versions, vegeta $VEGETA_VERSION"
 want ghz && versions="$versions, ghz $GHZ_VERSION"
+$have_fortio && versions="$versions, fortio $FORTIO_VERSION"
 if $have_wrk; then
   versions="$versions, $( (wrk --version 2>&1 || true) | awk 'NR == 1 {print $1, $2}')"
 fi
-cat <<EOF
-Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), shared with the server; $(go version | awk '{print $3}')$versions; $N requests per cell, each cell the median of $REPEAT runs by CPU per request.
-
-| tool | protocol | concurrency | requests | req/s | CPU µs/request | peak RSS MB |
-|---|---|---:|---:|---:|---:|---:|
-EOF
-printf '%s\n' "${rows[@]}"
+printf 'Measured %s on %s cores (%s), shared with the server; %s%s.\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+  "$(nproc)" "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)" "$(go version | awk '{print $3}')" "$versions"
+if [ "$REPEAT" -gt 0 ]; then
+  printf '\n%s requests per cell, each cell the median of %s runs by CPU per request.\n\n' "$N" "$REPEAT"
+  printf '| tool | protocol | concurrency | requests | req/s | CPU µs/request | peak RSS MB |\n|---|---|---:|---:|---:|---:|---:|\n'
+  printf '%s\n' "${rows[@]}"
+fi
 if [ "${#rss_rows[@]}" -gt 0 ]; then
   printf '\ninferbench over %d requests, concurrency 64:\n\n' "$RSS_N"
   printf '| protocol | requests | req/s | CPU µs/request | peak RSS MB |\n|---|---:|---:|---:|---:|\n'
   printf '%s\n' "${rss_rows[@]}"
+fi
+if [ "${#open_rows[@]}" -gt 0 ]; then
+  printf '\nOpen loop, HTTP JSON, %s per cell, %s round(s); load average before the last run %s:\n\n' "$OPEN_D" "$OPEN_REPEAT" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  printf '| tool | rate asked /s | achieved /s | requests | late sends or equivalent | p99 ms | CPU s | CPU µs/request | peak RSS MB |\n'
+  printf '|---|---:|---:|---:|---|---:|---:|---:|---:|\n'
+  printf '%s\n' "${open_rows[@]}"
 fi
 log "raw outputs: $OUT"

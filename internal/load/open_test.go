@@ -103,3 +103,33 @@ func TestOpenLoopEndsAtItsDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenLoopKeepsTheScheduleThroughAStall: the same 1 s freeze with
+// room in flight (the default limit). Every worker is then awaiting an
+// answer from the frozen server, and the open loop must still send on
+// schedule: the requests intended during the freeze reach the server
+// then, so their service time, not only their latency, shows it (with
+// MaxInFlight 4 above, the service time's p99 stays far below). How
+// many are late depends on the machine (under the race detector on a
+// busy one, most of them): logged, not asserted.
+func TestOpenLoopKeepsTheScheduleThroughAStall(t *testing.T) {
+	stall := &stallEmulator{Emulator: refserver.NewInstances(4, 5*time.Millisecond)}
+	r, _ := server(t, stall, 0)
+	c, p := client(t, r, protocol.KServeHTTP, 0)
+	stall.from = time.Now().Add(1500 * time.Millisecond)
+	stall.until = stall.from.Add(time.Second)
+	res, err := load.Run(context.Background(), load.Config{
+		Client: c, Payloads: []protocol.Payload{p}, Rate: 200, Duration: 4 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lat, svc := res.Latency.Summary(), res.ServiceTime.Summary()
+	t.Logf("sent %d, dropped %d, late %d; latency p99 %.1f ms, service p99 %.1f ms", res.Sent, res.Dropped, res.LateSends, lat.P99, svc.P99)
+	if res.Sent+res.Dropped != 800 || res.Errors != 0 {
+		t.Errorf("sent %d + dropped %d, errors %d: want the schedule's 800, no error", res.Sent, res.Dropped, res.Errors)
+	}
+	if svc.P99 < 500 || lat.P99 < 500 {
+		t.Errorf("service p99 %.1f ms, latency p99 %.1f ms: want the freeze in both (>= 500 ms)", svc.P99, lat.P99)
+	}
+}

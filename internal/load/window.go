@@ -43,6 +43,7 @@ type windower struct {
 
 	epoch  atomic.Int64
 	stop   atomic.Bool   // OnWindow asked to end the phase
+	halt   chan struct{} // closed when stop is set
 	signal chan struct{} // a boundary was crossed (capacity 1)
 	quit   chan struct{} // the phase is over
 	done   chan struct{} // the coordinator has returned
@@ -70,7 +71,7 @@ func newWindower(cfg *Config) *windower {
 		return nil
 	}
 	return &windower{size: int64(cfg.WindowRequests), onWindow: cfg.OnWindow,
-		signal: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
+		signal: make(chan struct{}, 1), halt: make(chan struct{}), quit: make(chan struct{}), done: make(chan struct{}),
 		merged: measure.NewCoarseHistogram()}
 }
 
@@ -89,6 +90,15 @@ func (wd *windower) slot(mu *sync.Mutex) *windowSlot {
 
 // stopped reports whether OnWindow ended the phase; false without windows.
 func (wd *windower) stopped() bool { return wd != nil && wd.stop.Load() }
+
+// halted is closed when OnWindow ends the phase, for workers that wait
+// for a send time; nil (never ready) without windows.
+func (wd *windower) halted() <-chan struct{} {
+	if wd == nil {
+		return nil
+	}
+	return wd.halt
+}
 
 // note records one answered request in the current window; the caller
 // holds the slot's shard lock.
@@ -143,6 +153,7 @@ func (wd *windower) run() {
 		case <-wd.signal:
 			if !wd.stop.Load() && wd.close(false) {
 				wd.stop.Store(true)
+				close(wd.halt)
 			}
 		case <-wd.quit:
 			if !wd.stop.Load() {
