@@ -332,6 +332,17 @@ if [ "$REPEAT" -gt 0 ]; then
   printf '\n%s requests per cell, each cell the median of %s runs by CPU per request.\n\n' "$N" "$REPEAT"
   printf '| tool | protocol | concurrency | requests | req/s | CPU µs/request | peak RSS MB |\n|---|---|---:|---:|---:|---:|---:|\n'
   printf '%s\n' "${rows[@]}"
+  if $have_wrk && want inferbench; then
+    # inferbench's CPU per request over wrk's, cell by cell.
+    printf '\nCPU per request against wrk (the cells above):\n\n'
+    printf '| concurrency | wrk µs/request | inferbench kserve-http-json µs/request (÷ wrk) | inferbench kserve-http µs/request (÷ wrk) |\n|---:|---:|---:|---:|\n'
+    printf '%s\n' "${rows[@]}" | awk -F'|' '{
+        gsub(/ /, "", $2); gsub(/ /, "", $3); gsub(/ /, "", $4); gsub(/ /, "", $7)
+        cpu[$2, $3, $4] = $7; if (!($4 in seen)) { seen[$4] = 1; order[++k] = $4 } }
+      END { for (i = 1; i <= k; i++) { c = order[i]; w = cpu["wrk", "http-json", c]; if (w == "") continue
+        j = cpu["inferbench", "kserve-http-json", c]; b = cpu["inferbench", "kserve-http", c]
+        printf "| %s | %.1f | %.1f (%.2f) | %.1f (%.2f) |\n", c, w, j, j / w, b, b / w } }'
+  fi
 fi
 if [ "${#rss_rows[@]}" -gt 0 ]; then
   printf '\ninferbench over %d requests, concurrency 64:\n\n' "$RSS_N"
