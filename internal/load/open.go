@@ -2,7 +2,6 @@ package load
 
 import (
 	"context"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,17 +20,6 @@ const DefaultMaxInFlight = 1024
 // 2 ms is being held by the client (no worker free, no CPU), not by timer
 // jitter. Either way its latency counts from the intended time.
 const LateThreshold = 2 * time.Millisecond
-
-// napSpan is how close to its send time a worker stops waiting on a Go
-// timer and sleeps in the kernel instead (nap). When every goroutine of
-// the process waits, the runtime sleeps in epoll_wait, whose timeout is
-// in whole milliseconds: a timer due in 50 µs fires 1 ms later, and at
-// 20,000/s 40% of the sends went 0.1 to 1.2 ms late that way on a quiet
-// machine, half of the late threshold gone before the machine's own
-// delays. The Go timer covers the long waits (and an interruption
-// within them); the last napSpan, longer than that rounding, is slept to
-// the tens of µs.
-const napSpan = 2 * time.Millisecond
 
 // spareWorkers is how many open-loop workers may be ready (between two
 // calls: claiming a request, waiting for its send time) at once: a
@@ -64,8 +52,6 @@ type openPhase struct {
 	done, errs atomic.Int64
 	ready      atomic.Int64 // workers started and not in a call
 	lateGrown  atomic.Int64 // when (since the start) a late send last started a worker
-	nappers    atomic.Int32 // workers in (or about to enter) a nap
-	maxNappers int32        // GOMAXPROCS-1: a P is always left to poll the network
 	wg         sync.WaitGroup
 
 	mu     sync.Mutex // guards what follows
@@ -174,35 +160,6 @@ func (o *openPhase) leave(w *openWorker, spare bool) {
 	o.wg.Done()
 }
 
-// waitUntil returns at the send time t, or at an interruption: on the
-// worker's Go timer until napSpan before t, then in a nap, if fewer than
-// maxNappers workers are in one (a nap holds its thread and its P, and
-// one P must stay free to poll the network), else on the timer.
-func (o *openPhase) waitUntil(w *openWorker, t time.Time) {
-	sleep := func(d time.Duration) {
-		w.timer.Reset(d)
-		select {
-		case <-w.timer.C:
-		case <-o.ctx.Done():
-		case <-o.win.halted():
-		}
-	}
-	if d := time.Until(t); d > napSpan {
-		sleep(d - napSpan)
-	}
-	d := time.Until(t)
-	if d <= 0 || o.ctx.Err() != nil || o.win.stopped() {
-		return
-	}
-	if o.nappers.Add(1) <= o.maxNappers {
-		nap(d)
-		o.nappers.Add(-1)
-		return
-	}
-	o.nappers.Add(-1)
-	sleep(d)
-}
-
 // work claims and sends requests until the schedule is over, the phase
 // is interrupted or ended by a window, or enough others are ready.
 func (o *openPhase) work(w *openWorker) {
@@ -217,7 +174,14 @@ func (o *openPhase) work(w *openWorker) {
 			return
 		}
 		intended := o.start.Add(due)
-		o.waitUntil(w, intended)
+		if wait := time.Until(intended); wait > 0 {
+			w.timer.Reset(wait)
+			select {
+			case <-w.timer.C:
+			case <-o.ctx.Done():
+			case <-o.win.halted():
+			}
+		}
 		if o.ctx.Err() != nil || o.win.stopped() {
 			w.timer.Stop()
 			o.leave(w, false)
@@ -276,7 +240,6 @@ func (o *openPhase) work(w *openWorker) {
 func runOpenPhase(ctx, reqCtx context.Context, cfg *Config, phase string, n int, d time.Duration, win *windower, tl *timeliner) phaseResult {
 	pacer, _ := cfg.pacer(phase) // checked by Run
 	o := &openPhase{ctx: ctx, reqCtx: reqCtx, cfg: cfg, phase: phase, win: win, tl: tl, n: uint64(n), d: d, pacer: pacer}
-	o.maxNappers = int32(runtime.GOMAXPROCS(0) - 1)
 	o.start = time.Now()
 	stopProgress := startProgress(cfg, phase, int64(n), d, o.start, &o.done, &o.errs)
 	win.begin(o.start)
