@@ -46,8 +46,12 @@ func ClockCheck(coordinator *result.Clock, files []*result.File, threshold time.
 		if worst.Skew < 0 {
 			dir = "behind"
 		}
-		summary = fmt.Sprintf("Clocks: %d loaders measured against %s; the farthest, loader %d, is %.1f ms %s the coordinator's (±%.1f ms)",
-			measured, coordinator.Against, worstAt, float64(abs(worst.Skew))/float64(time.Millisecond), dir, float64(worst.Uncertainty)/float64(time.Millisecond))
+		noun := "loaders"
+		if measured == 1 {
+			noun = "loader"
+		}
+		summary = fmt.Sprintf("Clocks: %d %s measured against %s; the farthest, loader %d, is %.1f ms %s the coordinator's (±%.1f ms)",
+			measured, noun, coordinator.Against, worstAt, float64(abs(worst.Skew))/float64(time.Millisecond), dir, float64(worst.Uncertainty)/float64(time.Millisecond))
 	}
 	if len(missing) > 0 {
 		summary += fmt.Sprintf("; loaders %v did not measure theirs", missing)

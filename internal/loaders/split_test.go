@@ -191,7 +191,7 @@ func TestClockCheck(t *testing.T) {
 	}{
 		{"all close", []*result.File{withClock(12, 1), withClock(-20, 3)}, 0, "the farthest, loader 1, is 30.0 ms behind the coordinator's (±5.0 ms)", ""},
 		{"one far ahead", []*result.File{withClock(12, 1), withClock(90, 3)}, 1, "loader 1, is 80.0 ms ahead", ""},
-		{"over only within the uncertainty", []*result.File{withClock(65, 10)}, 0, "55.0 ms ahead", ""},
+		{"over only within the uncertainty", []*result.File{withClock(65, 10)}, 0, "Clocks: 1 loader measured against the API server; the farthest, loader 0, is 55.0 ms ahead", ""},
 		{"one lost, one without a clock", []*result.File{nil, {}, withClock(10, 1)}, 0, "loaders [1] did not measure theirs", ""},
 		{"none measured", []*result.File{{}}, 0, "no loader measured its clock", "farthest"},
 	} {
