@@ -11,8 +11,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/inferbench/inferbench/bench/schedstat"
 )
 
 func main() {
@@ -24,7 +25,7 @@ func main() {
 		os.Exit(2)
 	}
 	const threshold = 2 * time.Millisecond
-	_, waited0 := schedstat()
+	_, waited0 := schedstat.Sum()
 	start := time.Now()
 	var late, n int
 	var worst time.Duration
@@ -43,26 +44,7 @@ func main() {
 		}
 		n++
 	}
-	_, waited := schedstat()
+	_, waited := schedstat.Sum()
 	fmt.Printf("timer floor at %.0f/s for %s: %d of %d wake-ups (%.2f%%) more than 2 ms late, the worst %.1f ms; waited %.0f ms for a CPU\n",
 		*rate, *d, late, n, 100*float64(late)/float64(max(n, 1)), float64(worst)/float64(time.Millisecond), float64(waited-waited0)/1e6)
-}
-
-// schedstat sums the CPU time and the time waiting for a CPU (run_delay)
-// of the process's threads, in ns, from /proc/self/task/*/schedstat
-// (zeros where there is none).
-func schedstat() (ran, waited int64) {
-	paths, _ := filepath.Glob("/proc/self/task/*/schedstat")
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		var r, w int64
-		if _, err := fmt.Sscan(string(b), &r, &w); err == nil {
-			ran += r
-			waited += w
-		}
-	}
-	return ran, waited
 }

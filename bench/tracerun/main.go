@@ -12,10 +12,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime/trace"
 	"time"
 
+	"github.com/inferbench/inferbench/bench/schedstat"
 	"github.com/inferbench/inferbench/internal/cli"
 )
 
@@ -34,11 +34,11 @@ func main() {
 			os.Exit(2)
 		}
 	}
-	ran0, waited0 := schedstat()
+	ran0, waited0 := schedstat.Sum()
 	start := time.Now()
 	code := cli.Main(flag.Args(), os.Stdout, os.Stderr)
 	wall := time.Since(start)
-	ran, waited := schedstat()
+	ran, waited := schedstat.Sum()
 	if f != nil {
 		trace.Stop()
 		if err := f.Close(); err != nil {
@@ -49,22 +49,4 @@ func main() {
 	fmt.Fprintf(os.Stderr, "tracerun: %.2f s wall, threads ran %.0f ms on a CPU and waited %.0f ms for one (run_delay)\n",
 		wall.Seconds(), float64(ran-ran0)/1e6, float64(waited-waited0)/1e6)
 	os.Exit(code)
-}
-
-// schedstat sums the CPU time and the time waiting for a CPU of the
-// process's threads, in ns (zeros where /proc has no schedstat).
-func schedstat() (ran, waited int64) {
-	paths, _ := filepath.Glob("/proc/self/task/*/schedstat")
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			continue
-		}
-		var r, w int64
-		if _, err := fmt.Sscan(string(b), &r, &w); err == nil {
-			ran += r
-			waited += w
-		}
-	}
-	return ran, waited
 }

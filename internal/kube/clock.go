@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"time"
 
 	"k8s.io/client-go/rest"
 
 	"github.com/inferbench/inferbench/internal/clock"
+	"github.com/inferbench/inferbench/internal/loaders"
 	"github.com/inferbench/inferbench/internal/result"
 )
 
@@ -42,10 +42,8 @@ func APIServerClock(ctx context.Context, cfg *rest.Config) (*result.Clock, error
 	if err != nil {
 		return nil, fmt.Errorf("clock against the API server %s: %w", cfg.Host, err)
 	}
-	return &result.Clock{Against: ClockReference, OffsetMs: msOf(est.Offset), UncertaintyMs: msOf(est.Uncertainty), Probes: est.Probes}, nil
+	return loaders.ResultClock(ClockReference, est), nil
 }
 
 // ClockReference names what the loaders' clocks are measured against.
 const ClockReference = "the Kubernetes API server's Date header"
-
-func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

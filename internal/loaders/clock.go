@@ -59,6 +59,13 @@ func ClockCheck(coordinator *result.Clock, files []*result.File, threshold time.
 	return warnings, summary
 }
 
+// ResultClock is an estimate against the reference named against, as a
+// results file keeps it (environment.clock); estimate reads it back.
+func ResultClock(against string, e clock.Estimate) *result.Clock {
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	return &result.Clock{Against: against, OffsetMs: ms(e.Offset), UncertaintyMs: ms(e.Uncertainty), Probes: e.Probes}
+}
+
 func estimate(c *result.Clock) clock.Estimate {
 	return clock.Estimate{Offset: time.Duration(c.OffsetMs * float64(time.Millisecond)),
 		Uncertainty: time.Duration(c.UncertaintyMs * float64(time.Millisecond)), Probes: c.Probes}

@@ -124,11 +124,7 @@ func (s *Server) Client(t testing.TB, user string) kubernetes.Interface {
 	if !ok {
 		t.Fatalf("no token for user %q", user)
 	}
-	c, err := kubernetes.NewForConfig(s.Config(token))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return s.ClientFor(t, token)
 }
 
 // Kubeconfig writes a kubeconfig file acting as user with namespace as
